@@ -1,0 +1,66 @@
+// `tensorferry dump PATH DIR`: every tensor's bytes as a raw file plus a manifest. A debugging
+// aid, and how the interop tests compare what tensorferry reads with what the frameworks hold.
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/output.h"
+#include "formats/registry.h"
+
+namespace tensorferry::cli {
+namespace {
+
+struct DumpArgs {
+  std::string path;
+  std::string out;
+  std::string format;
+  bool force = false;
+};
+
+int run_dump(const DumpArgs& args) {
+  std::optional<Format> format;
+  if (!args.format.empty()) {
+    format = format_from_name(args.format);
+    if (!format) throw_usage("unknown format \"" + args.format + "\"");
+  }
+  auto reader = open_checkpoint(args.path, format);
+  AtomicOutput folder(args.out, AtomicOutput::Kind::kDirectory, args.force);
+  nlohmann::json manifest = nlohmann::json::array();
+  std::vector<std::byte> scratch;
+  const auto& tensors = reader->tensors();
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& t = tensors[i];
+    const std::string file = std::to_string(i) + ".raw";
+    OutputFile out((folder.staging_path() / file).string());
+    out.write(reader->read(i, scratch));
+    out.close();
+    reader->release(i);
+    manifest.push_back({{"name", t.name},
+                        {"dtype", std::string(dtype_name(t.dtype))},
+                        {"shape", t.shape},
+                        {"role", std::string(role_name(t.role))},
+                        {"file", file}});
+  }
+  OutputFile out((folder.staging_path() / "manifest.json").string());
+  out.write(manifest.dump(1) + "\n");
+  out.close();
+  folder.commit();
+  return 0;
+}
+
+}  // namespace
+
+Run add_dump_command(CLI::App& app) {
+  auto args = std::make_shared<DumpArgs>();
+  auto* cmd = app.add_subcommand(
+      "dump", "Write every tensor's bytes to DIR/<n>.raw with DIR/manifest.json (debugging)");
+  cmd->add_option("path", args->path, "checkpoint")->required();
+  cmd->add_option("out", args->out, "folder to create")->required();
+  cmd->add_option("--format", args->format, "container format instead of detecting it");
+  cmd->add_flag("--force", args->force, "replace an existing folder");
+  return [args] { return run_dump(*args); };
+}
+
+}  // namespace tensorferry::cli

@@ -1,0 +1,83 @@
+#include "core/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/error.h"
+
+namespace tensorferry {
+
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_io(path, "cannot open", errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw_io(path, "cannot stat", e);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw Error(ErrorKind::kUsage, "is a directory, expected a file", path);
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  const std::byte* data = nullptr;
+  if (size > 0) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      ::close(fd);
+      throw_io(path, "cannot map", e);
+    }
+    data = static_cast<const std::byte*>(p);
+  }
+  ::close(fd);  // the mapping keeps the file alive
+  return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+}
+
+std::span<const std::byte> MappedFile::slice(uint64_t offset, uint64_t length,
+                                             std::string_view what,
+                                             const std::string& tensor) const {
+  if (offset > size_ || length > size_ - offset) {
+    throw_bad_input(path_, offset,
+                    std::string(what) + " needs " + std::to_string(length) +
+                        " bytes but the file is " + std::to_string(size_) +
+                        " bytes long (truncated or corrupt)",
+                    tensor);
+  }
+  return {data_ + offset, static_cast<size_t>(length)};
+}
+
+namespace {
+void advise(const std::byte* data, uint64_t size, uint64_t offset, uint64_t length, int advice) {
+  if (!data || offset >= size || length == 0) return;
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t begin = offset / page * page;
+  uint64_t end = std::min(size, offset + length);
+  if (end <= begin) return;
+  ::madvise(const_cast<std::byte*>(data) + begin, end - begin, advice);
+}
+}  // namespace
+
+void MappedFile::release(uint64_t offset, uint64_t length) const {
+  // Only whole pages inside the range may be dropped; MADV_DONTNEED on a private read-only
+  // mapping just unmaps them from this process, the page cache keeps them.
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t begin = (offset + page - 1) / page * page;
+  uint64_t end = std::min(size_, offset + length) / page * page;
+  if (end > begin) advise(data_, size_, begin, end - begin, MADV_DONTNEED);
+}
+
+void MappedFile::prefetch(uint64_t offset, uint64_t length) const {
+  advise(data_, size_, offset, length, MADV_WILLNEED);
+}
+
+}  // namespace tensorferry

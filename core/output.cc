@@ -1,0 +1,177 @@
+#include "core/output.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace tensorferry {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr size_t kBufferSize = 4 << 20;
+constexpr std::string_view kTempMarker = ".tensorferry-tmp-";
+
+void write_all(int fd, const std::string& path, const std::byte* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io(path, "cannot write", errno);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+fs::path absolute_clean(const fs::path& p) {
+  fs::path abs = fs::absolute(p).lexically_normal();
+  if (!abs.has_filename()) abs = abs.parent_path();  // "out/" -> "out"
+  return abs;
+}
+
+std::string temp_prefix(const fs::path& final_path) {
+  return "." + final_path.filename().string() + std::string(kTempMarker);
+}
+}  // namespace
+
+OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw_io(path_, "cannot create", errno);
+  buffer_.reserve(kBufferSize);
+}
+
+OutputFile::~OutputFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void OutputFile::flush() {
+  if (buffer_.empty()) return;
+  write_all(fd_, path_, buffer_.data(), buffer_.size());
+  buffer_.clear();
+}
+
+void OutputFile::write(std::span<const std::byte> bytes) {
+  if (fd_ < 0) throw Error(ErrorKind::kIo, "write after close", path_);
+  if (bytes.size() >= kBufferSize) {
+    flush();
+    write_all(fd_, path_, bytes.data(), bytes.size());
+  } else {
+    if (buffer_.size() + bytes.size() > kBufferSize) flush();
+    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+  }
+  position_ += bytes.size();
+}
+
+void OutputFile::write(std::string_view text) {
+  write(std::span(reinterpret_cast<const std::byte*>(text.data()), text.size()));
+}
+
+void OutputFile::write_zeros(uint64_t count) {
+  static const std::byte zeros[4096] = {};
+  while (count > 0) {
+    const uint64_t n = std::min<uint64_t>(count, sizeof zeros);
+    write(std::span(zeros, n));
+    count -= n;
+  }
+}
+
+void OutputFile::write_at(uint64_t offset, std::span<const std::byte> bytes) {
+  flush();
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
+                         static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io(path_, "cannot write", errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+void OutputFile::close() {
+  if (fd_ < 0) return;
+  flush();
+  if (::fsync(fd_) != 0) throw_io(path_, "cannot sync", errno);
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) throw_io(path_, "cannot close", errno);
+}
+
+void sync_directory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw_io(dir.string(), "cannot open directory", errno);
+  ::fsync(fd);  // some filesystems refuse fsync on directories; the rename is still atomic
+  ::close(fd);
+}
+
+AtomicOutput::AtomicOutput(fs::path final_path, Kind kind, bool force)
+    : final_(absolute_clean(final_path)), kind_(kind) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(final_, ec)) && !force)
+    throw Error(ErrorKind::kUsage, "output exists; pass --force to replace it", final_.string());
+  const fs::path parent = final_.parent_path();
+  if (!fs::is_directory(parent, ec))
+    throw Error(ErrorKind::kIo, "the folder to write into does not exist", parent.string());
+  remove_stale_temporaries(final_);
+  staging_ = parent / (temp_prefix(final_) + std::to_string(::getpid()));
+  fs::remove_all(staging_, ec);
+  if (kind_ == Kind::kDirectory && !fs::create_directory(staging_, ec))
+    throw_io(staging_.string(), "cannot create", ec.value());
+}
+
+AtomicOutput::~AtomicOutput() {
+  if (committed_) return;
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+}
+
+void AtomicOutput::commit() {
+  if (committed_) return;
+  const fs::path parent = final_.parent_path();
+  if (kind_ == Kind::kDirectory) sync_directory(staging_);
+  std::error_code ec;
+  const bool replace_dir = kind_ == Kind::kDirectory && fs::is_directory(final_, ec);
+  if (replace_dir) {
+    // rename(2) cannot replace a non-empty directory; exchange the two atomically, then delete
+    // the old one, which now sits at the staging name.
+    if (::renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, final_.c_str(), RENAME_EXCHANGE) != 0)
+      throw_io(final_.string(), "cannot replace", errno);
+    committed_ = true;
+    sync_directory(parent);
+    fs::remove_all(staging_, ec);
+    return;
+  }
+  if (fs::is_directory(final_, ec) || (kind_ == Kind::kDirectory && fs::exists(final_, ec)))
+    fs::remove_all(final_, ec);  // a directory where a file goes, or the reverse (with --force)
+  if (::rename(staging_.c_str(), final_.c_str()) != 0)
+    throw_io(final_.string(), "cannot rename into place", errno);
+  committed_ = true;
+  sync_directory(parent);
+}
+
+void AtomicOutput::remove_stale_temporaries(const fs::path& final_path) {
+  const fs::path abs = absolute_clean(final_path);
+  const std::string prefix = temp_prefix(abs);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(abs.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    char* end = nullptr;
+    const long pid = std::strtol(pid_text.c_str(), &end, 10);
+    if (pid_text.empty() || *end != '\0' || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still running
+    std::error_code remove_error;
+    fs::remove_all(entry.path(), remove_error);
+  }
+}
+
+}  // namespace tensorferry

@@ -1,0 +1,74 @@
+// Writing outputs all-or-nothing.
+//
+// Every output (a file or a model folder) is first written under a hidden temporary sibling,
+// fsynced, and only then renamed over its final name; a crash at any point leaves either the
+// previous output intact or no output at all. Stale temporaries of dead processes are removed the
+// next time the same output is written.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace tensorferry {
+
+// A file written front to back through a buffer, with positioned writes for patching headers.
+class OutputFile {
+ public:
+  // Creates `path`, which must not exist yet.
+  explicit OutputFile(std::string path);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  uint64_t position() const { return position_; }
+
+  void write(std::span<const std::byte> bytes);
+  void write(std::string_view text);
+  void write_zeros(uint64_t count);
+  // Overwrites bytes already written (flushes the buffer first).
+  void write_at(uint64_t offset, std::span<const std::byte> bytes);
+  // Flushes, fsyncs and closes. Must be called before the output is committed.
+  void close();
+
+ private:
+  void flush();
+  std::string path_;
+  int fd_ = -1;
+  uint64_t position_ = 0;
+  std::vector<std::byte> buffer_;
+};
+
+class AtomicOutput {
+ public:
+  enum class Kind { kFile, kDirectory };
+  // Refuses (Error kUsage) when `final_path` exists and `force` is false.
+  AtomicOutput(std::filesystem::path final_path, Kind kind, bool force);
+  ~AtomicOutput();  // removes the staging path unless committed
+  AtomicOutput(const AtomicOutput&) = delete;
+  AtomicOutput& operator=(const AtomicOutput&) = delete;
+
+  // Where to write: a path for a file, or an existing empty directory to fill.
+  const std::filesystem::path& staging_path() const { return staging_; }
+  const std::filesystem::path& final_path() const { return final_; }
+
+  // Publishes the staged output under its final name, replacing a previous one (force).
+  void commit();
+
+  // Removes temporaries of `final_path` left behind by processes that no longer run.
+  static void remove_stale_temporaries(const std::filesystem::path& final_path);
+
+ private:
+  std::filesystem::path final_;
+  std::filesystem::path staging_;
+  Kind kind_;
+  bool committed_ = false;
+};
+
+// fsyncs a directory so that a rename inside it is durable.
+void sync_directory(const std::filesystem::path& dir);
+
+}  // namespace tensorferry

@@ -1,0 +1,188 @@
+#include "formats/registry.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "formats/keras_h5/keras_h5.h"
+#include "formats/sharding.h"
+#include "formats/safetensors/safetensors.h"
+#include "formats/tf_bundle/tf_bundle.h"
+#include "formats/torch/torch.h"
+
+namespace tensorferry {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct FormatNames {
+  Format format;
+  std::string_view name;
+  std::string_view default_file;
+};
+constexpr FormatNames kFormats[] = {
+    {Format::kSafetensors, "safetensors", "model.safetensors"},
+    {Format::kPyTorch, "pytorch", "pytorch_model.bin"},
+    {Format::kTfBundle, "tf-bundle", "model.ckpt"},
+    {Format::kKerasH5, "keras-h5", "tf_model.h5"},
+};
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Reads up to `n` bytes at `offset` (negative: from the end) without mapping the whole file.
+std::vector<std::byte> peek(const std::string& path, int64_t offset, size_t n, uint64_t* size) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::kIo, "cannot open", path);
+  in.seekg(0, std::ios::end);
+  const auto file_size = static_cast<uint64_t>(in.tellg());
+  *size = file_size;
+  uint64_t start = 0;
+  if (offset < 0) start = file_size > static_cast<uint64_t>(-offset) ? file_size + offset : 0;
+  else start = std::min<uint64_t>(file_size, static_cast<uint64_t>(offset));
+  const size_t len = static_cast<size_t>(std::min<uint64_t>(n, file_size - start));
+  std::vector<std::byte> buf(len);
+  in.seekg(static_cast<std::streamoff>(start));
+  in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(len));
+  return buf;
+}
+
+std::optional<Format> detect_file(const std::string& path) {
+  if (ends_with(path, ".index.json")) {
+    ShardIndex index = read_shard_index(path);
+    return format_from_extension(index.files.front());
+  }
+  uint64_t size = 0;
+  const auto head = peek(path, 0, 64, &size);
+  if (looks_like_hdf5(head)) return Format::kKerasH5;
+  if (looks_like_torch(head, size)) return Format::kPyTorch;
+  if (looks_like_safetensors(head, size)) return Format::kSafetensors;
+  const auto tail = peek(path, -48, 48, &size);
+  if (looks_like_tf_index(tail)) return Format::kTfBundle;
+  return std::nullopt;
+}
+
+std::optional<Detected> detect_in_folder(const std::string& dir) {
+  // The names transformers looks for, in the order it prefers them.
+  static const std::pair<const char*, Format> kHfNames[] = {
+      {"model.safetensors.index.json", Format::kSafetensors},
+      {"model.safetensors", Format::kSafetensors},
+      {"pytorch_model.bin.index.json", Format::kPyTorch},
+      {"pytorch_model.bin", Format::kPyTorch},
+      {"tf_model.h5.index.json", Format::kKerasH5},
+      {"tf_model.h5", Format::kKerasH5},
+  };
+  for (const auto& [name, format] : kHfNames) {
+    const fs::path p = fs::path(dir) / name;
+    if (fs::is_regular_file(p)) return Detected{format, p.string()};
+  }
+  if (fs::is_regular_file(fs::path(dir) / "checkpoint")) return Detected{Format::kTfBundle, dir};
+  // Otherwise exactly one recognisable checkpoint file.
+  std::vector<Detected> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string p = entry.path().string();
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(".")) continue;
+    if (ends_with(name, ".index")) {
+      found.push_back({Format::kTfBundle, p.substr(0, p.size() - 6)});
+    } else if (auto f = format_from_extension(p); f && *f != Format::kTfBundle) {
+      found.push_back({*f, p});
+    }
+  }
+  if (found.size() == 1) return found.front();
+  if (found.size() > 1)
+    throw Error(ErrorKind::kUsage,
+                "folder holds several checkpoints (" + found[0].checkpoint_path + ", " +
+                    found[1].checkpoint_path + ", ...); name the one to use",
+                dir);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view format_name(Format format) {
+  for (const auto& f : kFormats)
+    if (f.format == format) return f.name;
+  return "unknown";
+}
+
+std::optional<Format> format_from_name(std::string_view name) {
+  for (const auto& f : kFormats)
+    if (f.name == name) return f.format;
+  if (name == "torch" || name == "pt" || name == "bin") return Format::kPyTorch;
+  if (name == "h5" || name == "keras") return Format::kKerasH5;
+  if (name == "tf" || name == "ckpt" || name == "bundle") return Format::kTfBundle;
+  return std::nullopt;
+}
+
+std::optional<Format> format_from_extension(const std::string& path) {
+  std::string p = path;
+  if (ends_with(p, ".index.json")) p = p.substr(0, p.size() - 11);
+  if (ends_with(p, ".safetensors")) return Format::kSafetensors;
+  if (ends_with(p, ".bin") || ends_with(p, ".pt") || ends_with(p, ".pth")) return Format::kPyTorch;
+  if (ends_with(p, ".h5") || ends_with(p, ".hdf5") || ends_with(p, ".keras.weights.h5"))
+    return Format::kKerasH5;
+  if (ends_with(p, ".ckpt") || ends_with(p, ".index")) return Format::kTfBundle;
+  return std::nullopt;
+}
+
+std::string default_file_name(Format format) {
+  for (const auto& f : kFormats)
+    if (f.format == format) return std::string(f.default_file);
+  return "model";
+}
+
+Detected detect_checkpoint(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    if (auto d = detect_in_folder(path)) return *d;
+    throw_bad_input(path, std::nullopt, "no checkpoint found in this folder");
+  }
+  if (fs::is_regular_file(path, ec)) {
+    if (auto f = detect_file(path)) {
+      std::string p = path;
+      if (*f == Format::kTfBundle && ends_with(p, ".index")) p = p.substr(0, p.size() - 6);
+      return {*f, p};
+    }
+    throw_bad_input(path, 0, "not a checkpoint format tensorferry knows (magic bytes unknown)");
+  }
+  if (fs::is_regular_file(path + ".index", ec)) return {Format::kTfBundle, path};
+  throw Error(ErrorKind::kIo, "no such file or folder", path);
+}
+
+std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path,
+                                                  std::optional<Format> format) {
+  Detected d = format ? Detected{*format, path} : detect_checkpoint(path);
+  if (format && fs::is_directory(path)) {
+    Detected found = detect_checkpoint(path);
+    if (found.format == *format) d = found;
+  }
+  switch (d.format) {
+    case Format::kSafetensors: return open_safetensors(d.checkpoint_path);
+    case Format::kPyTorch: return open_torch(d.checkpoint_path);
+    case Format::kTfBundle: return open_tf_bundle(d.checkpoint_path);
+    case Format::kKerasH5: return open_keras_h5(d.checkpoint_path);
+  }
+  throw_usage("unknown format");
+}
+
+std::unique_ptr<CheckpointWriter> create_checkpoint_writer(Format format, const std::string& path,
+                                                           const WriterOptions& options) {
+  switch (format) {
+    case Format::kSafetensors: return create_safetensors_writer(path, options);
+    case Format::kPyTorch: return create_torch_writer(path, options);
+    case Format::kKerasH5: return create_keras_h5_writer(path, options);
+    case Format::kTfBundle: {
+      std::string prefix = ends_with(path, ".index") ? path.substr(0, path.size() - 6) : path;
+      TfBundleOptions bundle;
+      return create_tf_bundle_writer(prefix, options, bundle);
+    }
+  }
+  throw_usage("unknown format");
+}
+
+}  // namespace tensorferry

@@ -1,0 +1,233 @@
+#include "formats/sharding.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "core/output.h"
+#include "core/bytes.h"
+
+namespace tensorferry {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string shard_file_name(const std::string& single_file_name, size_t index, size_t count) {
+  const fs::path p(single_file_name);
+  char numbers[64];
+  std::snprintf(numbers, sizeof numbers, "-%05zu-of-%05zu", index + 1, count);
+  return (p.parent_path() / (p.stem().string() + numbers + p.extension().string())).string();
+}
+
+std::vector<size_t> assign_shards(const std::vector<TensorInfo>& tensors, uint64_t shard_size) {
+  std::vector<size_t> shard_of(tensors.size(), 0);
+  if (shard_size == 0) return shard_of;
+  size_t shard = 0;
+  uint64_t used = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (used > 0 && used + tensors[i].nbytes > shard_size) {
+      ++shard;
+      used = 0;
+    }
+    shard_of[i] = shard;
+    used += tensors[i].nbytes;
+  }
+  return shard_of;
+}
+
+ShardIndex read_shard_index(const std::string& index_path) {
+  auto file = MappedFile::open(index_path);
+  if (file->size() > (64u << 20))
+    throw_bad_input(index_path, std::nullopt, "index file is larger than 64 MiB");
+  json doc;
+  try {
+    doc = json::parse(as_chars(file->bytes()));
+  } catch (const json::parse_error& e) {
+    throw_bad_input(index_path, e.byte > 0 ? std::optional<uint64_t>(e.byte - 1) : std::nullopt,
+                    std::string("not valid JSON: ") + e.what());
+  }
+  if (!doc.is_object() || !doc.contains("weight_map") || !doc["weight_map"].is_object())
+    throw_bad_input(index_path, std::nullopt, "index has no \"weight_map\" object");
+  ShardIndex index;
+  index.path = index_path;
+  std::set<std::string> seen_files;
+  for (const auto& [tensor, value] : doc["weight_map"].items()) {
+    if (!value.is_string())
+      throw_bad_input(index_path, std::nullopt, "weight_map value is not a file name", tensor);
+    const std::string shard = value.get<std::string>();
+    // A shard is a sibling of the index: never a path that could reach elsewhere.
+    if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == ".." ||
+        shard.find('\0') != std::string::npos)
+      throw_bad_input(index_path, std::nullopt,
+                      "weight_map names \"" + shard + "\", which is not a plain file name",
+                      tensor);
+    if (seen_files.insert(shard).second) index.files.push_back(shard);
+    index.weight_map.emplace_back(tensor, shard);
+  }
+  if (doc.contains("metadata") && doc["metadata"].is_object()) {
+    for (const auto& [key, value] : doc["metadata"].items()) {
+      if (key == "total_size" && value.is_number_unsigned()) index.total_size = value.get<uint64_t>();
+      else if (value.is_string()) index.metadata[key] = value.get<std::string>();
+      else index.metadata[key] = value.dump();
+    }
+  }
+  if (index.files.empty()) throw_bad_input(index_path, std::nullopt, "index lists no tensors");
+  return index;
+}
+
+namespace {
+
+class ShardedReader final : public CheckpointReader {
+ public:
+  ShardedReader(ShardIndex index, std::vector<std::unique_ptr<CheckpointReader>> shards)
+      : index_(std::move(index)), shards_(std::move(shards)) {
+    std::unordered_map<std::string, std::string> expected(index_.weight_map.begin(),
+                                                          index_.weight_map.end());
+    std::set<std::string> seen;
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      const auto& entries = shards_[s]->tensors();
+      for (size_t i = 0; i < entries.size(); ++i) {
+        const auto& e = entries[i];
+        auto it = expected.find(e.name);
+        if (it == expected.end())
+          throw_bad_input(shards_[s]->path(), std::nullopt,
+                          "tensor is in this shard but not in the index " + index_.path, e.name);
+        if (it->second != index_.files[s])
+          throw_bad_input(shards_[s]->path(), std::nullopt,
+                          "the index " + index_.path + " says this tensor is in " + it->second,
+                          e.name);
+        if (!seen.insert(e.name).second)
+          throw_bad_input(shards_[s]->path(), std::nullopt, "tensor appears twice", e.name);
+        entries_.push_back(e);
+        where_.emplace_back(s, i);
+      }
+    }
+    for (const auto& [tensor, file] : index_.weight_map)
+      if (!seen.count(tensor))
+        throw_bad_input(index_.path, std::nullopt, "the index lists this tensor in " + file +
+                                                      " but that shard does not contain it",
+                        tensor);
+  }
+
+  std::string format() const override { return shards_.front()->format(); }
+  std::string path() const override { return index_.path; }
+  const std::vector<TensorEntry>& tensors() const override { return entries_; }
+  std::span<const std::byte> read(size_t index, std::vector<std::byte>& scratch) override {
+    const auto [s, i] = where_.at(index);
+    return shards_[s]->read(i, scratch);
+  }
+  void release(size_t index) override {
+    const auto [s, i] = where_.at(index);
+    shards_[s]->release(i);
+  }
+  std::map<std::string, std::string> metadata() const override {
+    auto m = shards_.front()->metadata();
+    for (const auto& [k, v] : index_.metadata) m["index." + k] = v;
+    return m;
+  }
+
+ private:
+  ShardIndex index_;
+  std::vector<std::unique_ptr<CheckpointReader>> shards_;
+  std::vector<TensorEntry> entries_;
+  std::vector<std::pair<size_t, size_t>> where_;
+};
+
+class ShardedWriter final : public CheckpointWriter {
+ public:
+  using Factory = std::function<std::unique_ptr<CheckpointWriter>(const std::string&,
+                                                                  const WriterOptions&)>;
+  ShardedWriter(std::string path, WriterOptions options, Factory create)
+      : path_(std::move(path)), options_(std::move(options)), create_(std::move(create)) {}
+
+  void begin(const std::vector<TensorInfo>& tensors) override {
+    shard_of_ = assign_shards(tensors, options_.shard_size);
+    const size_t count = shard_of_.empty() ? 1 : shard_of_.back() + 1;
+    WriterOptions shard_options = options_;
+    shard_options.shard_size = 0;
+    std::vector<std::vector<TensorInfo>> per_shard(count);
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      local_index_.push_back(per_shard[shard_of_[i]].size());
+      per_shard[shard_of_[i]].push_back(tensors[i]);
+    }
+    if (count == 1) {
+      writers_.push_back(create_(path_, shard_options));
+      writers_.back()->begin(per_shard[0]);
+      return;
+    }
+    index_output_ = std::make_unique<AtomicOutput>(path_ + ".index.json",
+                                                   AtomicOutput::Kind::kFile, options_.force);
+    json weight_map = json::object();
+    for (size_t s = 0; s < count; ++s) {
+      const std::string shard_path = shard_file_name(path_, s, count);
+      writers_.push_back(create_(shard_path, shard_options));
+      writers_.back()->begin(per_shard[s]);
+      for (const auto& t : per_shard[s]) {
+        weight_map[t.name] = fs::path(shard_path).filename().string();
+        total_size_ += t.nbytes;
+      }
+    }
+    weight_map_ = std::move(weight_map);
+  }
+
+  void write(size_t index, std::span<const std::byte> bytes) override {
+    writers_.at(shard_of_.at(index))->write(local_index_.at(index), bytes);
+  }
+
+  void commit() override {
+    if (!index_output_) {
+      writers_.front()->commit();
+      return;
+    }
+    json doc;
+    doc["metadata"] = json::object();
+    doc["metadata"]["total_size"] = total_size_;
+    for (const auto& [k, v] : options_.metadata) doc["metadata"][k] = v;
+    doc["weight_map"] = weight_map_;
+    {
+      OutputFile out(index_output_->staging_path().string());
+      out.write(doc.dump(2) + "\n");
+      out.close();
+    }
+    // Shards first, the index last: until the index exists no loader sees a sharded checkpoint.
+    for (auto& w : writers_) w->commit();
+    index_output_->commit();
+  }
+
+ private:
+  std::string path_;
+  WriterOptions options_;
+  Factory create_;
+  std::vector<size_t> shard_of_;
+  std::vector<size_t> local_index_;
+  std::vector<std::unique_ptr<CheckpointWriter>> writers_;
+  std::unique_ptr<AtomicOutput> index_output_;
+  json weight_map_;
+  uint64_t total_size_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<CheckpointReader> open_sharded(
+    const std::string& index_path,
+    const std::function<std::unique_ptr<CheckpointReader>(const std::string&)>& open_shard) {
+  ShardIndex index = read_shard_index(index_path);
+  const fs::path dir = fs::path(index_path).parent_path();
+  std::vector<std::unique_ptr<CheckpointReader>> shards;
+  for (const auto& file : index.files) shards.push_back(open_shard((dir / file).string()));
+  return std::make_unique<ShardedReader>(std::move(index), std::move(shards));
+}
+
+std::unique_ptr<CheckpointWriter> create_sharded_writer(
+    const std::string& single_file_path, const WriterOptions& options,
+    const std::function<std::unique_ptr<CheckpointWriter>(const std::string&,
+                                                          const WriterOptions&)>& create_shard) {
+  return std::make_unique<ShardedWriter>(single_file_path, options, create_shard);
+}
+
+}  // namespace tensorferry

@@ -1,0 +1,63 @@
+"""Shared helpers for the interop tests.
+
+Tests in tests/python/torch may import torch (never TensorFlow); tests in tests/python/tf may
+import TensorFlow (never torch); tests in tests/python/cross drive both through subprocesses
+(`run_python`). scripts/test.sh runs each folder in its own pytest process.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("TENSORFERRY_BIN", ROOT / "build" / "tensorferry"))
+
+if not BIN.exists():
+    raise RuntimeError(f"tensorferry binary not found at {BIN}: build it first (scripts/setup.sh)")
+
+
+def run_tf(*args, check=True, timeout=600):
+    """Runs the tensorferry binary; returns the CompletedProcess (text mode)."""
+    proc = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"tensorferry {' '.join(map(str, args))} exited {proc.returncode}\n"
+                             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+def inspect_json(path, *extra):
+    return json.loads(run_tf("inspect", "--json", path, *extra).stdout)
+
+
+def dump(path, out_dir, *extra):
+    """What tensorferry reads: {name: {"dtype", "shape", "role", "bytes"}}."""
+    out_dir = Path(out_dir)
+    run_tf("dump", path, out_dir, *extra)
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    result = {}
+    for entry in manifest:
+        entry["bytes"] = (out_dir / entry["file"]).read_bytes()
+        result[entry["name"]] = entry
+    return result
+
+
+def run_python(code, *args, timeout=900):
+    """Runs `code` in a fresh interpreter of this venv (so TF and torch never share a process).
+    The snippet gets sys.argv[1:] = args; whatever it prints last as JSON is returned."""
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=env)
+    if proc.returncode != 0:
+        raise AssertionError(f"python snippet failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
+    lines = [l for l in proc.stdout.splitlines() if l.strip()]
+    return json.loads(lines[-1]) if lines else None
+
+
+@pytest.fixture
+def tf_run():
+    return run_tf
