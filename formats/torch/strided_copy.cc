@@ -6,9 +6,10 @@
 namespace tensorferry {
 
 bool is_row_major_dense(const Shape& shape, const std::vector<uint64_t>& strides) {
+  for (uint64_t size : shape)
+    if (size == 0) return true;
   uint64_t expected = 1;
   for (size_t d = shape.size(); d-- > 0;) {
-    if (shape[d] == 0) return true;
     if (shape[d] != 1 && strides[d] != expected) return false;
     expected *= shape[d];  // cannot overflow: the caller checked num_elements
   }
