@@ -194,20 +194,29 @@ class Machine {
     push(store_.make_text(ValueKind::kString, std::move(text)));
   }
 
+  // Picklers number memo entries 0, 1, 2, ...; those live in a vector (4 bytes each), any other
+  // key in a map. Both count against max_memo.
   void memo_put(uint64_t key) {
     const ValueId v = top();
-    auto it = memo_.find(key);
-    if (it != memo_.end()) {
-      it->second = v;
+    if (key < limits_.max_memo) {
+      if (key >= memo_dense_.size()) memo_dense_.resize(key + 1, kNoValue);
+      if (memo_dense_[key] == kNoValue) count_memo_entry();
+      memo_dense_[key] = v;
       return;
     }
-    if (memo_.size() >= limits_.max_memo)
+    auto [it, inserted] = memo_sparse_.emplace(key, v);
+    if (inserted) count_memo_entry();
+    else it->second = v;
+  }
+  void count_memo_entry() {
+    if (++memo_entries_ > limits_.max_memo)
       fail("pickle memo grows beyond " + std::to_string(limits_.max_memo) + " entries");
-    memo_.emplace(key, v);
   }
   void memo_get(uint64_t key) {
-    auto it = memo_.find(key);
-    if (it == memo_.end()) fail("pickle reads memo entry " + std::to_string(key) + " never set");
+    if (key < memo_dense_.size() && memo_dense_[key] != kNoValue) return push(memo_dense_[key]);
+    auto it = memo_sparse_.find(key);
+    if (it == memo_sparse_.end())
+      fail("pickle reads memo entry " + std::to_string(key) + " never set");
     push(it->second);
   }
 
@@ -392,7 +401,7 @@ class Machine {
       case kPut: memo_put(static_cast<uint64_t>(parse_decimal(take_line(), "PUT"))); return;
       case kBinPut: memo_put(take_le<uint8_t>()); return;
       case kLongBinPut: memo_put(take_le<uint32_t>()); return;
-      case kMemoize: memo_put(memo_.size()); return;
+      case kMemoize: memo_put(memo_entries_); return;  // the next index, as Python does
       case kGet: memo_get(static_cast<uint64_t>(parse_decimal(take_line(), "GET"))); return;
       case kBinGet: memo_get(take_le<uint8_t>()); return;
       case kLongBinGet: memo_get(take_le<uint32_t>()); return;
@@ -481,7 +490,10 @@ class Machine {
   const PickleLimits& limits_;
   std::vector<ValueId> stack_;
   std::vector<size_t> marks_;
-  std::unordered_map<uint64_t, ValueId> memo_;
+  static constexpr ValueId kNoValue = ~ValueId{0};
+  std::vector<ValueId> memo_dense_;
+  std::unordered_map<uint64_t, ValueId> memo_sparse_;
+  uint64_t memo_entries_ = 0;
 };
 
 [[noreturn]] void refuse_global(const std::string& module, const std::string& name) {

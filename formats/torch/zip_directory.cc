@@ -159,8 +159,8 @@ EndRecord read_end_record(const MappedFile& file) {
 
 // The byte after an entry's payload and optional data descriptor, checking the descriptor
 // against what the central directory says.
-uint64_t check_descriptor(const MappedFile& file, const ZipEntry& e, uint64_t data_end,
-                          bool zip64) {
+uint64_t check_descriptor(const MappedFile& file, const ZipEntry& e, uint64_t uncompressed_size,
+                          uint64_t data_end, bool zip64) {
   uint64_t pos = data_end;
   const uint64_t remaining = file.size() - pos;
   if (remaining >= 4 && load_le<uint32_t>(file.bytes().data() + pos) == kDescriptorSig) pos += 4;
@@ -172,7 +172,7 @@ uint64_t check_descriptor(const MappedFile& file, const ZipEntry& e, uint64_t da
       zip64 ? load_le<uint64_t>(d.data() + 4) : load_le<uint32_t>(d.data() + 4);
   const uint64_t uncompressed =
       zip64 ? load_le<uint64_t>(d.data() + 12) : load_le<uint32_t>(d.data() + 8);
-  if (crc != e.crc32 || compressed != e.size || uncompressed != e.size)
+  if (crc != e.crc32 || compressed != e.size || uncompressed != uncompressed_size)
     bad(file, pos, "data descriptor of \"" + e.name + "\" disagrees with the central directory");
   return pos + length;
 }
@@ -220,10 +220,7 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
     if (e.name.empty()) bad(file, pos, "entry with an empty name");
     if (flags & (kFlagEncrypted | kFlagStrongEncryption | kFlagMaskedDirectory))
       bad(file, pos, "entry \"" + e.name + "\" is encrypted");
-    if (method != 0)
-      bad(file, pos, "entry \"" + e.name + "\" is compressed (method " + std::to_string(method) +
-                         "); torch.save stores records uncompressed, so the file was re-packed "
-                         "by another tool");
+    e.method = method;
     const uint64_t extra_offset = pos + kCentralHeaderSize + name_len;
     const Zip64Fields z = parse_zip64_extra(
         file, file.slice(extra_offset, extra_len, "zip extra field"), extra_offset,
@@ -232,11 +229,11 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
     const uint64_t compressed = z.compressed.value_or(compressed32);
     e.header_offset = z.header_offset.value_or(offset32);
     if (z.disk.value_or(disk16) != 0) bad(file, pos, "multi-disk archives are not supported");
-    if (compressed != uncompressed)
+    if (method == 0 && compressed != uncompressed)
       bad(file, pos, "stored entry \"" + e.name + "\" has different compressed (" +
                          std::to_string(compressed) + ") and uncompressed (" +
                          std::to_string(uncompressed) + ") sizes");
-    e.size = uncompressed;
+    e.size = compressed;
 
     // The local header must repeat the name and, unless sizes come in a data descriptor, the
     // sizes and CRC.
@@ -269,7 +266,7 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
         lu = *lz.uncompressed;
         lc = *lz.compressed;
       }
-      if (local_crc != e.crc32 || lc != e.size || lu != e.size)
+      if (local_crc != e.crc32 || lc != compressed || lu != uncompressed)
         bad(file, lh, "local header of \"" + e.name + "\" disagrees with the central directory");
     }
     e.data_offset = local_extra_offset + local_extra_len;
@@ -283,7 +280,7 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
         }
         return false;
       }();
-      entry_end = check_descriptor(file, e, entry_end, has_zip64_extra || local_zip64);
+      entry_end = check_descriptor(file, e, uncompressed, entry_end, has_zip64_extra || local_zip64);
     }
     spans.emplace_back(lh, entry_end);
 
@@ -312,7 +309,16 @@ const ZipEntry* ZipDirectory::find(const std::string& name) const {
   return it == by_name_.end() ? nullptr : &entries_[it->second];
 }
 
+void require_stored(const MappedFile& file, const ZipEntry& entry) {
+  if (entry.method != 0)
+    bad(file, entry.header_offset,
+        "entry \"" + entry.name + "\" is compressed (method " + std::to_string(entry.method) +
+            "); torch.save stores records uncompressed, so the file was re-packed by another "
+            "tool (unzip it and save it again with torch.save)");
+}
+
 void verify_zip_crc(const MappedFile& file, const ZipEntry& entry) {
+  require_stored(file, entry);
   const auto bytes = file.slice(entry.data_offset, entry.size, "zip entry \"" + entry.name + "\"");
   const uint32_t crc = crc32_extend(0, bytes);
   if (crc != entry.crc32) {

@@ -1,12 +1,14 @@
-// The directory of a zip archive whose entries are stored (not compressed), as torch.save writes
-// them, read without trusting any field.
+// The directory of a zip archive as torch.save writes it (entries stored, not compressed), read
+// without trusting any field.
 //
 // The central directory is the truth (data descriptors make local sizes unreliable), but every
 // entry's local header is read too and must agree with it: same name, same method, and the same
 // sizes and CRC unless the entry uses a data descriptor, in which case the descriptor must agree.
 // Entries must lie inside the file, before the central directory, and must not overlap each other,
 // so no byte can belong to two records. ZIP64 end records and extra fields are understood;
-// multi-disk archives, encryption and compression are refused.
+// multi-disk archives and encryption are refused. Compressed entries are listed (so that callers
+// can recognise archives that are not theirs, such as TorchScript's) but their bytes cannot be
+// read through this interface.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +26,9 @@ struct ZipEntry {
   std::string name;
   uint64_t header_offset = 0;  // of the local file header
   uint64_t data_offset = 0;    // of the first payload byte
-  uint64_t size = 0;
+  uint64_t size = 0;           // bytes of the payload (compressed size for compressed entries)
   uint32_t crc32 = 0;
+  uint16_t method = 0;         // 0 = stored; anything else is compressed
 };
 
 class ZipDirectory {
@@ -42,7 +45,10 @@ class ZipDirectory {
   std::map<std::string, size_t> by_name_;
 };
 
-// Checks the payload of `entry` against its CRC-32; throws Error(kBadInput) on a mismatch.
+// Throws Error(kBadInput) unless `entry` is stored (its payload is the record's bytes).
+void require_stored(const MappedFile& file, const ZipEntry& entry);
+// Checks the payload of a stored `entry` against its CRC-32; throws Error(kBadInput) on a
+// mismatch.
 void verify_zip_crc(const MappedFile& file, const ZipEntry& entry);
 
 }  // namespace tensorferry

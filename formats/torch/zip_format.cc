@@ -129,6 +129,7 @@ std::unique_ptr<CheckpointReader> open_torch_zip(std::shared_ptr<const MappedFil
     if (!e)
       throw_bad_input(path, std::nullopt,
                       "storage '" + s.key + "' has no record \"" + prefix + "data/" + s.key + "\"");
+    require_stored(*file, *e);
     layout.storages.push_back({e->data_offset, e->size, e->crc32});
   }
   return make_torch_reader(std::move(layout), store, env, result.root);

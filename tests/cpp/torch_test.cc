@@ -525,9 +525,17 @@ TEST(ZipDirectory, RejectsInconsistentArchives) {
     expect_bad_input([&] { read_zip(dir, z); }, "more than fit");
   }
   {
-    std::string z = good;  // compressed
+    std::string z = good;  // the methods of the two headers differ
     patch<uint16_t>(z, cd + 10, 8);
-    expect_bad_input([&] { read_zip(dir, z); }, "is compressed (method 8)");
+    expect_bad_input([&] { read_zip(dir, z); }, "local header method differs");
+    // Compressed entries are listed (TorchScript archives have them) but cannot be read.
+    patch<uint16_t>(z, 8, 8);
+    const ZipDirectory d = read_zip(dir, z);
+    EXPECT_EQ(d.entries()[0].method, 8);
+    auto file = MappedFile::open((dir / "in.zip").string());
+    expect_bad_input([&] { require_stored(*file, d.entries()[0]); }, "is compressed (method 8)", 0);
+    expect_bad_input([&] { verify_zip_crc(*file, d.entries()[0]); }, "is compressed");
+    verify_zip_crc(*file, d.entries()[1]);
   }
   {
     std::string z = good;
