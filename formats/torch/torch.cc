@@ -2,6 +2,8 @@
 // stream or a sharded index.
 #include "formats/torch/torch.h"
 
+#include <cstdlib>
+
 #include "core/bytes.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -39,9 +41,14 @@ std::unique_ptr<CheckpointReader> open_torch(const std::string& path) {
 
 std::unique_ptr<CheckpointWriter> create_torch_writer(const std::string& path,
                                                       const WriterOptions& options) {
-  return create_sharded_writer(path, options, [](const std::string& p, const WriterOptions& o) {
-    return create_torch_file_writer(p, TorchWriterOptions{o.force, false});
-  });
+  // Testing knob: ZIP64 records are otherwise only written for files beyond 4 GiB, too big for
+  // the interop tests to make; with this set, small files exercise the same fields.
+  const char* knob = std::getenv("TENSORFERRY_TORCH_FORCE_ZIP64");
+  const bool force_zip64 = knob && std::string_view(knob) == "1";
+  return create_sharded_writer(
+      path, options, [force_zip64](const std::string& p, const WriterOptions& o) {
+        return create_torch_file_writer(p, TorchWriterOptions{o.force, force_zip64});
+      });
 }
 
 }  // namespace tensorferry

@@ -333,6 +333,22 @@ def test_convert_loads_in_torch(tmp_path, source_legacy):
     assert [t["dtype"] for t in listed["tensors"]] == [DTYPES[t.dtype] for t in sd.values()]
 
 
+def test_convert_zip64_loads_in_torch(tmp_path):
+    """ZIP64 fields (local sizes, central offsets, end records) as files beyond 4 GiB need them;
+    the writer's testing knob forces them on a small file."""
+    sd = {"a": random_tensor(torch.bfloat16, (3, 7), seed=20), "b": torch.arange(5)}
+    src = save(sd, tmp_path / "in.pt")
+    out = tmp_path / "z64.bin"
+    env = dict(os.environ, TENSORFERRY_TORCH_FORCE_ZIP64="1")
+    subprocess.run([str(BIN), "convert", src, out], check=True, env=env, capture_output=True)
+    raw = out.read_bytes()
+    assert b"PK\x06\x06" in raw and b"PK\x06\x07" in raw  # ZIP64 end record and locator
+    assert_torch_loads(out, sd)
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+    assert_reads_like_torch(out, sd, tmp_path)
+
+
 def test_convert_with_shards(tmp_path, hf_folders):
     model, single, _ = hf_folders["gpt2"]
     out = tmp_path / "pytorch_model.bin"
