@@ -2,7 +2,8 @@
 // tensor must either succeed or throw tensorferry::Error; crashes, sanitizer reports, leaks and
 // timeouts are bugs. Build (the library needs coverage instrumentation too):
 //   CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DTENSORFERRY_FUZZ=ON -DTENSORFERRY_SANITIZE=ON \
-//       -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link && cmake --build build-fuzz -t torch_file_fuzzer
+//       -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link && cmake --build build-fuzz -t
+//       torch_file_fuzzer
 //   build-fuzz/torch_file_fuzzer -max_len=8192 fuzz/corpus-work tests/data/torch
 #include <sys/mman.h>
 #include <unistd.h>

@@ -83,8 +83,7 @@ std::unique_ptr<CheckpointReader> open_torch_legacy(std::shared_ptr<const Mapped
     if (!index)
       throw_bad_input(path, keys_at,
                       "storage key list names '" + name + "', which no tensor declares");
-    if (seen[*index])
-      throw_bad_input(path, keys_at, "storage key list names '" + name + "' twice");
+    if (seen[*index]) throw_bad_input(path, keys_at, "storage key list names '" + name + "' twice");
     seen[*index] = true;
     const StorageDecl& s = env.storages()[*index];
     const auto header = file->slice(pos, 8, "size of storage '" + name + "'");
@@ -100,11 +99,12 @@ std::unique_ptr<CheckpointReader> open_torch_legacy(std::shared_ptr<const Mapped
   for (size_t i = 0; i < seen.size(); ++i)
     if (!seen[i])
       throw_bad_input(path, keys_at,
-                      "storage '" + env.storages()[i].key + "' is used but its bytes are not in "
-                      "the file");
+                      "storage '" + env.storages()[i].key +
+                          "' is used but its bytes are not in "
+                          "the file");
   if (pos != file->size())
-    throw_bad_input(path, pos,
-                    std::to_string(file->size() - pos) + " unexpected bytes after the last storage");
+    throw_bad_input(
+        path, pos, std::to_string(file->size() - pos) + " unexpected bytes after the last storage");
   return make_torch_reader(std::move(layout), store, env, root);
 }
 

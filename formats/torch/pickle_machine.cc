@@ -205,8 +205,10 @@ class Machine {
       return;
     }
     auto [it, inserted] = memo_sparse_.emplace(key, v);
-    if (inserted) count_memo_entry();
-    else it->second = v;
+    if (inserted)
+      count_memo_entry();
+    else
+      it->second = v;
   }
   void count_memo_entry() {
     if (++memo_entries_ > limits_.max_memo)
@@ -243,8 +245,10 @@ class Machine {
     while (raw.size() > 1) {
       const auto last = static_cast<uint8_t>(raw.back());
       const auto next = static_cast<uint8_t>(raw[raw.size() - 2]);
-      if ((last == 0x00 && !(next & 0x80)) || (last == 0xFF && (next & 0x80))) raw.pop_back();
-      else break;
+      if ((last == 0x00 && !(next & 0x80)) || (last == 0xFF && (next & 0x80)))
+        raw.pop_back();
+      else
+        break;
     }
     if (raw.size() <= 8) {
       uint64_t u = 0;
@@ -280,8 +284,10 @@ class Machine {
         marks_.push_back(stack_.size());
         return;
       case kPop:
-        if (stack_.size() > floor()) stack_.pop_back();
-        else pop_mark();
+        if (stack_.size() > floor())
+          stack_.pop_back();
+        else
+          pop_mark();
         return;
       case kPopMark: pop_mark(); return;
       case kDup: push(top()); return;
@@ -291,9 +297,12 @@ class Machine {
       case kNewFalse: push(store_.make_bool(false)); return;
       case kInt: {
         const std::string line = take_line();
-        if (line == "00") push(store_.make_bool(false));  // protocol 0/1 spelling of bools
-        else if (line == "01") push(store_.make_bool(true));
-        else push_int(parse_decimal(line, "INT"));
+        if (line == "00")
+          push(store_.make_bool(false));  // protocol 0/1 spelling of bools
+        else if (line == "01")
+          push(store_.make_bool(true));
+        else
+          push_int(parse_decimal(line, "INT"));
         return;
       }
       case kBinInt: push_int(take_le<int32_t>()); return;
@@ -334,7 +343,9 @@ class Machine {
         return;
       }
       case kShortBinString: push_string(take_text(take_le<uint8_t>())); return;
-      case kBinBytes: push(store_.make_text(ValueKind::kBytes, take_text(take_le<uint32_t>()))); return;
+      case kBinBytes:
+        push(store_.make_text(ValueKind::kBytes, take_text(take_le<uint32_t>())));
+        return;
       case kShortBinBytes:
         push(store_.make_text(ValueKind::kBytes, take_text(take_le<uint8_t>())));
         return;
@@ -444,8 +455,8 @@ class Machine {
         env_.build(store_, top(), state);
         return;
       }
-      case kPersId: push(env_.persistent_load(store_, store_.make_text(ValueKind::kString,
-                                                                        take_line())));
+      case kPersId:
+        push(env_.persistent_load(store_, store_.make_text(ValueKind::kString, take_line())));
         return;
       case kBinPersId: {
         const ValueId pid = pop();
@@ -456,7 +467,8 @@ class Machine {
       case kInst: {  // names a class like GLOBAL does, then instantiates it
         const std::string module = take_line();
         const std::string name = take_line();
-        fail("refusing global " + module + "." + name + " (INST opcode): a state dict never "
+        fail("refusing global " + module + "." + name +
+             " (INST opcode): a state dict never "
              "instantiates classes, and tensorferry never runs code from a pickle");
       }
       case kObj:
@@ -465,7 +477,8 @@ class Machine {
       case kExt4:
       case kNextBuffer:
       case kReadonlyBuffer:
-        fail("refusing opcode " + opcode_name(op) + ": it builds arbitrary objects, which a "
+        fail("refusing opcode " + opcode_name(op) +
+             ": it builds arbitrary objects, which a "
              "state dict never needs");
       case kString:
       case kUnicode:
@@ -523,8 +536,7 @@ ValueId PlainDataEnvironment::persistent_load(ValueStore&, ValueId) {
 }
 
 PickleResult run_pickle(std::span<const std::byte> bytes, ValueStore& store, PickleEnvironment& env,
-                        const PickleLimits& limits, const std::string& file,
-                        uint64_t base_offset) {
+                        const PickleLimits& limits, const std::string& file, uint64_t base_offset) {
   Machine machine(bytes, store, env, limits);
   uint64_t op_offset = 0;
   try {

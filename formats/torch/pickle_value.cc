@@ -55,8 +55,8 @@ ValueId ValueStore::make_container(ValueKind kind, std::vector<ValueId> items) {
 const std::string& ValueStore::text(ValueId id) const {
   const Value& v = values_.at(id);
   if (v.kind != ValueKind::kString && v.kind != ValueKind::kBytes && v.kind != ValueKind::kBigInt)
-    throw Error(ErrorKind::kBadInput, "expected a string, found " +
-                                          std::string(value_kind_name(v.kind)));
+    throw Error(ErrorKind::kBadInput,
+                "expected a string, found " + std::string(value_kind_name(v.kind)));
   return texts_.at(static_cast<size_t>(v.payload));
 }
 
@@ -68,15 +68,15 @@ bool ValueStore::is_container(ValueId id) const {
 
 const std::vector<ValueId>& ValueStore::items(ValueId id) const {
   if (!is_container(id))
-    throw Error(ErrorKind::kBadInput, "expected a container, found " +
-                                          std::string(value_kind_name(kind(id))));
+    throw Error(ErrorKind::kBadInput,
+                "expected a container, found " + std::string(value_kind_name(kind(id))));
   return containers_.at(static_cast<size_t>(values_[id].payload));
 }
 
 std::vector<ValueId>& ValueStore::mutable_items(ValueId id) {
   if (!is_container(id))
-    throw Error(ErrorKind::kBadInput, "expected a container, found " +
-                                          std::string(value_kind_name(kind(id))));
+    throw Error(ErrorKind::kBadInput,
+                "expected a container, found " + std::string(value_kind_name(kind(id))));
   return containers_.at(static_cast<size_t>(values_[id].payload));
 }
 

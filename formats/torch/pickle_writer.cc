@@ -121,10 +121,14 @@ std::string pickle_state_dict(const std::vector<PickledTensor>& tensors) {
     p.global("torch._utils", typed ? "_rebuild_tensor_v2" : "_rebuild_tensor_v3");
     p.mark();
     p.mark().string("storage");
-    if (typed) p.global("torch", info.torch_storage);
-    else p.global("torch.storage", "UntypedStorage");
+    if (typed)
+      p.global("torch", info.torch_storage);
+    else
+      p.global("torch.storage", "UntypedStorage");
     // numel counts elements of the storage type: bytes for UntypedStorage.
-    p.string(t.storage_key).string("cpu").integer(static_cast<int64_t>(typed ? numel : numel * info.size));
+    p.string(t.storage_key)
+        .string("cpu")
+        .integer(static_cast<int64_t>(typed ? numel : numel * info.size));
     p.tuple().binpersid();
     p.integer(0).ints_tuple(t.shape).ints_tuple(contiguous_strides(t.shape)).boolean(false);
     p.global("collections", "OrderedDict").empty_tuple().reduce();

@@ -75,7 +75,8 @@ void swap_byte_order(std::span<std::byte> bytes, size_t unit) {
 void flip_sign_bits(std::span<std::byte> bytes, size_t unit, bool imaginary_only) {
   const size_t stride = imaginary_only ? 2 * unit : unit;
   const size_t first = imaginary_only ? unit : 0;
-  for (size_t i = first; i + unit <= bytes.size(); i += stride) bytes[i + unit - 1] ^= std::byte{0x80};
+  for (size_t i = first; i + unit <= bytes.size(); i += stride)
+    bytes[i + unit - 1] ^= std::byte{0x80};
 }
 
 size_t scalar_unit(DType dtype) {

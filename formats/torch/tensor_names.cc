@@ -51,14 +51,17 @@ class Walker {
   }
 
   void child(ValueId v, const std::string& name, size_t depth) {
-    if (auto t = env_.tensor_of(store_, v)) add(name, *t);
-    else visit(v, name, depth + 1);
+    if (auto t = env_.tensor_of(store_, v))
+      add(name, *t);
+    else
+      visit(v, name, depth + 1);
   }
 
   void visit(ValueId v, const std::string& prefix, size_t depth) {
     if (++visits_ > kMaxVisits)
       bad("the pickled object graph is too large to search for tensors (shared references "
-          "expand beyond " + std::to_string(kMaxVisits) + " steps)");
+          "expand beyond " +
+          std::to_string(kMaxVisits) + " steps)");
     if (auto attributes = env_.attributes_of(store_, v)) {
       visit(*attributes, prefix, depth);  // an argparse.Namespace: attributes act as keys
       return;

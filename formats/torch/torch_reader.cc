@@ -68,8 +68,7 @@ class TorchReader final : public CheckpointReader {
 
 }  // namespace
 
-std::unique_ptr<CheckpointReader> make_torch_reader(TorchFileLayout layout,
-                                                    const ValueStore& store,
+std::unique_ptr<CheckpointReader> make_torch_reader(TorchFileLayout layout, const ValueStore& store,
                                                     const TorchUnpickler& env, ValueId root) {
   const std::string& path = layout.file->path();
   if (layout.storages.size() != env.storages().size())

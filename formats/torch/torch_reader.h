@@ -31,8 +31,7 @@ struct TorchFileLayout {
 
 // Names the tensors reachable from `root` (tensor_names.h), and checks each storage's bytes have
 // the size its persistent id declares.
-std::unique_ptr<CheckpointReader> make_torch_reader(TorchFileLayout layout,
-                                                    const ValueStore& store,
+std::unique_ptr<CheckpointReader> make_torch_reader(TorchFileLayout layout, const ValueStore& store,
                                                     const TorchUnpickler& env, ValueId root);
 
 }  // namespace tensorferry

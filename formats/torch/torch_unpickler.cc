@@ -81,10 +81,14 @@ ValueId TorchUnpickler::find_global(ValueStore& store, const std::string& module
   if (module == "collections" && name == "OrderedDict") {
     g = Global{full, Role::kOrderedDict};
   } else if (module == "torch._utils") {
-    if (name == "_rebuild_tensor") g = Global{full, Role::kRebuildTensor};
-    else if (name == "_rebuild_tensor_v2") g = Global{full, Role::kRebuildTensorV2};
-    else if (name == "_rebuild_tensor_v3") g = Global{full, Role::kRebuildTensorV3};
-    else if (name == "_rebuild_parameter") g = Global{full, Role::kRebuildParameter};
+    if (name == "_rebuild_tensor")
+      g = Global{full, Role::kRebuildTensor};
+    else if (name == "_rebuild_tensor_v2")
+      g = Global{full, Role::kRebuildTensorV2};
+    else if (name == "_rebuild_tensor_v3")
+      g = Global{full, Role::kRebuildTensorV3};
+    else if (name == "_rebuild_parameter")
+      g = Global{full, Role::kRebuildParameter};
     else if (name == "_rebuild_parameter_with_state")
       g = Global{full, Role::kRebuildParameterWithState};
   } else if (module == "torch" || module == "torch.cuda" || module == "torch.storage") {
@@ -111,8 +115,7 @@ ValueId TorchUnpickler::find_global(ValueStore& store, const std::string& module
   return store.make_opaque(kTagGlobal, index);
 }
 
-const TorchUnpickler::Global* TorchUnpickler::global_of(const ValueStore& store,
-                                                        ValueId id) const {
+const TorchUnpickler::Global* TorchUnpickler::global_of(const ValueStore& store, ValueId id) const {
   if (store.kind(id) != ValueKind::kOpaque || store.opaque_tag(id) != kTagGlobal) return nullptr;
   return &globals_.at(store.opaque_index(id));
 }
@@ -210,8 +213,7 @@ std::optional<size_t> TorchUnpickler::storage_index(const std::string& key) cons
 
 ValueId TorchUnpickler::persistent_load(ValueStore& store, ValueId pid) {
   if (store.kind(pid) != ValueKind::kTuple)
-    bad("persistent id is a " + std::string(value_kind_name(store.kind(pid))) +
-        ", not a tuple");
+    bad("persistent id is a " + std::string(value_kind_name(store.kind(pid))) + ", not a tuple");
   const auto& p = store.items(pid);
   const ValueKind k0 = p.empty() ? ValueKind::kNone : store.kind(p[0]);
   const std::string type_name =
@@ -225,8 +227,7 @@ ValueId TorchUnpickler::persistent_load(ValueStore& store, ValueId pid) {
     bad("storage persistent id has " + std::to_string(p.size()) + " fields, expected " +
         std::to_string(expected));
   const Global* type = global_of(store, p[1]);
-  if (!type || type->role != Role::kStorageType)
-    bad("storage persistent id names no storage type");
+  if (!type || type->role != Role::kStorageType) bad("storage persistent id names no storage type");
   if (store.kind(p[2]) != ValueKind::kString) bad("storage key is not a string");
   if (store.kind(p[3]) != ValueKind::kString) bad("storage location is not a string");
   const std::string& key = store.text(p[2]);
@@ -259,10 +260,9 @@ ValueId TorchUnpickler::persistent_load(ValueStore& store, ValueId pid) {
     const uint64_t size = count_arg(store, v[2], "storage view size");
     const auto offset_bytes = checked_mul(offset, element);
     const auto size_bytes = checked_mul(size, element);
-    const auto end = offset_bytes && size_bytes ? checked_add(*offset_bytes, *size_bytes)
-                                                : std::nullopt;
-    if (!end || *end > *nbytes)
-      bad("storage view of '" + key + "' lies outside the storage");
+    const auto end =
+        offset_bytes && size_bytes ? checked_add(*offset_bytes, *size_bytes) : std::nullopt;
+    if (!end || *end > *nbytes) bad("storage view of '" + key + "' lies outside the storage");
     ref.byte_offset = *offset_bytes;
     ref.nbytes = *size_bytes;
   }
@@ -309,9 +309,12 @@ ValueId TorchUnpickler::rebuild_tensor(ValueStore& store, Role role, ValueId arg
     if (store.kind(metadata) != ValueKind::kDict) bad("tensor metadata is not a dict");
     const auto& m = store.items(metadata);
     for (size_t i = 0; i < m.size(); i += 2) {
-      if (store.is_text(m[i], "conj")) t.conj = is_truthy_flag(store, m[i + 1]);
-      else if (store.is_text(m[i], "neg")) t.neg = is_truthy_flag(store, m[i + 1]);
-      else bad("tensor metadata has an unknown key (only conj and neg are understood)");
+      if (store.is_text(m[i], "conj"))
+        t.conj = is_truthy_flag(store, m[i + 1]);
+      else if (store.is_text(m[i], "neg"))
+        t.neg = is_truthy_flag(store, m[i + 1]);
+      else
+        bad("tensor metadata has an unknown key (only conj and neg are understood)");
     }
     if (t.conj && t.dtype != DType::kC64 && t.dtype != DType::kC128)
       bad("conjugate bit on a tensor that is not complex");

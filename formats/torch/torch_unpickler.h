@@ -37,14 +37,14 @@ struct StorageDecl {
 
 // A tensor as a rebuild call describes it: a strided view into one storage.
 struct TensorView {
-  size_t storage = 0;            // index into TorchUnpickler::storages()
-  uint64_t byte_offset = 0;      // of element 0 from the storage's first byte
+  size_t storage = 0;        // index into TorchUnpickler::storages()
+  uint64_t byte_offset = 0;  // of element 0 from the storage's first byte
   DType dtype = DType::kF32;
   Shape shape;
   std::vector<uint64_t> strides;  // in elements, one per dimension
-  uint64_t nbytes = 0;           // dense size
-  bool conj = false;             // complex conjugate bit (torch "conj" metadata)
-  bool neg = false;              // negative bit (torch "neg" metadata)
+  uint64_t nbytes = 0;            // dense size
+  bool conj = false;              // complex conjugate bit (torch "conj" metadata)
+  bool neg = false;               // negative bit (torch "neg" metadata)
 };
 
 class TorchUnpickler final : public PickleEnvironment {

@@ -2,6 +2,8 @@
 // pickle needs only names, dtypes and shapes, all known at begin()), then one record per tensor
 // as its bytes arrive, then version, then the central directory. torch.load finds records through
 // the central directory, so the order is free; data.pkl first matches what torch itself writes.
+#include "formats/torch/torch_writer.h"
+
 #include <cctype>
 #include <filesystem>
 #include <set>
@@ -10,7 +12,6 @@
 #include "core/output.h"
 #include "formats/torch/pickle_value.h"
 #include "formats/torch/pickle_writer.h"
-#include "formats/torch/torch_writer.h"
 #include "formats/torch/zip_writer.h"
 
 namespace tensorferry {

@@ -57,14 +57,15 @@ struct Zip64Fields {
 };
 
 Zip64Fields parse_zip64_extra(const MappedFile& file, std::span<const std::byte> extra,
-                              uint64_t extra_offset, bool want_uncompressed,
-                              bool want_compressed, bool want_offset, bool want_disk) {
+                              uint64_t extra_offset, bool want_uncompressed, bool want_compressed,
+                              bool want_offset, bool want_disk) {
   Zip64Fields out;
   uint64_t pos = 0;
   while (pos + 4 <= extra.size()) {
     const auto id = load_le<uint16_t>(extra.data() + pos);
     const auto len = load_le<uint16_t>(extra.data() + pos + 2);
-    if (len > extra.size() - pos - 4) bad(file, extra_offset + pos, "extra field runs past its end");
+    if (len > extra.size() - pos - 4)
+      bad(file, extra_offset + pos, "extra field runs past its end");
     if (id == kZip64ExtraId) {
       const std::byte* p = extra.data() + pos + 4;
       uint64_t used = 0;
@@ -110,8 +111,7 @@ EndRecord read_end_record(const MappedFile& file) {
       break;
     }
   }
-  if (!found)
-    bad(file, size, "no end-of-central-directory record (not a zip file, or truncated)");
+  if (!found) bad(file, size, "no end-of-central-directory record (not a zip file, or truncated)");
   const uint64_t eocd = *found;
   Cursor e(file, eocd, kEndSize, "zip end record");
   if (e.at<uint16_t>(4) != 0 || e.at<uint16_t>(6) != 0)
@@ -132,7 +132,8 @@ EndRecord read_end_record(const MappedFile& file) {
     bad(file, locator, "multi-disk archives are not supported");
   const uint64_t z = l.at<uint64_t>(8);
   if (z > locator || locator - z < kZip64EndSize)
-    bad(file, locator, "ZIP64 end record offset " + std::to_string(z) + " is not before its locator");
+    bad(file, locator,
+        "ZIP64 end record offset " + std::to_string(z) + " is not before its locator");
   Cursor z64(file, z, kZip64EndSize, "zip64 end record");
   if (z64.at<uint32_t>(0) != kZip64EndSig) bad(file, z, "bad ZIP64 end record signature");
   const uint64_t record_size = z64.at<uint64_t>(4);
@@ -230,9 +231,10 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
     e.header_offset = z.header_offset.value_or(offset32);
     if (z.disk.value_or(disk16) != 0) bad(file, pos, "multi-disk archives are not supported");
     if (method == 0 && compressed != uncompressed)
-      bad(file, pos, "stored entry \"" + e.name + "\" has different compressed (" +
-                         std::to_string(compressed) + ") and uncompressed (" +
-                         std::to_string(uncompressed) + ") sizes");
+      bad(file, pos,
+          "stored entry \"" + e.name + "\" has different compressed (" +
+              std::to_string(compressed) + ") and uncompressed (" + std::to_string(uncompressed) +
+              ") sizes");
     e.size = compressed;
 
     // The local header must repeat the name and, unless sizes come in a data descriptor, the
@@ -261,8 +263,8 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
       uint64_t lc = local_compressed, lu = local_uncompressed;
       if (local_zip64) {
         // In a local header the ZIP64 field holds both sizes whenever either overflowed.
-        const Zip64Fields lz = parse_zip64_extra(file, local_extra, local_extra_offset, true,
-                                                 true, false, false);
+        const Zip64Fields lz =
+            parse_zip64_extra(file, local_extra, local_extra_offset, true, true, false, false);
         lu = *lz.uncompressed;
         lc = *lz.compressed;
       }
@@ -280,7 +282,8 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
         }
         return false;
       }();
-      entry_end = check_descriptor(file, e, uncompressed, entry_end, has_zip64_extra || local_zip64);
+      entry_end =
+          check_descriptor(file, e, uncompressed, entry_end, has_zip64_extra || local_zip64);
     }
     spans.emplace_back(lh, entry_end);
 
@@ -290,8 +293,8 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
     pos += kCentralHeaderSize + variable;
   }
   if (pos != cd_end)
-    bad(file, pos, "central directory has " + std::to_string(cd_end - pos) +
-                       " bytes after its last entry");
+    bad(file, pos,
+        "central directory has " + std::to_string(cd_end - pos) + " bytes after its last entry");
 
   std::sort(spans.begin(), spans.end());
   for (size_t i = 0; i < spans.size(); ++i) {

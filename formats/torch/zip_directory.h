@@ -28,7 +28,7 @@ struct ZipEntry {
   uint64_t data_offset = 0;    // of the first payload byte
   uint64_t size = 0;           // bytes of the payload (compressed size for compressed entries)
   uint32_t crc32 = 0;
-  uint16_t method = 0;         // 0 = stored; anything else is compressed
+  uint16_t method = 0;  // 0 = stored; anything else is compressed
 };
 
 class ZipDirectory {

@@ -71,16 +71,16 @@ std::unique_ptr<CheckpointReader> open_torch_zip(std::shared_ptr<const MappedFil
   const ZipEntry& first = dir.entries().front();
   const size_t slash = first.name.find('/');
   if (slash == std::string::npos || slash == 0)
-    throw_bad_input(path, first.header_offset,
-                    "zip entry \"" + first.name +
-                        "\" is not inside a folder (not a torch.save file)");
+    throw_bad_input(
+        path, first.header_offset,
+        "zip entry \"" + first.name + "\" is not inside a folder (not a torch.save file)");
   const std::string archive = first.name.substr(0, slash);
   const std::string prefix = archive + "/";
   for (const auto& e : dir.entries())
     if (!e.name.starts_with(prefix))
-      throw_bad_input(path, e.header_offset,
-                      "zip entry \"" + e.name + "\" lies outside the archive folder \"" +
-                          archive + "\"");
+      throw_bad_input(
+          path, e.header_offset,
+          "zip entry \"" + e.name + "\" lies outside the archive folder \"" + archive + "\"");
   if (dir.find(prefix + "constants.pkl"))
     throw_bad_input(path, std::nullopt,
                     "this is a TorchScript archive (torch.jit.save), not a torch.save file; save "
@@ -93,7 +93,8 @@ std::unique_ptr<CheckpointReader> open_torch_zip(std::shared_ptr<const MappedFil
   bool big_endian = false;
   if (const ZipEntry* e = dir.find(prefix + "byteorder")) {
     const std::string_view order = small_record(*file, *e, 16);
-    if (order == "big") big_endian = true;
+    if (order == "big")
+      big_endian = true;
     else if (order != "little")
       throw_bad_input(path, e->data_offset,
                       "byteorder record is \"" + std::string(order.substr(0, 16)) +
@@ -116,9 +117,9 @@ std::unique_ptr<CheckpointReader> open_torch_zip(std::shared_ptr<const MappedFil
   const PickleResult result =
       run_pickle(pickle_bytes, store, env, limits, path, pickle->data_offset);
   if (result.length != pickle->size)
-    throw_bad_input(path, pickle->data_offset + result.length,
-                    std::to_string(pickle->size - result.length) +
-                        " bytes follow the STOP opcode of data.pkl");
+    throw_bad_input(
+        path, pickle->data_offset + result.length,
+        std::to_string(pickle->size - result.length) + " bytes follow the STOP opcode of data.pkl");
 
   TorchFileLayout layout;
   layout.file = file;

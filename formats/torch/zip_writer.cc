@@ -10,8 +10,8 @@ namespace {
 constexpr uint32_t kMax32 = 0xffffffffu;
 constexpr uint16_t kMax16 = 0xffffu;
 constexpr uint16_t kFlagUtf8 = 1 << 11;
-constexpr uint16_t kVersion20 = 20;  // stored entries
-constexpr uint16_t kVersion45 = 45;  // ZIP64
+constexpr uint16_t kVersion20 = 20;                         // stored entries
+constexpr uint16_t kVersion45 = 45;                         // ZIP64
 constexpr uint16_t kDosDate1980 = (0 << 9) | (1 << 5) | 1;  // 1980-01-01, the earliest DOS date
 
 // Little-endian record builder.
@@ -61,8 +61,13 @@ void ZipWriter::add(std::string_view name, std::span<const std::byte> payload) {
   const uint64_t pad = (kAlignment - unpadded % kAlignment) % kAlignment;
 
   Record h;
-  h.u32(0x04034b50).u16(zip64 ? kVersion45 : kVersion20).u16(kFlagUtf8).u16(0).u16(0)
-      .u16(kDosDate1980).u32(crc);
+  h.u32(0x04034b50)
+      .u16(zip64 ? kVersion45 : kVersion20)
+      .u16(kFlagUtf8)
+      .u16(0)
+      .u16(0)
+      .u16(kDosDate1980)
+      .u32(crc);
   h.u32(zip64 ? kMax32 : static_cast<uint32_t>(size));
   h.u32(zip64 ? kMax32 : static_cast<uint32_t>(size));
   h.u16(static_cast<uint16_t>(name.size())).u16(static_cast<uint16_t>(zip64_extra + 4 + pad));
@@ -87,7 +92,11 @@ void ZipWriter::finish() {
     c.u16(kFlagUtf8).u16(0).u16(0).u16(kDosDate1980).u32(e.crc32);
     c.u32(big_size ? kMax32 : static_cast<uint32_t>(e.size));
     c.u32(big_size ? kMax32 : static_cast<uint32_t>(e.size));
-    c.u16(static_cast<uint16_t>(e.name.size())).u16(extra ? 4 + extra : 0).u16(0).u16(0).u16(0)
+    c.u16(static_cast<uint16_t>(e.name.size()))
+        .u16(extra ? 4 + extra : 0)
+        .u16(0)
+        .u16(0)
+        .u16(0)
         .u32(0);
     c.u32(big_offset ? kMax32 : static_cast<uint32_t>(e.header_offset));
     c.text(e.name);

@@ -1,5 +1,7 @@
 // Unit tests of the PyTorch format: the restricted pickle machine, the torch allowlist, the zip
 // directory reader, the writers, and robustness against truncated and corrupted real files.
+#include "formats/torch/torch.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -17,7 +19,6 @@
 #include "formats/torch/pickle_writer.h"
 #include "formats/torch/strided_copy.h"
 #include "formats/torch/tensor_names.h"
-#include "formats/torch/torch.h"
 #include "formats/torch/torch_unpickler.h"
 #include "formats/torch/torch_writer.h"
 #include "formats/torch/zip_directory.h"
@@ -59,8 +60,8 @@ void write_file(const fs::path& p, std::string_view bytes) {
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("tensorferry_torch_test_" + std::to_string(::getpid()) + "_" + std::to_string(next_++));
+    path_ = fs::temp_directory_path() / ("tensorferry_torch_test_" + std::to_string(::getpid()) +
+                                         "_" + std::to_string(next_++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -101,12 +102,11 @@ struct Plain {
 TEST(PickleMachine, DecodesNumbers) {
   Plain p;
   // BININT1 200, BININT2 40000, BININT -5, LONG1 2^40, LONG1 -1, LONG1 10-byte magic
-  const std::string pickle = std::string("\x80\x02(K\xc8M\x40\x9cJ\xfb\xff\xff\xff", 13) +
-                             std::string("\x8a\x06\x00\x00\x00\x00\x00\x01", 8) +
-                             std::string("\x8a\x01\xff", 3) +
-                             std::string("\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 12) +
-                             "I01\nI42\nL-7L\n" + std::string("G\x3f\xf8\0\0\0\0\0\0", 9) +
-                             "F2.5\n\x88\x89Nt.";
+  const std::string pickle =
+      std::string("\x80\x02(K\xc8M\x40\x9cJ\xfb\xff\xff\xff", 13) +
+      std::string("\x8a\x06\x00\x00\x00\x00\x00\x01", 8) + std::string("\x8a\x01\xff", 3) +
+      std::string("\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 12) + "I01\nI42\nL-7L\n" +
+      std::string("G\x3f\xf8\0\0\0\0\0\0", 9) + "F2.5\n\x88\x89Nt.";
   const ValueId root = p.run(pickle);
   const auto& v = p.store.items(root);
   ASSERT_EQ(v.size(), 14u);
@@ -132,7 +132,10 @@ TEST(PickleMachine, ContainersMemoAndProtocol4) {
   // Protocol 4: FRAME, SHORT_BINUNICODE, MEMOIZE, EMPTY_DICT, SETITEMS, EMPTY_LIST, APPENDS,
   // BINGET of a memoized string, DUP, POP, frozenset.
   std::string pickle = std::string("\x80\x04\x95", 3) + std::string(8, '\0');
-  pickle += std::string("}\x94(\x8c\x01k\x94]\x94(K\x01K\x02" "e\x8c\x01j", 18) +
+  pickle += std::string(
+                "}\x94(\x8c\x01k\x94]\x94(K\x01K\x02"
+                "e\x8c\x01j",
+                18) +
             std::string("h\x01", 2) + "2" + "0" + "u" + std::string("\x94", 1) + ".";
   const ValueId root = p.run(pickle);
   ASSERT_EQ(p.store.kind(root), ValueKind::kDict);
@@ -146,12 +149,16 @@ TEST(PickleMachine, ContainersMemoAndProtocol4) {
 
 TEST(PickleMachine, RefusesGlobalsByNameAndOffset) {
   Plain p;
-  expect_bad_input([&] { p.run("\x80\x02" "cos\nsystem\n(S'x'\ntR."); },
-                   "refusing global os.system", 1002);
-  // STACK_GLOBAL builds the name from strings on the stack.
   expect_bad_input(
-      [&] { p.run(std::string("\x80\x04\x8c\x05posix\x8c\x06system\x93.", 19)); },
-      "refusing global posix.system", 1017);
+      [&] {
+        p.run(
+            "\x80\x02"
+            "cos\nsystem\n(S'x'\ntR.");
+      },
+      "refusing global os.system", 1002);
+  // STACK_GLOBAL builds the name from strings on the stack.
+  expect_bad_input([&] { p.run(std::string("\x80\x04\x8c\x05posix\x8c\x06system\x93.", 19)); },
+                   "refusing global posix.system", 1017);
   expect_bad_input([&] { p.run("ios\nsystem\n(S'x'\nt."); }, "refusing global os.system (INST");
   expect_bad_input([&] { p.run(std::string("\x80\x02\x82\x01.", 5)); }, "refusing opcode EXT1");
   expect_bad_input([&] { p.run("(o."); }, "refusing opcode OBJ");
@@ -164,7 +171,13 @@ TEST(PickleMachine, RejectsMalformedStacks) {
   expect_bad_input([&] { p.run("K\x01K\x02."); }, "STOP leaves 2 values");
   expect_bad_input([&] { p.run("t."); }, "MARK that was never set");
   expect_bad_input([&] { p.run("(a."); }, "empty stack");
-  expect_bad_input([&] { p.run("}K\x01" "a."); }, "APPEND on a dict");
+  expect_bad_input(
+      [&] {
+        p.run(
+            "}K\x01"
+            "a.");
+      },
+      "APPEND on a dict");
   expect_bad_input([&] { p.run("]K\x01K\x02s."); }, "SETITEM on a list");
   expect_bad_input([&] { p.run("h\x05."); }, "memo entry 5 never set");
   expect_bad_input([&] { p.run("K\x01)R."); }, "REDUCE in a pickle that may hold plain data");
@@ -186,11 +199,13 @@ TEST(PickleMachine, TruncationAtEveryByteIsAnError) {
 TEST(PickleMachine, LimitsHoldBeforeAllocation) {
   {  // A length far beyond the input: refused without allocating it.
     Plain p;
-    expect_bad_input([&] { p.run(std::string("\x8d\0\0\0\0\0\0\0\x10.", 10)); }, "exceeds the limit");
+    expect_bad_input([&] { p.run(std::string("\x8d\0\0\0\0\0\0\0\x10.", 10)); },
+                     "exceeds the limit");
     p.limits.max_text_bytes = uint64_t{1} << 62;
     expect_bad_input([&] { p.run(std::string("\x8d\0\0\0\0\0\0\0\x10.", 10)); },
                      "runs past the end");
-    expect_bad_input([&] { p.run(std::string("\x8b\xff\xff\xff\x7f.", 6)); }, "wider than the limit");
+    expect_bad_input([&] { p.run(std::string("\x8b\xff\xff\xff\x7f.", 6)); },
+                     "wider than the limit");
   }
   {  // Memo bomb: many distinct LONG_BINPUT keys.
     Plain p;
@@ -204,7 +219,10 @@ TEST(PickleMachine, LimitsHoldBeforeAllocation) {
     expect_bad_input([&] { p.run(pickle); }, "memo grows beyond 100");
     // Huge keys cost nothing: the memo is a map, not an array indexed by key.
     Plain q;
-    q.run(std::string("Nr\xff\xff\xff\xffj\xff\xff\xff\xff" "0.", 13));
+    q.run(
+        std::string("Nr\xff\xff\xff\xffj\xff\xff\xff\xff"
+                    "0.",
+                    13));
   }
   {  // Stack, marks and object count.
     Plain p;
@@ -416,7 +434,10 @@ TEST(TensorNames, CheckpointsNestAndCollide) {
 
 TEST(TensorNames, CyclesDepthAndSharingAreBounded) {
   Torch cycle;  // l = []; l.append(l)
-  cycle.names(std::string("]q\x00h\x00" "a.", 7));
+  cycle.names(
+      std::string("]q\x00h\x00"
+                  "a.",
+                  7));
   Torch deep;
   std::string nested = "]";
   for (int i = 0; i < 200; ++i) nested += "\x85";  // TUPLE1
@@ -442,7 +463,7 @@ TEST(StridedCopy, GathersTransposedSteppedAndBroadcastViews) {
   };
   EXPECT_EQ(gather(base, {4, 3}, {1, 4}),
             (std::vector<float>{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}));  // transposed (3,4)
-  EXPECT_EQ(gather(base + 4, {2, 2}, {6, 2}), (std::vector<float>{1, 3, 7, 9}));  // [::2, 1::2]
+  EXPECT_EQ(gather(base + 4, {2, 2}, {6, 2}), (std::vector<float>{1, 3, 7, 9}));    // [::2, 1::2]
   EXPECT_EQ(gather(base, {3, 2}, {0, 1}), (std::vector<float>{0, 1, 0, 1, 0, 1}));  // expanded
   EXPECT_EQ(gather(base + 8, {}, {}), (std::vector<float>{2}));
   EXPECT_EQ(gather(base, {2, 1, 3}, {6, 99, 2}), (std::vector<float>{0, 2, 4, 6, 8, 10}));
@@ -485,9 +506,8 @@ ZipDirectory read_zip(const TempDir& dir, const std::string& bytes) {
 TEST(ZipDirectory, ReadsWhatTheWriterWritesAlignedWithAndWithoutZip64) {
   TempDir dir;
   for (bool zip64 : {false, true}) {
-    const std::string zip = make_zip({{"a/data.pkl", "hello"}, {"a/data/0", std::string(100, 'x')},
-                                      {"a/empty", ""}},
-                                     zip64);
+    const std::string zip = make_zip(
+        {{"a/data.pkl", "hello"}, {"a/data/0", std::string(100, 'x')}, {"a/empty", ""}}, zip64);
     const ZipDirectory z = read_zip(dir, zip);
     ASSERT_EQ(z.entries().size(), 3u);
     const ZipEntry* e = z.find("a/data/0");
@@ -648,7 +668,8 @@ TEST(TorchFiles, ReadsRealZipAndLegacyFiles) {
   }
   const auto head = read_file(kFixtures / "small.pt").substr(0, 64);
   EXPECT_TRUE(looks_like_torch(as_bytes(head), 0));
-  EXPECT_TRUE(looks_like_torch(as_bytes(read_file(kFixtures / "small_legacy.pt").substr(0, 64)), 0));
+  EXPECT_TRUE(
+      looks_like_torch(as_bytes(read_file(kFixtures / "small_legacy.pt").substr(0, 64)), 0));
   std::string npz = std::string("PK\x03\x04", 4) + std::string(26, '\0') + "arr_0.npy";
   patch<uint16_t>(npz, 26, 9);  // .npz entries sit at the top level of the zip
   EXPECT_FALSE(looks_like_torch(as_bytes(npz), 0));
@@ -793,8 +814,10 @@ TEST(TorchWriter, RefusesWhatTorchCannotHoldAndWritesNothingUncommitted) {
 TEST(PickleWriter, StateDictPickleParsesBack) {
   std::vector<PickledTensor> tensors;
   for (int i = 0; i < 2500; ++i)  // more than one SETITEMS batch
-    tensors.push_back({"layer." + std::to_string(i), i % 2 ? DType::kU32 : DType::kBF16,
-                       {static_cast<uint64_t>(i % 7), 70000}, std::to_string(i)});
+    tensors.push_back({"layer." + std::to_string(i),
+                       i % 2 ? DType::kU32 : DType::kBF16,
+                       {static_cast<uint64_t>(i % 7), 70000},
+                       std::to_string(i)});
   Torch t;
   t.env = TorchUnpickler(TorchUnpickler::Flavor::kZip, uint64_t{1} << 40);
   const auto named = t.names(pickle_state_dict(tensors));
