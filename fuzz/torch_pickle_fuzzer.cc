@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_values = 1u << 16;  // small limits keep each run fast; the code paths are the same
   limits.max_memo = 1u << 16;
   limits.max_stack = 1u << 16;
-  ValueStore store(limits.max_values);
+  ValueStore store(limits);
   TorchUnpickler env(size % 2 ? TorchUnpickler::Flavor::kLegacy : TorchUnpickler::Flavor::kZip,
                      uint64_t{1} << 20);
   try {

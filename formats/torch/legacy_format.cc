@@ -39,7 +39,7 @@ std::unique_ptr<CheckpointReader> open_torch_legacy(std::shared_ptr<const Mapped
                                                     const PickleLimits& limits) {
   const std::string& path = file->path();
   const auto bytes = file->bytes();
-  ValueStore store(limits.max_values);
+  ValueStore store(limits);
   PlainDataEnvironment plain;
   uint64_t pos = 0;
   auto next_pickle = [&](PickleEnvironment& env) {

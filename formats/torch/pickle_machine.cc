@@ -492,8 +492,7 @@ class Machine {
     if (store_.kind(target) != expected)
       fail(std::string(opcode) + " on a " + std::string(value_kind_name(store_.kind(target))) +
            ", not a " + std::string(value_kind_name(expected)));
-    auto& dest = store_.mutable_items(target);
-    dest.insert(dest.end(), items.begin(), items.end());
+    store_.append_items(target, items);
   }
 
   std::span<const std::byte> bytes_;

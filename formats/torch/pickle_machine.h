@@ -19,15 +19,6 @@
 
 namespace tensorferry {
 
-struct PickleLimits {
-  uint64_t max_values = 1u << 22;       // objects built (each costs ~16 bytes + its content)
-  uint64_t max_stack = 1u << 22;        // values on the stack at once
-  uint64_t max_marks = 1u << 16;        // open MARKs (nesting of tuple/list/dict literals)
-  uint64_t max_memo = 1u << 22;         // memo entries
-  uint64_t max_text_bytes = 64u << 20;  // one string, bytes object or text line
-  uint64_t max_int_bytes = 64;          // LONG1/LONG4 integers wider than this are refused
-};
-
 // What GLOBAL, REDUCE, BUILD and persistent ids mean. Implementations throw
 // Error(kBadInput, message) to refuse; the machine adds the file and the opcode's offset.
 class PickleEnvironment {

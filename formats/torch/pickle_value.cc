@@ -25,8 +25,9 @@ std::string_view value_kind_name(ValueKind kind) {
 }
 
 ValueId ValueStore::add(ValueKind kind, uint32_t tag, int64_t payload) {
-  if (values_.size() >= max_values_)
-    throw Error(ErrorKind::kBadInput, "pickle builds more than " + std::to_string(max_values_) +
+  if (values_.size() >= limits_.max_values)
+    throw Error(ErrorKind::kBadInput, "pickle builds more than " +
+                                          std::to_string(limits_.max_values) +
                                           " objects (limit against memory exhaustion)");
   values_.push_back({kind, tag, payload});
   return static_cast<ValueId>(values_.size() - 1);
@@ -41,12 +42,26 @@ double ValueStore::as_float(ValueId id) const {
 }
 
 ValueId ValueStore::make_text(ValueKind kind, std::string text) {
+  if (text.size() > limits_.max_total_text - text_bytes_)
+    throw Error(ErrorKind::kBadInput, "pickle strings add up to more than " +
+                                          std::to_string(limits_.max_total_text) +
+                                          " bytes (limit against memory exhaustion)");
+  text_bytes_ += text.size();
   const ValueId id = add(kind, 0, static_cast<int64_t>(texts_.size()));
   texts_.push_back(std::move(text));
   return id;
 }
 
+void ValueStore::count_items(uint64_t n) {
+  if (n > limits_.max_items - item_count_)
+    throw Error(ErrorKind::kBadInput, "pickle containers hold more than " +
+                                          std::to_string(limits_.max_items) +
+                                          " references (limit against memory exhaustion)");
+  item_count_ += n;
+}
+
 ValueId ValueStore::make_container(ValueKind kind, std::vector<ValueId> items) {
+  count_items(items.size());
   const ValueId id = add(kind, 0, static_cast<int64_t>(containers_.size()));
   containers_.push_back(std::move(items));
   return id;
@@ -73,11 +88,13 @@ const std::vector<ValueId>& ValueStore::items(ValueId id) const {
   return containers_.at(static_cast<size_t>(values_[id].payload));
 }
 
-std::vector<ValueId>& ValueStore::mutable_items(ValueId id) {
+void ValueStore::append_items(ValueId id, const std::vector<ValueId>& items) {
   if (!is_container(id))
     throw Error(ErrorKind::kBadInput,
                 "expected a container, found " + std::string(value_kind_name(kind(id))));
-  return containers_.at(static_cast<size_t>(values_[id].payload));
+  count_items(items.size());
+  auto& dest = containers_.at(static_cast<size_t>(values_[id].payload));
+  dest.insert(dest.end(), items.begin(), items.end());
 }
 
 bool is_valid_utf8(std::string_view text) {

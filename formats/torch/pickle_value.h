@@ -35,9 +35,23 @@ std::string_view value_kind_name(ValueKind kind);
 
 using ValueId = uint32_t;
 
+// Bounds on what one unpickling may build; every one is checked before the memory is taken.
+// Worst case with the defaults: ~64 MiB of values, 64 MiB of container items, 256 MiB of text,
+// 32 MiB of stack and memo.
+struct PickleLimits {
+  uint64_t max_values = 1u << 22;        // objects built (16 bytes each, + 24 per container)
+  uint64_t max_items = 1u << 24;         // references held by all containers together
+  uint64_t max_total_text = 256u << 20;  // bytes of all strings, bytes and big ints together
+  uint64_t max_stack = 1u << 22;         // values on the stack at once
+  uint64_t max_marks = 1u << 16;         // open MARKs (nesting of tuple/list/dict literals)
+  uint64_t max_memo = 1u << 22;          // memo entries
+  uint64_t max_text_bytes = 64u << 20;   // one string, bytes object or text line
+  uint64_t max_int_bytes = 64;           // LONG1/LONG4 integers wider than this are refused
+};
+
 class ValueStore {
  public:
-  explicit ValueStore(uint64_t max_values) : max_values_(max_values) {}
+  explicit ValueStore(const PickleLimits& limits) : limits_(limits) {}
 
   ValueId make_none() { return add(ValueKind::kNone, 0, 0); }
   ValueId make_bool(bool b) { return add(ValueKind::kBool, 0, b ? 1 : 0); }
@@ -58,7 +72,8 @@ class ValueStore {
   double as_float(ValueId id) const;
   const std::string& text(ValueId id) const;
   const std::vector<ValueId>& items(ValueId id) const;
-  std::vector<ValueId>& mutable_items(ValueId id);
+  // Appends to a list, dict or set (APPEND, SETITEM, ADDITEMS, ...).
+  void append_items(ValueId id, const std::vector<ValueId>& items);
   uint32_t opaque_tag(ValueId id) const { return values_.at(id).tag; }
   uint64_t opaque_index(ValueId id) const { return static_cast<uint64_t>(values_.at(id).payload); }
 
@@ -74,8 +89,11 @@ class ValueStore {
     int64_t payload;  // the number, or the index into texts_ / containers_
   };
   ValueId add(ValueKind kind, uint32_t tag, int64_t payload);
+  void count_items(uint64_t n);
 
-  uint64_t max_values_;
+  PickleLimits limits_;
+  uint64_t item_count_ = 0;
+  uint64_t text_bytes_ = 0;
   std::vector<Value> values_;
   std::vector<std::string> texts_;
   std::vector<std::vector<ValueId>> containers_;

@@ -13,6 +13,10 @@ constexpr uint32_t kTagObject = 4;
 
 // torch allows at most 64 dimensions (c10 kMaxDims-style bound); more is certainly hostile.
 constexpr size_t kMaxDims = 64;
+// Each tensor record copies its size and stride (16 bytes per dimension) while the pickle can
+// rebuild the same memo'd arguments for 5 bytes; this bounds the total (a state dict of 100k
+// tensors has well under 1M dimensions).
+constexpr uint64_t kMaxTotalDims = 1u << 22;
 // A broadcast (stride 0) tensor can be far larger dense than stored; read() must materialise it,
 // so its dense size is bounded by the file size plus this much.
 constexpr uint64_t kMaxExpansion = 1ull << 30;
@@ -290,6 +294,10 @@ ValueId TorchUnpickler::rebuild_tensor(ValueStore& store, Role role, ValueId arg
   const uint64_t offset = count_arg(store, a[1], "storage_offset");
   t.shape = counts_arg(store, a[2], "tensor size");
   t.strides = counts_arg(store, a[3], "tensor stride");
+  total_dims_ += t.shape.size();
+  if (total_dims_ > kMaxTotalDims)
+    bad("tensors have more than " + std::to_string(kMaxTotalDims) +
+        " dimensions in total (limit against memory exhaustion)");
   if (t.shape.size() != t.strides.size())
     bad("tensor size has " + std::to_string(t.shape.size()) + " dimensions but stride has " +
         std::to_string(t.strides.size()));

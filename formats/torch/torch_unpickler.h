@@ -115,6 +115,7 @@ class TorchUnpickler final : public PickleEnvironment {
   std::map<std::string, size_t> storage_index_;
   std::vector<StorageRef> storage_refs_;
   std::vector<TensorView> tensors_;
+  uint64_t total_dims_ = 0;  // over all tensors_: a memo'd argument tuple can be rebuilt cheaply
   std::vector<Object> objects_;
 };
 

@@ -112,7 +112,7 @@ std::unique_ptr<CheckpointReader> open_torch_zip(std::shared_ptr<const MappedFil
   verify_zip_crc(*file, *pickle);
   const auto pickle_bytes = file->slice(pickle->data_offset, pickle->size, "data.pkl");
 
-  ValueStore store(limits.max_values);
+  ValueStore store(limits);
   TorchUnpickler env(TorchUnpickler::Flavor::kZip, file->size());
   const PickleResult result =
       run_pickle(pickle_bytes, store, env, limits, path, pickle->data_offset);

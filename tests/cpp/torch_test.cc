@@ -92,7 +92,7 @@ void patch(std::string& bytes, size_t at, T value) {
 
 struct Plain {
   PickleLimits limits;
-  ValueStore store{1u << 20};
+  ValueStore store{limits};
   PlainDataEnvironment env;
   ValueId run(const std::string& pickle) {
     return run_pickle(as_bytes(pickle), store, env, limits, "t.pkl", 1000).root;
@@ -232,8 +232,19 @@ TEST(PickleMachine, LimitsHoldBeforeAllocation) {
     q.limits.max_marks = 50;
     expect_bad_input([&] { q.run(std::string(60, '(') + "."); }, "more than 50 MARKs");
     Plain r;
-    r.store = ValueStore(30);
+    r.limits.max_values = 30;
+    r.store = ValueStore(r.limits);
     expect_bad_input([&] { r.run("(" + std::string(40, 'N') + "t."); }, "more than 30 objects");
+    Plain s;  // DUP pushes 4 bytes of reference per byte of pickle
+    s.limits.max_items = 1000;
+    s.store = ValueStore(s.limits);
+    expect_bad_input([&] { s.run("](N" + std::string(2000, '2') + "e."); },
+                     "hold more than 1000 references");
+    Plain t;  // all strings together
+    t.limits.max_total_text = 15;
+    t.store = ValueStore(t.limits);
+    const std::string ten = std::string("X\x0a\0\0\0", 5) + "0123456789";
+    expect_bad_input([&] { t.run("(" + ten + ten + "t."); }, "strings add up to more than 15");
   }
 }
 
@@ -242,7 +253,7 @@ TEST(PickleMachine, LimitsHoldBeforeAllocation) {
 
 struct Torch {
   PickleLimits limits;
-  ValueStore store{1u << 20};
+  ValueStore store{limits};
   TorchUnpickler env{TorchUnpickler::Flavor::kZip, 1u << 20};
   ValueId run(const std::string& pickle) {
     return run_pickle(as_bytes(pickle), store, env, limits, "data.pkl", 0).root;
@@ -314,6 +325,29 @@ TEST(TorchUnpickler, ViewsMustLieInsideTheirStorage) {
   expect_bad_input([&] { g.run(one(6, -1, {2}, {1})); }, "negative");
   Torch h;  // empty tensors read nothing, whatever their offset
   h.run(one(0, 0, {0, 4}, {4, 1}));
+}
+
+TEST(TorchUnpickler, RebuildingMemoizedArgumentsIsBounded) {
+  // One 64-dimensional tensor's arguments, memoized, then rebuilt for 6 bytes each: without a
+  // bound on the dimensions of all records together this would turn 420 KB into ~70 MB.
+  PickleWriter p;
+  p.proto()
+      .empty_list()
+      .global("torch._utils", "_rebuild_tensor_v2")
+      .raw(std::string("q\x00"
+                       "0",
+                       3))
+      .mark();
+  p.mark().string("storage").global("torch", "FloatStorage").string("0").string("cpu").integer(1);
+  p.tuple().binpersid().integer(0).ints_tuple(std::vector<uint64_t>(64, 1));
+  p.ints_tuple(std::vector<uint64_t>(64, 1)).boolean(false).empty_dict().tuple();
+  p.raw(
+      "q\x01"
+      "0");
+  for (int i = 0; i < 70000; ++i) p.raw(std::string("h\x00h\x01Ra", 6));
+  p.stop();
+  Torch t;
+  expect_bad_input([&] { t.run(p.bytes()); }, "dimensions in total");
 }
 
 TEST(TorchUnpickler, RefusesEverythingElse) {
