@@ -11,12 +11,15 @@ constexpr uint32_t kTagStorage = 2;
 constexpr uint32_t kTagTensor = 3;
 constexpr uint32_t kTagObject = 4;
 
-// torch allows at most 64 dimensions (c10 kMaxDims-style bound); more is certainly hostile.
+// More dimensions than any real tensor has (torch's own kernels stop well before); refused so
+// that one tensor record stays small.
 constexpr size_t kMaxDims = 64;
 // Each tensor record copies its size and stride (16 bytes per dimension) while the pickle can
 // rebuild the same memo'd arguments for 5 bytes; this bounds the total (a state dict of 100k
 // tensors has well under 1M dimensions).
 constexpr uint64_t kMaxTotalDims = 1u << 22;
+// Tensor records (~100 bytes each) and storage references (32 bytes) are bounded the same way.
+constexpr uint64_t kMaxRecords = 1u << 20;
 // A broadcast (stride 0) tensor can be far larger dense than stored; read() must materialise it,
 // so its dense size is bounded by the file size plus this much.
 constexpr uint64_t kMaxExpansion = 1ull << 30;
@@ -177,7 +180,8 @@ ValueId TorchUnpickler::new_object(ValueStore& store, ValueId cls, ValueId args)
 
 ValueId TorchUnpickler::make_object(ValueStore& store, const Global& cls, ValueId args) {
   if (!store.items(args).empty()) bad(cls.name + " created with arguments");
-  objects_.push_back({cls.name, std::nullopt});
+  if (objects_.size() >= kMaxRecords) bad("pickle creates too many objects");
+  objects_.push_back({static_cast<size_t>(&cls - globals_.data()), std::nullopt});
   return store.make_opaque(kTagObject, objects_.size() - 1);
 }
 
@@ -270,6 +274,8 @@ ValueId TorchUnpickler::persistent_load(ValueStore& store, ValueId pid) {
     ref.byte_offset = *offset_bytes;
     ref.nbytes = *size_bytes;
   }
+  if (storage_refs_.size() >= kMaxRecords)
+    bad("pickle declares more than " + std::to_string(kMaxRecords) + " storage references");
   storage_refs_.push_back(ref);
   return store.make_opaque(kTagStorage, storage_refs_.size() - 1);
 }
@@ -287,6 +293,8 @@ ValueId TorchUnpickler::rebuild_tensor(ValueStore& store, Role role, ValueId arg
 
   if (store.kind(a[0]) != ValueKind::kOpaque || store.opaque_tag(a[0]) != kTagStorage)
     bad(std::string(fn) + " of something that is not a storage");
+  if (tensors_.size() >= kMaxRecords)
+    bad("pickle rebuilds more than " + std::to_string(kMaxRecords) + " tensors");
   const StorageRef ref = storage_refs_.at(store.opaque_index(a[0]));
   TensorView t;
   t.storage = ref.storage;

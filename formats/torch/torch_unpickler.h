@@ -99,7 +99,7 @@ class TorchUnpickler final : public PickleEnvironment {
     DType dtype;
   };
   struct Object {
-    std::string class_name;
+    size_t cls;  // index into globals_
     std::optional<ValueId> attributes;
   };
 
