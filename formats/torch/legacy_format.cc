@@ -35,7 +35,7 @@ bool looks_like_torch_legacy(std::span<const std::byte> b) {
   return b.size() >= pos + 12 && std::memcmp(b.data() + pos + 2, kMagic, 10) == 0;
 }
 
-std::unique_ptr<CheckpointReader> open_torch_legacy(std::shared_ptr<const MappedFile> file,
+std::unique_ptr<CheckpointReader> open_torch_legacy(const std::shared_ptr<const MappedFile>& file,
                                                     const PickleLimits& limits) {
   const std::string& path = file->path();
   const auto bytes = file->bytes();

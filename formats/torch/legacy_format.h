@@ -23,7 +23,7 @@ namespace tensorferry {
 // The magic-number pickle at the start of the file (protocol 2 and up, framed or not).
 bool looks_like_torch_legacy(std::span<const std::byte> first_bytes);
 
-std::unique_ptr<CheckpointReader> open_torch_legacy(std::shared_ptr<const MappedFile> file,
+std::unique_ptr<CheckpointReader> open_torch_legacy(const std::shared_ptr<const MappedFile>& file,
                                                     const PickleLimits& limits = {});
 
 }  // namespace tensorferry

@@ -10,7 +10,7 @@ std::string_view value_kind_name(ValueKind kind) {
   switch (kind) {
     case ValueKind::kNone: return "None";
     case ValueKind::kBool: return "bool";
-    case ValueKind::kInt: return "int";
+    case ValueKind::kInt:
     case ValueKind::kBigInt: return "int";
     case ValueKind::kFloat: return "float";
     case ValueKind::kString: return "str";

@@ -48,6 +48,7 @@ std::vector<uint64_t> counts_arg(const ValueStore& store, ValueId id, const char
     bad(std::string(what) + " has " + std::to_string(items.size()) + " dimensions (at most " +
         std::to_string(kMaxDims) + ")");
   std::vector<uint64_t> out;
+  out.reserve(items.size());
   for (ValueId item : items) out.push_back(count_arg(store, item, what));
   return out;
 }

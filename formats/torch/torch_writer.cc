@@ -20,7 +20,7 @@ namespace {
 // torch names the folder inside the zip after the file ("model.pt" -> "model/"); any name works
 // for torch.load, so names with unusual characters fall back to torch's name for buffers.
 std::string archive_name(const std::string& path) {
-  const std::string stem = std::filesystem::path(path).stem().string();
+  std::string stem = std::filesystem::path(path).stem().string();
   if (stem.empty() || stem.size() > 200) return "archive";
   for (char c : stem)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')

@@ -61,7 +61,7 @@ bool looks_like_torch_zip(std::span<const std::byte> first_bytes) {
   return name.size() < name_len;  // the name goes on beyond what we were shown
 }
 
-std::unique_ptr<CheckpointReader> open_torch_zip(std::shared_ptr<const MappedFile> file,
+std::unique_ptr<CheckpointReader> open_torch_zip(const std::shared_ptr<const MappedFile>& file,
                                                  const PickleLimits& limits) {
   const std::string& path = file->path();
   const ZipDirectory dir = ZipDirectory::read(*file);

@@ -21,7 +21,7 @@ namespace tensorferry {
 // zip-based files, .npz and .keras, keep their entries at the top level).
 bool looks_like_torch_zip(std::span<const std::byte> first_bytes);
 
-std::unique_ptr<CheckpointReader> open_torch_zip(std::shared_ptr<const MappedFile> file,
+std::unique_ptr<CheckpointReader> open_torch_zip(const std::shared_ptr<const MappedFile>& file,
                                                  const PickleLimits& limits = {});
 
 }  // namespace tensorferry
