@@ -266,7 +266,7 @@ struct Torch {
 // _rebuild_tensor_v2(('storage', torch.FloatStorage, key, 'cpu', numel), offset, size, stride,
 // False, OrderedDict())
 PickleWriter& tensor_v2(PickleWriter& p, const std::string& key, int64_t numel, int64_t offset,
-                        std::vector<uint64_t> size, std::vector<uint64_t> stride,
+                        const std::vector<uint64_t>& size, const std::vector<uint64_t>& stride,
                         const std::string& storage = "FloatStorage") {
   p.global("torch._utils", "_rebuild_tensor_v2").mark();
   p.mark().string("storage").global("torch", storage).string(key).string("cpu").integer(numel);
@@ -298,11 +298,11 @@ TEST(TorchUnpickler, StateDictWithSharedStorageAndViews) {
 }
 
 TEST(TorchUnpickler, ViewsMustLieInsideTheirStorage) {
-  auto one = [](int64_t numel, int64_t offset, std::vector<uint64_t> size,
-                std::vector<uint64_t> stride) {
+  auto one = [](int64_t numel, int64_t offset, const std::vector<uint64_t>& size,
+                const std::vector<uint64_t>& stride) {
     PickleWriter p;
     p.proto().empty_dict().string("x");
-    tensor_v2(p, "0", numel, offset, std::move(size), std::move(stride));
+    tensor_v2(p, "0", numel, offset, size, stride);
     p.setitem().stop();
     return p.bytes();
   };
@@ -356,7 +356,7 @@ TEST(TorchUnpickler, RefusesEverythingElse) {
     p.proto().global(module, name).mark().string("echo pwned").tuple().reduce().stop();
     return p.bytes();
   };
-  for (auto [module, name] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& global : std::vector<std::pair<std::string, std::string>>{
            {"os", "system"},
            {"posix", "system"},
            {"builtins", "eval"},
@@ -372,8 +372,8 @@ TEST(TorchUnpickler, RefusesEverythingElse) {
            {"pickle", "loads"},
        }) {
     Torch t;
-    expect_bad_input([&] { t.run(reduce_of(module, name)); },
-                     "refusing global " + module + "." + name, 2);
+    expect_bad_input([&] { t.run(reduce_of(global.first, global.second)); },
+                     "refusing global " + global.first + "." + global.second, 2);
   }
   Torch a;  // an allowed value is not an allowed callable
   expect_bad_input([&] { a.run(reduce_of("torch", "FloatStorage")); },
@@ -490,7 +490,7 @@ TEST(StridedCopy, GathersTransposedSteppedAndBroadcastViews) {
   std::vector<float> storage(12);
   for (int i = 0; i < 12; ++i) storage[i] = static_cast<float>(i);
   const auto* base = reinterpret_cast<const std::byte*>(storage.data());
-  auto gather = [&](const std::byte* b, Shape shape, std::vector<uint64_t> strides) {
+  auto gather = [&](const std::byte* b, const Shape& shape, const std::vector<uint64_t>& strides) {
     std::vector<float> out(num_elements(shape).value());
     gather_strided(b, 4, shape, strides, reinterpret_cast<std::byte*>(out.data()));
     return out;
@@ -886,6 +886,7 @@ TEST(TorchWriter, RefusesWhatTorchCannotHoldAndWritesNothingUncommitted) {
 
 TEST(PickleWriter, StateDictPickleParsesBack) {
   std::vector<PickledTensor> tensors;
+  tensors.reserve(2500);
   for (int i = 0; i < 2500; ++i)  // more than one SETITEMS batch
     tensors.push_back({"layer." + std::to_string(i),
                        i % 2 ? DType::kU32 : DType::kBF16,
