@@ -1,6 +1,8 @@
 // Unit tests of the TensorFlow bundle pieces: varints, the LevelDB table, string tensors, the
 // object graph, roles, the state file, and the reader's behaviour on damaged files. Interop with
 // real TensorFlow is tested in tests/python/tf/test_tf_bundle.py.
+#include "formats/tf_bundle/tf_bundle.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -21,7 +23,6 @@
 #include "formats/tf_bundle/table_reader.h"
 #include "formats/tf_bundle/table_writer.h"
 #include "formats/tf_bundle/tensor_roles.h"
-#include "formats/tf_bundle/tf_bundle.h"
 #include "formats/tf_bundle/trackable_object_graph.pb.h"
 #include "formats/tf_bundle/varint.h"
 
@@ -56,7 +57,8 @@ std::vector<std::byte> file_bytes(const std::string& path) {
 
 void put_file(const std::string& path, std::span<const std::byte> bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 std::vector<std::byte> bytes_of(std::initializer_list<int> values) {
@@ -174,7 +176,8 @@ TEST(TfBundle, WritesTheDocumentedIndexBytes) {
                {}, bundle);
   std::string expected;
   auto hex = [&](const char* h) {
-    for (size_t i = 0; h[i]; i += 3) expected.push_back(static_cast<char>(std::stoi(std::string(h + i, 2), nullptr, 16)));
+    for (size_t i = 0; h[i]; i += 3)
+      expected.push_back(static_cast<char>(std::stoi(std::string(h + i, 2), nullptr, 16)));
   };
   hex("00 00 06 08 01 1a 02 08 01 ");
   hex("00 08 13 ");
@@ -205,7 +208,8 @@ TEST(TfTable, ManyKeysSpanRestartsAndBlocks) {
   for (int i = 0; i < 1000; ++i) {
     char key[32];
     std::snprintf(key, sizeof key, "layer_%04d/kernel", i);
-    rows.emplace_back(key, std::string(static_cast<size_t>(i % 37), static_cast<char>('a' + i % 26)));
+    rows.emplace_back(key,
+                      std::string(static_cast<size_t>(i % 37), static_cast<char>('a' + i % 26)));
   }
   {
     OutputFile out(dir / "table");
@@ -278,7 +282,8 @@ TEST(TfTable, RejectsBadMagicAndCompressedBlocks) {
 }
 
 TEST(TfStringTensor, EncodesLikeTensorFlowAndDecodes) {
-  const std::vector<std::string> elements = {"a", "", std::string(200, 'q'), std::string("\0\xff", 2)};
+  const std::vector<std::string> elements = {"a", "", std::string(200, 'q'),
+                                             std::string("\0\xff", 2)};
   const auto encoded = encode_strings(elements);
   std::vector<std::byte> stored;
   const uint32_t crc = encode_string_tensor(encoded, elements.size(), [&](auto piece) {
@@ -331,13 +336,15 @@ TEST(TfBundle, RoundTripsEveryDtypeAndShards) {
     data_files += prefix_of_data_file(f.path().string()).has_value();
   EXPECT_GT(data_files, 3u);
 
-  for (const std::string& path : {dir / "model.ckpt", dir / "model.ckpt.index", dir.path().string()}) {
+  for (const std::string& path :
+       {dir / "model.ckpt", dir / "model.ckpt.index", dir.path().string()}) {
     auto reader = open_tf_bundle(path);
     const auto read = read_all(*reader);
     ASSERT_EQ(read.size(), tensors.size()) << path;
     for (const auto& t : tensors) EXPECT_EQ(read.at(t.name), t.bytes) << t.name;
     for (const auto& e : reader->tensors()) {
-      const auto& t = *std::find_if(tensors.begin(), tensors.end(), [&](auto& x) { return x.name == e.name; });
+      const auto& t =
+          *std::find_if(tensors.begin(), tensors.end(), [&](auto& x) { return x.name == e.name; });
       EXPECT_EQ(e.dtype, t.dtype);
       EXPECT_EQ(e.shape, t.shape);
       EXPECT_EQ(e.nbytes, t.bytes.size());
@@ -352,7 +359,8 @@ TEST(TfBundle, NumShardsOptionSpreadsData) {
   bundle.num_shards = 3;
   std::vector<TestTensor> tensors;
   for (int i = 0; i < 9; ++i)
-    tensors.push_back({"t" + std::to_string(i), DType::kF32, {4}, std::vector<std::byte>(16, std::byte(i))});
+    tensors.push_back(
+        {"t" + std::to_string(i), DType::kF32, {4}, std::vector<std::byte>(16, std::byte(i))});
   write_bundle(dir / "m", tensors, {}, bundle);
   for (int s = 0; s < 3; ++s) EXPECT_EQ(fs::file_size(data_file_name(dir / "m", s, 3)), 48u);
   EXPECT_EQ(read_all(*open_tf_bundle(dir / "m")).size(), 9u);
@@ -366,7 +374,7 @@ TEST(TfBundle, WriterIsAllOrNothingAndRefusesExistingOutput) {
     EXPECT_THROW(writer->write(1, le_bytes<float>({1})), Error);  // out of order
     writer->write(0, le_bytes<float>({1}));
     EXPECT_THROW(writer->write(1, le_bytes<double>({1})), Error);  // wrong size
-    EXPECT_THROW(writer->commit(), Error);                          // b missing
+    EXPECT_THROW(writer->commit(), Error);                         // b missing
   }
   EXPECT_TRUE(fs::is_empty(dir.path()));  // nothing left behind, not even temporaries
   write_bundle(dir / "m", sample_tensors());
@@ -436,12 +444,12 @@ TEST(TfBundle, ObjectBasedWriterBuildsTheGraph) {
 
 TEST(TfRoles, FromNames) {
   EXPECT_EQ(role_from_name("_CHECKPOINTABLE_OBJECT_GRAPH"), TensorRole::kObjectGraph);
-  for (const char* slot : {"dense/kernel/Adam", "dense/kernel/Adam_1", "bert/x/kernel/adam_m",
-                           "bert/x/kernel/adam_v", "w/Momentum", "beta1_power", "beta2_power_1",
-                           "w/AdamWeightDecayOptimizer_1", "newslm/w/adafactor_vr",
-                           "encoder/block_000/q_slot_vc", "Adam/dense/kernel/m",
-                           "m/layer/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE",
-                           "optimizer/learning_rate/.ATTRIBUTES/VARIABLE_VALUE"})
+  for (const char* slot :
+       {"dense/kernel/Adam", "dense/kernel/Adam_1", "bert/x/kernel/adam_m", "bert/x/kernel/adam_v",
+        "w/Momentum", "beta1_power", "beta2_power_1", "w/AdamWeightDecayOptimizer_1",
+        "newslm/w/adafactor_vr", "encoder/block_000/q_slot_vc", "Adam/dense/kernel/m",
+        "m/layer/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE",
+        "optimizer/learning_rate/.ATTRIBUTES/VARIABLE_VALUE"})
     EXPECT_EQ(role_from_name(slot), TensorRole::kOptimizerSlot) << slot;
   for (const char* counter : {"global_step", "save_counter/.ATTRIBUTES/VARIABLE_VALUE",
                               "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", "Adam/iter"})
@@ -461,11 +469,10 @@ TEST(TfRoles, EscapingRoundTrips) {
 TEST(TfCheckpointState, ParsesResolvesAndRejects) {
   TempDir dir;
   write_bundle(dir / "model.ckpt-5", sample_tensors(), {}, {.write_state_file = false});
-  auto state = [&](const std::string& text) {
-    std::ofstream(dir / "checkpoint") << text;
-  };
-  state("model_checkpoint_path: \"model.ckpt-5\"\nall_model_checkpoint_paths: \"model.ckpt-5\"\n"
-        "all_model_checkpoint_timestamps: 1700000000.5\nlast_preserved_timestamp: 1.5\n");
+  auto state = [&](const std::string& text) { std::ofstream(dir / "checkpoint") << text; };
+  state(
+      "model_checkpoint_path: \"model.ckpt-5\"\nall_model_checkpoint_paths: \"model.ckpt-5\"\n"
+      "all_model_checkpoint_timestamps: 1700000000.5\nlast_preserved_timestamp: 1.5\n");
   EXPECT_EQ(prefix_from_state_file(dir.path().string()), dir / "model.ckpt-5");
   // TF1 Saver writes absolute paths; a moved folder still resolves to the file beside the state.
   state("model_checkpoint_path: \"/nowhere/else/model.ckpt-5\"\n");
