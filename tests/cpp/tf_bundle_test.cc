@@ -138,12 +138,15 @@ TEST(TfVarint, RoundTripsAndRejectsOverflow) {
   std::string s;
   put_varint64(s, 300);
   EXPECT_EQ(s, "\xac\x02");
-  auto too_big = as_bytes(std::string("\xff\xff\xff\xff\x1f", 5));  // 2^36 - 1
-  EXPECT_FALSE(get_varint32(too_big).has_value());
-  auto truncated = as_bytes(std::string("\x80\x80", 2));
-  EXPECT_FALSE(get_varint64(truncated).has_value());
-  auto eleven = as_bytes(std::string(10, '\x80') + '\x01');
-  EXPECT_FALSE(get_varint64(eleven).has_value());
+  const std::string too_big("\xff\xff\xff\xff\x1f", 5);  // 2^36 - 1
+  auto in = as_bytes(too_big);
+  EXPECT_FALSE(get_varint32(in).has_value());
+  const std::string truncated("\x80\x80", 2);
+  in = as_bytes(truncated);
+  EXPECT_FALSE(get_varint64(in).has_value());
+  const std::string eleven = std::string(10, '\x80') + '\x01';
+  in = as_bytes(eleven);
+  EXPECT_FALSE(get_varint64(in).has_value());
 }
 
 TEST(TfTable, SeparatorsAreShortAndInRange) {
@@ -607,7 +610,8 @@ TEST(TfBundle, EveryDataByteFlipNamesItsTensor) {
   const std::string data = dir / "m.data-00000-of-00001";
   const auto original = file_bytes(data);
   std::vector<std::pair<uint64_t, std::string>> starts;  // offset of each tensor
-  for (const auto& e : open_tf_bundle(dir / "m")->tensors()) starts.emplace_back(e.offset, e.name);
+  const auto layout = open_tf_bundle(dir / "m");
+  for (const auto& e : layout->tensors()) starts.emplace_back(e.offset, e.name);
   for (size_t i = 0; i < original.size(); ++i) {
     std::string owner;
     for (const auto& [offset, name] : starts)
