@@ -308,7 +308,8 @@ class BundleReader final : public CheckpointReader {
   TrackableObjectGraph read_object_graph(size_t index) {
     const TensorEntry& entry = entries_[index];
     if (entry.dtype != DType::kString || !entry.shape.empty())
-      bad_index(0, "object graph is not a scalar string tensor", entry.name);
+      throw_bad_input(index_->path(), std::nullopt, "object graph is not a scalar string tensor",
+                      entry.name);
     if (entry.nbytes > kMaxObjectGraphBytes)
       throw_bad_input(entry.file, entry.offset, "object graph is larger than 1 GiB", entry.name);
     std::vector<std::byte> scratch;
