@@ -1,11 +1,14 @@
 #include "formats/keras_h5/hdf5_handle.h"
 
+#include "formats/keras_h5/hdf5_probe.h"
+
 #include <vector>
 
 namespace tensorferry::h5 {
 
 std::unique_lock<std::recursive_mutex> lock_library() {
   static std::recursive_mutex mutex;
+  if (in_probe_child()) return {};  // single-threaded, and the parent's lock is not ours
   std::unique_lock<std::recursive_mutex> lock(mutex);
   static const bool silenced = [] {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);

@@ -14,6 +14,7 @@
 #include "formats/keras_h5/hdf5_attributes.h"
 #include "formats/keras_h5/hdf5_dtype.h"
 #include "formats/keras_h5/hdf5_handle.h"
+#include "formats/keras_h5/hdf5_probe.h"
 #include "formats/keras_h5/keras_h5_internal.h"
 
 namespace tensorferry::keras_h5 {
@@ -24,6 +25,10 @@ namespace {
 // room for chunks never written, which read as the fill value) is refused before allocating.
 constexpr uint64_t kMaxExpansion = 1032;
 constexpr uint64_t kUnstoredAllowance = 1 << 20;
+
+// Address space libhdf5 may use to parse a file's structure in the probe (hdf5_probe.h). Keras
+// files with tens of thousands of weights need a few MiB; a corrupt length asks for gigabytes.
+constexpr uint64_t kProbeMemory = 512ull << 20;
 
 std::string join_path(const std::string& base, std::string_view relative) {
   return base == "/" ? "/" + std::string(relative) : base + "/" + std::string(relative);
@@ -79,6 +84,8 @@ class KerasH5Reader final : public CheckpointReader {
       bad("cannot read dataset " + stored.dataset + ": " + h5::take_error_stack(), entry.name);
     return {scratch.data(), entry.nbytes};
   }
+
+  bool is_mapped(size_t index) const { return stored_.at(index).mapped; }
 
   void release(size_t index) override {
     if (stored_.at(index).mapped) mapped_->release(entries_[index].offset, entries_[index].nbytes);
@@ -354,6 +361,22 @@ class KerasH5Reader final : public CheckpointReader {
 }  // namespace
 
 std::unique_ptr<CheckpointReader> open_file(const std::string& path) {
+  // Everything this reader will ask of libhdf5, first in a throwaway process (hdf5_probe.h):
+  // the structure, and the data of every tensor that is not read from the mapping.
+  const uint64_t size = MappedFile::open(path)->size();
+  h5::probe_in_child(
+      path,
+      [&] {
+        KerasH5Reader reader(path);
+        std::vector<std::byte> scratch;
+        for (size_t i = 0; i < reader.tensors().size(); ++i) {
+          if (reader.is_mapped(i)) continue;
+          h5::extend_probe_memory(reader.tensors()[i].nbytes);
+          reader.read(i, scratch);
+          scratch = {};
+        }
+      },
+      {h5::probe_timeout(size), kProbeMemory});
   return std::make_unique<KerasH5Reader>(path);
 }
 
