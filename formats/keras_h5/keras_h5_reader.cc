@@ -51,11 +51,6 @@ class KerasH5Reader final : public CheckpointReader {
     H5Pset_file_locking(access.get(), false, true);
     file_ = h5::Handle(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, access.get()));
     if (!file_.valid()) bad("not a readable HDF5 file: " + h5::take_error_stack());
-    h5::Handle creation(H5Fget_create_plist(file_.get()));
-    hsize_t userblock = 0;
-    if (!creation.valid() || H5Pget_userblock(creation.get(), &userblock) < 0)
-      bad("unreadable file creation properties: " + h5::take_error_stack());
-    userblock_ = userblock;
     load();
   }
 
@@ -319,8 +314,9 @@ class KerasH5Reader final : public CheckpointReader {
         bad(at + ": stores " + std::to_string(stored_bytes) + " bytes, its shape needs " +
                 std::to_string(entry.nbytes),
             entry.name);
-      const auto offset = checked_add(address, userblock_);
-      const auto end = offset ? checked_add(*offset, entry.nbytes) : std::nullopt;
+      // H5Dget_offset counts from the start of the file, user block included.
+      const std::optional<uint64_t> offset = address;
+      const auto end = checked_add(address, entry.nbytes);
       if (!end || *end > mapped_->size())
         bad(at + ": data lies beyond the end of the file", entry.name,
             offset ? offset : std::nullopt);
@@ -352,7 +348,6 @@ class KerasH5Reader final : public CheckpointReader {
   std::string path_;
   std::shared_ptr<const MappedFile> mapped_;
   h5::Handle file_;
-  uint64_t userblock_ = 0;
   std::vector<TensorEntry> entries_;
   std::vector<Stored> stored_;
   std::map<std::string, std::string> metadata_;
