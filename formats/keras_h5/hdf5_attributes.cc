@@ -127,8 +127,9 @@ void write_attribute(hid_t object, const std::string& name, hid_t type, hid_t sp
                      const void* data, const std::string& file) {
   Handle attribute(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT));
   check(attribute.get(), ErrorKind::kIo, file, "cannot create attribute '" + name + "'");
-  if (data) check(H5Awrite(attribute.get(), type, data), ErrorKind::kIo, file,
-                  "cannot write attribute '" + name + "'");
+  if (data)
+    check(H5Awrite(attribute.get(), type, data), ErrorKind::kIo, file,
+          "cannot write attribute '" + name + "'");
 }
 
 void write_variable_strings(hid_t object, const std::string& name,

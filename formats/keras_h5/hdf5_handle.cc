@@ -1,8 +1,8 @@
 #include "formats/keras_h5/hdf5_handle.h"
 
-#include "formats/keras_h5/hdf5_probe.h"
-
 #include <vector>
+
+#include "formats/keras_h5/hdf5_probe.h"
 
 namespace tensorferry::h5 {
 

@@ -56,8 +56,9 @@ void limit_address_space(uint64_t extra) {
     status = 1;
   } catch (const std::bad_alloc&) {
     report = {{"kind", static_cast<int>(ErrorKind::kBadInput)},
-              {"message", "reading this file's structure needs more memory than any valid "
-                          "Keras file does (corrupt HDF5?)"}};
+              {"message",
+               "reading this file's structure needs more memory than any valid "
+               "Keras file does (corrupt HDF5?)"}};
     status = 1;
   } catch (...) {
     report = {{"kind", static_cast<int>(ErrorKind::kBadInput)},
@@ -103,8 +104,8 @@ void extend_probe_memory(uint64_t bytes) {
   rlimit limit;
   if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
   const uint64_t wanted = limit.rlim_cur + bytes;
-  limit.rlim_cur = limit.rlim_max != RLIM_INFINITY && wanted > limit.rlim_max ? limit.rlim_max
-                                                                               : wanted;
+  limit.rlim_cur =
+      limit.rlim_max != RLIM_INFINITY && wanted > limit.rlim_max ? limit.rlim_max : wanted;
   ::setrlimit(RLIMIT_AS, &limit);
 }
 
@@ -113,6 +114,7 @@ void probe_in_child(const std::string& file, const std::function<void()>& probe,
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw_io(file, "cannot create a pipe", errno);
   pid_t pid;
+  int fork_errno = 0;
   {
     auto lock = lock_library();
     pid = ::fork();
@@ -120,9 +122,11 @@ void probe_in_child(const std::string& file, const std::function<void()>& probe,
       ::close(fds[0]);
       child_main(fds[1], probe, limits.memory);
     }
+    fork_errno = errno;
+    // Closed under the lock: a probe forked by another thread must not inherit the write end,
+    // or reading the report below would wait for that other child to exit too.
+    ::close(fds[1]);
   }
-  const int fork_errno = errno;
-  ::close(fds[1]);
   if (pid < 0) {
     ::close(fds[0]);
     throw_io(file, "cannot fork to check the file with libhdf5", fork_errno);
@@ -170,8 +174,8 @@ void probe_in_child(const std::string& file, const std::function<void()>& probe,
   if (parsed.contains("offset") && parsed["offset"].is_number_unsigned())
     offset = parsed["offset"].get<uint64_t>();
   throw Error(kind >= 1 && kind <= 4 ? static_cast<ErrorKind>(kind) : ErrorKind::kBadInput,
-              parsed["message"].get<std::string>(), file,
-              parsed.value("tensor", std::string()), offset);
+              parsed["message"].get<std::string>(), file, parsed.value("tensor", std::string()),
+              offset);
 }
 
 }  // namespace tensorferry::h5

@@ -62,9 +62,9 @@ std::unique_ptr<CheckpointReader> open_hf_sharded(const std::string& index_path)
     auto shard = keras_h5::open_file(shard_path);
     const auto layout = shard->metadata()[std::string(keras_h5::kLayoutKey)];
     if (layout != "hf-shard" && !shard->tensors().empty())
-      throw_bad_input(shard_path, std::nullopt,
-                      "is a shard of " + index_path +
-                          " but holds layer groups, not HF's flat shard layout");
+      throw_bad_input(
+          shard_path, std::nullopt,
+          "is a shard of " + index_path + " but holds layer groups, not HF's flat shard layout");
     std::vector<std::string> keys;
     for (const auto& entry : shard->tensors()) {
       auto it = key_of_dataset.find(entry.name);
@@ -175,8 +175,8 @@ class KerasH5Writer final : public CheckpointWriter {
       const std::string_view layer = first_component(tensors[i].name);
       if (first_component(dataset) != layer)
         throw Error(ErrorKind::kUsage,
-                    "HF's sharded .h5 layout keeps only the weight name, and this one ('" +
-                        weight + "') does not start with <model scope>/" + std::string(layer) +
+                    "HF's sharded .h5 layout keeps only the weight name, and this one ('" + weight +
+                        "') does not start with <model scope>/" + std::string(layer) +
                         "/, so layer '" + std::string(layer) +
                         "' would be lost; write a single file (no shard size)",
                     path_, tensors[i].name);

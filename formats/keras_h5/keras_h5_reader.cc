@@ -144,7 +144,8 @@ class KerasH5Reader final : public CheckpointReader {
                             H5Lexists(root.get(), "layers", H5P_DEFAULT) > 0;
         H5Eclear2(H5E_DEFAULT);
         bad(std::string("not a Keras 2 weights file: no 'layer_names' attribute at the root") +
-            (keras3 ? " (this looks like a Keras 3 .weights.h5 file, which is not supported)" : ""));
+            (keras3 ? " (this looks like a Keras 3 .weights.h5 file, which is not supported)"
+                    : ""));
       }
       metadata_["weights_group"] = weights_path;
       note_optimizer_weights(root.get());
@@ -167,8 +168,9 @@ class KerasH5Reader final : public CheckpointReader {
       load_flat(weights.get(), weights_path, *layer_names);
     } else {
       // Weightless layers name no tensor; this is the only place their names survive.
-      metadata_[std::string(kLayerNamesKey)] = 
-          nlohmann::json(*layer_names).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      metadata_[std::string(kLayerNamesKey)] =
+          nlohmann::json(*layer_names)
+              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       load_layers(weights.get(), weights_path, *layer_names);
     }
   }
@@ -207,9 +209,8 @@ class KerasH5Reader final : public CheckpointReader {
     }
     if (H5Iget_type(group.get()) != H5I_GROUP) bad(group_path + " is not a group");
     // Keras reads a missing weight_names as the empty list.
-    const auto weight_names =
-        h5::read_name_list(group.get(), "weight_names", context(group_path))
-            .value_or(std::vector<std::string>{});
+    const auto weight_names = h5::read_name_list(group.get(), "weight_names", context(group_path))
+                                  .value_or(std::vector<std::string>{});
     std::set<std::string> seen;
     for (const auto& weight : weight_names) {
       const std::string name = layer + "/" + weight;
@@ -278,7 +279,8 @@ class KerasH5Reader final : public CheckpointReader {
   void check_storage(hid_t dataset, hid_t type, TensorEntry& entry, Stored& stored) const {
     const std::string& at = stored.dataset;
     h5::Handle creation(H5Dget_create_plist(dataset));
-    if (!creation.valid()) bad(at + ": unreadable properties: " + h5::take_error_stack(), entry.name);
+    if (!creation.valid())
+      bad(at + ": unreadable properties: " + h5::take_error_stack(), entry.name);
     const H5D_layout_t layout = H5Pget_layout(creation.get());
     if (layout == H5D_VIRTUAL) bad(at + ": virtual datasets are not supported", entry.name);
     if (H5Pget_external_count(creation.get()) != 0)
@@ -290,9 +292,9 @@ class KerasH5Reader final : public CheckpointReader {
       unsigned flags = 0, config = 0;
       size_t count = 0;
       char filter_name[64] = {};
-      const H5Z_filter_t filter = H5Pget_filter2(creation.get(), static_cast<unsigned>(i), &flags,
-                                                 &count, nullptr, sizeof filter_name, filter_name,
-                                                 &config);
+      const H5Z_filter_t filter =
+          H5Pget_filter2(creation.get(), static_cast<unsigned>(i), &flags, &count, nullptr,
+                         sizeof filter_name, filter_name, &config);
       if (filter < 0) bad(at + ": unreadable filter pipeline", entry.name);
       if (H5Zfilter_avail(filter) <= 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -359,19 +361,18 @@ std::unique_ptr<CheckpointReader> open_file(const std::string& path) {
   // Everything this reader will ask of libhdf5, first in a throwaway process (hdf5_probe.h):
   // the structure, and the data of every tensor that is not read from the mapping.
   const uint64_t size = MappedFile::open(path)->size();
-  h5::probe_in_child(
-      path,
-      [&] {
-        KerasH5Reader reader(path);
-        std::vector<std::byte> scratch;
-        for (size_t i = 0; i < reader.tensors().size(); ++i) {
-          if (reader.is_mapped(i)) continue;
-          h5::extend_probe_memory(reader.tensors()[i].nbytes);
-          reader.read(i, scratch);
-          scratch = {};
-        }
-      },
-      {h5::probe_timeout(size), kProbeMemory});
+  h5::probe_in_child(path,
+                     [&] {
+                       KerasH5Reader reader(path);
+                       std::vector<std::byte> scratch;
+                       for (size_t i = 0; i < reader.tensors().size(); ++i) {
+                         if (reader.is_mapped(i)) continue;
+                         h5::extend_probe_memory(reader.tensors()[i].nbytes);
+                         reader.read(i, scratch);
+                         scratch = {};
+                       }
+                     },
+                     {h5::probe_timeout(size), kProbeMemory + size});  // + the mapping of the file
   return std::make_unique<KerasH5Reader>(path);
 }
 

@@ -42,8 +42,7 @@ std::vector<std::string> layer_order(const std::vector<Planned>& plan,
   std::set<std::string> seen;
   if (auto it = options.metadata.find(std::string(kLayerNamesKey)); it != options.metadata.end()) {
     nlohmann::json names = nlohmann::json::parse(it->second, nullptr, false);
-    if (!names.is_array())
-      throw_usage("metadata layer_names must be a JSON array of layer names");
+    if (!names.is_array()) throw_usage("metadata layer_names must be a JSON array of layer names");
     for (const auto& name : names) {
       if (!name.is_string()) throw_usage("metadata layer_names must be a JSON array of strings");
       const std::string layer = name.get<std::string>();
@@ -92,10 +91,10 @@ class H5FileWriter final : public CheckpointWriter {
       throw_usage("keras-h5 writer: tensors must be written in declaration order");
     const TensorInfo& info = tensors_[index];
     if (bytes.size() != info.nbytes)
-      throw Error(ErrorKind::kUsage,
-                  "got " + std::to_string(bytes.size()) + " bytes, declared " +
-                      std::to_string(info.nbytes),
-                  file_name(), info.name);
+      throw Error(
+          ErrorKind::kUsage,
+          "got " + std::to_string(bytes.size()) + " bytes, declared " + std::to_string(info.nbytes),
+          file_name(), info.name);
     ++next_;
     if (bytes.empty()) return;
     auto lock = h5::lock_library();
@@ -240,8 +239,8 @@ class H5FileWriter final : public CheckpointWriter {
 
   h5::Handle create_group(const std::string& path) {
     created_groups_.insert(path);
-    h5::Handle group(H5Gcreate2(file_.get(), path.c_str(), H5P_DEFAULT, group_properties_.get(),
-                                H5P_DEFAULT));
+    h5::Handle group(
+        H5Gcreate2(file_.get(), path.c_str(), H5P_DEFAULT, group_properties_.get(), H5P_DEFAULT));
     h5::check(group.get(), ErrorKind::kIo, file_name(), "cannot create group " + path);
     return group;
   }
@@ -256,13 +255,12 @@ class H5FileWriter final : public CheckpointWriter {
       const std::string parent = path.substr(0, slash);
       if (!created_groups_.count(parent)) create_group(parent);
     }
-    h5::Handle space(info.shape.empty()
-                         ? H5Screate(H5S_SCALAR)
-                         : H5Screate_simple(static_cast<int>(info.shape.size()),
-                                            std::vector<hsize_t>(info.shape.begin(),
-                                                                 info.shape.end())
-                                                .data(),
-                                            nullptr));
+    h5::Handle space(
+        info.shape.empty()
+            ? H5Screate(H5S_SCALAR)
+            : H5Screate_simple(static_cast<int>(info.shape.size()),
+                               std::vector<hsize_t>(info.shape.begin(), info.shape.end()).data(),
+                               nullptr));
     h5::check(space.get(), ErrorKind::kUsage, file_name(),
               "HDF5 cannot hold shape " + shape_to_string(info.shape), info.name);
     h5::Handle type = h5::make_type(info.dtype);

@@ -1,6 +1,8 @@
 // Keras / HF .h5: writer -> reader round trips, the HF sharded layout, and hostile files (bad
 // attribute types, links out of the file, corruption). Interop with Keras, h5py and transformers
 // is tested in tests/python/tf/test_keras_h5.py.
+#include "formats/keras_h5/keras_h5.h"
+
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <unistd.h>
@@ -11,7 +13,6 @@
 #include <random>
 
 #include "core/error.h"
-#include "formats/keras_h5/keras_h5.h"
 #include "formats/keras_h5/hdf5_probe.h"
 #include "formats/keras_h5/keras_h5_internal.h"
 #include "formats/registry.h"
@@ -74,8 +75,8 @@ void expect_reads_back(CheckpointReader& reader, const std::vector<Tensor>& tens
     EXPECT_EQ(e.shape, tensors[i].info.shape) << e.name;
     EXPECT_EQ(e.nbytes, tensors[i].info.nbytes) << e.name;
     const auto bytes = reader.read(i, scratch);
-    EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), tensors[i].bytes.begin(),
-                           tensors[i].bytes.end()))
+    EXPECT_TRUE(
+        std::equal(bytes.begin(), bytes.end(), tensors[i].bytes.begin(), tensors[i].bytes.end()))
         << e.name;
   }
 }
@@ -100,7 +101,8 @@ std::vector<std::byte> read_file(const std::string& file) {
 
 void write_bytes(const std::string& file, std::span<const std::byte> bytes) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 std::vector<Tensor> every_dtype() {
@@ -233,8 +235,8 @@ std::vector<Tensor> hf_bert_like() {
   // Like TFBertForPreTraining's tf_model.h5: mlm___cls repeats the bert embeddings.
   return {
       make_tensor("bert/tf_bert/bert/embeddings/word_embeddings/weight:0", DType::kF32, {30, 8}, 1),
-      make_tensor("bert/tf_bert/bert/encoder/layer_._0/attention/self/query/kernel:0",
-                  DType::kF32, {8, 8}, 2),
+      make_tensor("bert/tf_bert/bert/encoder/layer_._0/attention/self/query/kernel:0", DType::kF32,
+                  {8, 8}, 2),
       make_tensor("bert/tf_bert/bert/encoder/layer_._0/attention/self/query/bias:0", DType::kF32,
                   {8}, 3),
       make_tensor("mlm___cls/tf_bert/mlm___cls/predictions/bias:0", DType::kF32, {30}, 4),
@@ -269,7 +271,8 @@ TEST_F(KerasH5Test, ShardsLikeHuggingFaceAndReadsBackUnderTheSameNames) {
   ASSERT_EQ(reader->tensors().size(), expected.size());
   for (size_t i = 0; i < reader->tensors().size(); ++i) {
     const auto b = reader->read(i, scratch);
-    bytes_of[reader->tensors()[i].name] = std::string(reinterpret_cast<const char*>(b.data()), b.size());
+    bytes_of[reader->tensors()[i].name] =
+        std::string(reinterpret_cast<const char*>(b.data()), b.size());
   }
   for (const auto& t : expected)
     EXPECT_EQ(bytes_of.at(t.info.name),
