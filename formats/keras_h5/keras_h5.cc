@@ -98,7 +98,11 @@ class KerasH5Writer final : public CheckpointWriter {
       return;
     }
     WriterOptions shard_options = options_;
-    for (auto key : {keras_h5::kBackendKey, keras_h5::kKerasVersionKey, keras_h5::kLayerNamesKey})
+    // Shards carry no Keras attributes; what the single-file layout would have used must not
+    // end up in the index's "metadata" either.
+    for (auto key :
+         {keras_h5::kBackendKey, keras_h5::kKerasVersionKey, keras_h5::kLayerNamesKey,
+          keras_h5::kLayoutKey, keras_h5::kWeightsGroupKey, keras_h5::kOptimizerWeightsKey})
       shard_options.metadata.erase(std::string(key));
     inner_ = create_sharded_writer(path_, shard_options, keras_h5::create_hf_shard_writer);
     inner_->begin(unique_);

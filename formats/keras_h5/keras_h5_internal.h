@@ -26,6 +26,9 @@ inline constexpr std::string_view kBackendKey = "backend";
 inline constexpr std::string_view kKerasVersionKey = "keras_version";
 inline constexpr std::string_view kLayerNamesKey = "layer_names";
 inline constexpr std::string_view kLayoutKey = "layout";  // "keras" or "hf-shard" (reader only)
+// Whole-model saves (reader only): the group the weights were found in, and what was not read.
+inline constexpr std::string_view kWeightsGroupKey = "weights_group";
+inline constexpr std::string_view kOptimizerWeightsKey = "optimizer_weights";
 
 // One .h5 file: the Keras layout (groups per layer), or one shard of HF's sharded layout (flat
 // datasets listed in the root `layer_names`), whose tensors are then named by dataset path.

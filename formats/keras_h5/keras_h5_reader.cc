@@ -147,7 +147,7 @@ class KerasH5Reader final : public CheckpointReader {
             (keras3 ? " (this looks like a Keras 3 .weights.h5 file, which is not supported)"
                     : ""));
       }
-      metadata_["weights_group"] = weights_path;
+      metadata_[std::string(kWeightsGroupKey)] = weights_path;
       note_optimizer_weights(root.get());
     }
 
@@ -180,7 +180,7 @@ class KerasH5Reader final : public CheckpointReader {
     if (!optimizer.valid() || H5Iget_type(optimizer.get()) != H5I_GROUP) return;
     const auto names =
         h5::read_name_list(optimizer.get(), "weight_names", context("/optimizer_weights"));
-    metadata_["optimizer_weights"] =
+    metadata_[std::string(kOptimizerWeightsKey)] =
         std::to_string(names ? names->size() : 0) +
         " optimizer weights under /optimizer_weights, not listed (Keras' load_weights ignores "
         "them too)";

@@ -435,6 +435,39 @@ TEST_F(KerasH5Test, BadAttributesAreBadInput) {
   EXPECT_EQ(open_kind(path("nonexistent.h5")), ErrorKind::kIo);
 }
 
+// Nothing writes bfloat16 this way today (h5py stores ml_dtypes.bfloat16 as an untagged opaque
+// type, which is refused), but an HDF5 float with bfloat16's bit layout is unambiguous.
+TEST_F(KerasH5Test, ReadsFloatsWithBfloat16Layout) {
+  const uint16_t values[3] = {0x3f80, 0xc000, 0x7f80};  // 1.0, -2.0, +inf
+  {
+    RawFile f(path("bf16.h5"));
+    f.strings(f.id(), "layer_names", {"dense"});
+    hid_t g = f.group("dense");
+    f.strings(g, "weight_names", {"w:0"});
+    hid_t type = H5Tcopy(H5T_IEEE_F32BE);  // big-endian too: read through libhdf5, swapped
+    H5Tset_fields(type, 15, 7, 8, 0, 7);
+    H5Tset_size(type, 2);
+    H5Tset_ebias(type, 127);
+    const hsize_t n = 3;
+    hid_t space = H5Screate_simple(1, &n, nullptr);
+    hid_t d = H5Dcreate2(g, "w:0", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t memory = H5Tcopy(type);
+    H5Tset_order(memory, H5T_ORDER_LE);
+    H5Dwrite(d, memory, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+    H5Tclose(memory);
+    H5Dclose(d);
+    H5Sclose(space);
+    H5Tclose(type);
+  }
+  auto reader = keras_h5::open_file(path("bf16.h5"));
+  ASSERT_EQ(reader->tensors().size(), 1u);
+  EXPECT_EQ(reader->tensors()[0].dtype, DType::kBF16);
+  std::vector<std::byte> scratch;
+  const auto bytes = reader->read(0, scratch);
+  ASSERT_EQ(bytes.size(), sizeof values);
+  EXPECT_EQ(std::memcmp(bytes.data(), values, sizeof values), 0);
+}
+
 // libhdf5 parses the file, not tensorferry; check that damaged files end in an Error, not a
 // crash or a hang. Every truncation point near the metadata and a sample elsewhere, then
 // single-bit flips.
