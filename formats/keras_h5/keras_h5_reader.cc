@@ -317,14 +317,13 @@ class KerasH5Reader final : public CheckpointReader {
                 std::to_string(entry.nbytes),
             entry.name);
       // H5Dget_offset counts from the start of the file, user block included.
-      const std::optional<uint64_t> offset = address;
       const auto end = checked_add(address, entry.nbytes);
       if (!end || *end > mapped_->size())
-        bad(at + ": data lies beyond the end of the file", entry.name,
-            offset ? offset : std::nullopt);
-      entry.offset = *offset;
+        bad(at + ": data lies beyond the end of the file", entry.name, address);
+      entry.offset = address;
       stored.mapped = native;
-      if (!native) entry.note = "stored big-endian; converted on read";
+      if (!native)
+        entry.note = "stored big-endian or in another element encoding; converted on read";
       return;
     }
     if (layout == H5D_COMPACT && filters == 0) {
