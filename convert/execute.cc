@@ -13,7 +13,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::unique_ptr<CheckpointWriter> make_writer(const Plan& plan, const fs::path& staging) {
+void write_text(const fs::path& path, const std::string& text) {
+  OutputFile out(path.string());
+  out.write(text);
+  out.close();
+}
+
+}  // namespace
+
+std::unique_ptr<CheckpointWriter> default_writer(const Plan& plan, const fs::path& staging) {
   WriterOptions options;
   options.force = false;  // the staging folder is new; the folder as a whole honours --force
   options.shard_size = plan.shard_size;
@@ -39,14 +47,6 @@ std::unique_ptr<CheckpointWriter> make_writer(const Plan& plan, const fs::path& 
   }
   throw_usage("unknown output format");
 }
-
-void write_text(const fs::path& path, const std::string& text) {
-  OutputFile out(path.string());
-  out.write(text);
-  out.close();
-}
-
-}  // namespace
 
 std::span<const std::byte> transform_entry(const PlanEntry& entry, std::span<const std::byte> source,
                                            std::vector<std::byte>& moved,
@@ -75,7 +75,8 @@ std::span<const std::byte> transform_entry(const PlanEntry& entry, std::span<con
   return bytes;
 }
 
-ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader) {
+ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
+                           const WriterFactory& make_writer) {
   verify_ties(plan, reader);
   AtomicOutput folder(plan.output, AtomicOutput::Kind::kDirectory, plan.force);
   const fs::path staging = folder.staging_path();

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "convert/plan.h"
@@ -17,7 +20,15 @@ struct ConvertResult {
   std::vector<std::string> files;  // names written into the output folder, besides the weights
 };
 
-ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader);
+// Makes the checkpoint writer for the plan's target inside the staging folder; tests substitute
+// an in-memory writer. The default creates the format's writer from formats/.
+using WriterFactory = std::function<std::unique_ptr<CheckpointWriter>(
+    const Plan& plan, const std::filesystem::path& staging)>;
+std::unique_ptr<CheckpointWriter> default_writer(const Plan& plan,
+                                                 const std::filesystem::path& staging);
+
+ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
+                           const WriterFactory& make_writer = default_writer);
 
 // The layout step (and cast) of one entry: `source` bytes in, the target bytes out (a view of
 // `source` itself when nothing has to move, else of one of the buffers).

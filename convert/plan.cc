@@ -313,6 +313,17 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
                     "under " + std::string(convention_name(from)) + " names (is this the right "
                     "convention? --from overrides the detection)");
   const int layers = static_cast<int>(config.symbols.at('L'));
+  // The base-model prefix the source uses ("transformer.", "bert." or none), to name what is
+  // missing the way the source would.
+  std::string source_base;
+  for (const auto& [key, i] : param_source) {
+    const std::string_view tmpl = params[key.first].stored[static_cast<size_t>(from)].name;
+    if (!tmpl.starts_with("{base}")) continue;
+    const std::string bare = expand_template(tmpl, key.second, "", "");
+    const std::string& name = tensors[i].name;
+    if (name.size() >= bare.size()) source_base = name.substr(0, name.size() - bare.size());
+    break;
+  }
   for (size_t r = 0; r < params.size(); ++r) {
     const ParamRow& row = params[r];
     if (!contains(plan.groups, row.group) || !family.group_enabled(config, row.group)) continue;
@@ -323,8 +334,7 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
       throw_bad_input(reader.path(), std::nullopt,
                       "missing tensor " +
                           expand_template(row.stored[static_cast<size_t>(from)].name, l,
-                                          from == Convention::kHfPyTorch ? "<prefix>" : "",
-                                          "<scope>") +
+                                          source_base, "<scope>") +
                           " (canonical " + expand_template(row.canonical, l, "", "") +
                           "): the source has other tensors of the " +
                           std::string(g ? g->description : row.group) + " but not this one");
