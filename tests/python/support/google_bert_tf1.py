@@ -40,6 +40,15 @@ import tensorflow as tf
 v1 = tf.compat.v1
 
 
+def session_config():
+    """Grappler's oneDNN remapper rewrites LayerNorm-shaped subgraphs into a fused kernel that
+    crashes in TF 2.15 ("key not found: value"); the tests want the plain arithmetic anyway."""
+    from tensorflow.core.protobuf import rewriter_config_pb2
+    config = v1.ConfigProto()
+    config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
+    return config
+
+
 def load_config(folder):
     with open(os.path.join(folder, "bert_config.json")) as f:
         return json.load(f)
@@ -74,7 +83,8 @@ def _layer_norm(x, name="LayerNorm"):
         gamma = v1.get_variable("gamma", [width],
                                 initializer=v1.random_normal_initializer(1, 0.1))
         mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
-        return (x - mean) * tf.math.rsqrt(variance + 1e-12) * gamma + beta
+        return tf.nn.batch_normalization(x, mean, variance, offset=beta, scale=gamma,
+                                         variance_epsilon=1e-12)
 
 
 def build(config, input_ids, input_mask, token_type_ids, heads=(), num_labels=2,
@@ -182,7 +192,7 @@ def run(config_or_folder, inputs, heads=("pooler",), num_labels=2, restore_from=
             extra.append(v1.get_variable("global_step", [], dtype=tf.int64,
                                          initializer=v1.constant_initializer(global_step)))
         saver = v1.train.Saver(var_list=model_vars)
-        with v1.Session(graph=graph) as sess:
+        with v1.Session(graph=graph, config=session_config()) as sess:
             if restore_from is not None:
                 path = restore_from
                 if os.path.isdir(path):

@@ -27,6 +27,15 @@ import tensorflow as tf
 v1 = tf.compat.v1
 
 
+def session_config():
+    """Grappler's oneDNN remapper rewrites LayerNorm-shaped subgraphs into a fused kernel that
+    crashes in TF 2.15 ("key not found: value"); the tests want the plain arithmetic anyway."""
+    from tensorflow.core.protobuf import rewriter_config_pb2
+    config = v1.ConfigProto()
+    config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
+    return config
+
+
 def load_hparams(folder):
     with open(os.path.join(folder, "hparams.json")) as f:
         hparams = json.load(f)
@@ -122,7 +131,7 @@ def run(folder_or_hparams, token_ids, restore_from=None, save_to=None, seed=0):
         tokens = v1.placeholder(tf.int32, [None, None])
         outputs = build(hparams, tokens)
         saver = v1.train.Saver(var_list=v1.global_variables())
-        with v1.Session(graph=graph) as sess:
+        with v1.Session(graph=graph, config=session_config()) as sess:
             if restore_from is not None:
                 path = restore_from
                 if os.path.isdir(path):
