@@ -1,6 +1,7 @@
 #include "convert/execute.h"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "convert/cast.h"
 #include "convert/layout.h"
@@ -38,10 +39,9 @@ std::unique_ptr<CheckpointWriter> default_writer(const Plan& plan, const fs::pat
       return create_tf_bundle_writer(path, options, bundle);
     }
     case Format::kKerasH5:
-      // Top-level layers (Keras' @layer_names), including weightless ones, in save order.
-      for (size_t i = 0; i < plan.tf2_layers.size(); ++i)
-        options.metadata["keras_layer_names"] +=
-            (i ? "\n" : "") + plan.tf2_layers[i];
+      // Top-level layers (the root layer_names attribute as a JSON array), including weightless
+      // ones such as BERT's classifier dropout, in the order TF saves them.
+      options.metadata["layer_names"] = nlohmann::json(plan.tf2_layers).dump();
       return create_checkpoint_writer(plan.target_format, path, options);
     case Format::kPyTorch: return create_checkpoint_writer(plan.target_format, path, options);
   }
