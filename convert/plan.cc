@@ -448,16 +448,24 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
     e.note = std::move(note);
     return e;
   };
-  for (size_t r = 0; r < params.size(); ++r) {
-    const ParamRow& row = params[r];
-    if (!contains(plan.target_groups, row.group)) continue;
-    for (int l = 0; l < (row.per_layer ? layers : 1); ++l) {
-      const int layer = row.per_layer ? l : -1;
-      const size_t src = param_source.at({r, layer});
-      plan.entries.push_back(make_entry(
-          row, l, src, expand_template(row.stored[static_cast<size_t>(to)].name, l, base, scope),
-          ""));
+  // Table order, with each run of consecutive per-layer rows expanded layer by layer (all of
+  // layer 0, then layer 1, ...), which is how every framework lists a model's weights.
+  for (size_t r = 0; r < params.size();) {
+    size_t end = r + 1;
+    if (params[r].per_layer)
+      while (end < params.size() && params[end].per_layer) ++end;
+    const int count = params[r].per_layer ? layers : 1;
+    for (int l = 0; l < count; ++l) {
+      for (size_t k = r; k < end; ++k) {
+        const ParamRow& row = params[k];
+        if (!contains(plan.target_groups, row.group)) continue;
+        const size_t src = param_source.at({k, row.per_layer ? l : -1});
+        plan.entries.push_back(make_entry(
+            row, l, src,
+            expand_template(row.stored[static_cast<size_t>(to)].name, l, base, scope), ""));
+      }
     }
+    r = end;
   }
   // Copies the target format stores twice (Keras' duplicated embeddings under mlm___cls).
   for (const auto& alias : family.aliases()) {

@@ -333,7 +333,8 @@ def bert(tmp_path_factory):
     slim = [{k: v for k, v in o.items() if k != "report"} for o in outputs]
     args = (json.dumps(slim), json.dumps(INPUTS), json.dumps(sources))
     checks = run_python(CHECK_TF, work, *args)
-    checks.update(run_python(CHECK_TORCH, work, *args))
+    for name, check in run_python(CHECK_TORCH, work, *args).items():
+        checks.setdefault(name, {}).update(check)
     return {"work": work, "sources": sources, "outputs": outputs, "checks": checks,
             "expected_class": expected_class}
 

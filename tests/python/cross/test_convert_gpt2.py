@@ -238,8 +238,9 @@ def gpt2(tmp_path_factory):
     outputs = convert_all(conventions, CONVENTIONS, work / "out")
     slim = [{k: v for k, v in o.items() if k != "report"} for o in outputs]
     checks = run_python(CHECK_TF, work, json.dumps(slim), json.dumps(TOKENS), json.dumps(sources))
-    checks.update(run_python(CHECK_TORCH, work, json.dumps(slim), json.dumps(TOKENS),
-                             json.dumps(sources)))
+    for name, check in run_python(CHECK_TORCH, work, json.dumps(slim), json.dumps(TOKENS),
+                                  json.dumps(sources)).items():
+        checks.setdefault(name, {}).update(check)
     return {"work": work, "sources": sources, "outputs": outputs, "checks": checks}
 
 

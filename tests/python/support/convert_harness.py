@@ -21,6 +21,7 @@ def convert_all(sources, conventions, workdir):
     back. Returns the list of outputs: {"name", "path", "convention", "root" (source name),
     "back_of" (None, or the source the folder should equal bit for bit), "report"}."""
     workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
     outputs = []
     for name, (folder, convention) in sources.items():
         for target in conventions:
