@@ -17,6 +17,7 @@ hidden state and every head's logits with the source model's, within 1e-5. The T
 transformers' erf GELU (Google's current code has the tanh approximation; see the support module).
 """
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def outputs_dict(out, model=None):
               "logits", "start_logits", "end_logits"):
         v = getattr(out, k, None)
         if v is not None: d[k] = v
+    if type(model).__name__.endswith("ForMaskedLM") and "logits" in d:  # the MLM's logits
+        d["prediction_logits"] = d.pop("logits")
     return {k: np.asarray(v.detach().numpy() if hasattr(v, "detach") else v) for k, v in d.items()}
 def compare(got, ref):
     # Every output the loaded model has must be in the reference, and agree.
@@ -223,7 +226,8 @@ for o in outputs:
         if o["back_of"]:
             a, b = tf1_vars(prefix_of(sources[o["back_of"]])), tf1_vars(prefix)
             r["missing_from_back"] = sorted(set(a) - set(b))
-            r["bit_exact"] = set(b) <= set(a) and all(same(a[k], b[k]) for k in b if k != "global_step")
+            b.pop("global_step", None)  # 0 or the source's; checked by its own tests
+            r["bit_exact"] = set(b) <= set(a) and all(same(a[k], b[k]) for k in b)
     else:
         continue
     results[o["name"]] = r
@@ -404,7 +408,13 @@ def test_hf_tf2_outputs_load_in_transformers_tf_and_match(bert):
     for o in outputs_of(bert, "hf-tf2"):
         c = bert["checks"][o["name"]]
         info = c["loading_info"]
-        assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (o["name"], info)
+        # The weightless dropout layer of the classifier class is named by a per-process Keras
+        # counter: a process that built other models first calls its own dropout_N differently
+        # and reports the file's as "unexpected" (files TF saves itself behave the same; the
+        # layout test compares with one). Nothing else may be unexpected or missing.
+        unexpected = [k for k in info["unexpected_keys"] if not re.fullmatch(r"dropout_\d+", k)]
+        missing = [k for k in info["missing_keys"] if not re.fullmatch(r"dropout_\d+", k)]
+        assert missing == [] and unexpected == [], (o["name"], info)
         assert_outputs_match(o["name"], c, HEADS_OF[c["class"]] - {"pooler_output"})
 
 
