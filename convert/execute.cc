@@ -33,9 +33,10 @@ std::unique_ptr<CheckpointWriter> default_writer(const Plan& plan, const fs::pat
       options.metadata["format"] = "pt";
       return create_checkpoint_writer(plan.target_format, path, options);
     case Format::kTfBundle: {
-      // The `checkpoint` state file is written by execute_plan with a relative path.
+      // With the `checkpoint` state file naming the prefix relative to the folder ("model.ckpt"),
+      // which tf.train.latest_checkpoint reads; a relative path keeps the folder movable.
       TfBundleOptions bundle;
-      bundle.write_state_file = false;
+      bundle.write_state_file = true;
       return create_tf_bundle_writer(path, options, bundle);
     }
     case Format::kKerasH5:
@@ -122,13 +123,7 @@ ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
     write_text(staging / plan.config_name, plan.config_text);
     result.files.push_back(plan.config_name);
   }
-  if (plan.target_format == Format::kTfBundle) {
-    // tf.train.latest_checkpoint reads this text proto; a relative path keeps the folder movable.
-    write_text(staging / "checkpoint", "model_checkpoint_path: \"" + plan.target_file +
-                                           "\"\nall_model_checkpoint_paths: \"" +
-                                           plan.target_file + "\"\n");
-    result.files.push_back("checkpoint");
-  }
+  if (plan.target_format == Format::kTfBundle) result.files.push_back("checkpoint");
   for (const auto& f : plan.files) {
     // Byte copies (vocabularies are small); OutputFile fsyncs like every other output file.
     write_text(staging / f.target, read_text_file(f.source));

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_python, run_tf
-from support.convert_harness import convert, convert_all, max_abs, snippet_header
+from support.convert_harness import convert, convert_all, flag_value, snippet_header
 
 TOL = 1e-5
 EXAMPLE_VOCAB = ROOT / "examples" / "gpt2-tiny"
@@ -34,6 +34,15 @@ CONFIGS = {
 }
 TOKENS = [[5, 17, 399, 42, 8, 250, 3], [120, 7, 7, 300, 1, 0, 64]]
 CONVENTIONS = ("hf-pytorch", "hf-tf2", "openai-tf1")
+# Conversions with options: (source, target, flags, tag).
+EXTRAS = [
+    ("pt_a", "hf-tf2", ["--shard-size", "30KB"], "sharded"),
+    ("pt_a", "hf-pytorch", ["--format", "pytorch", "--shard-size", "40KB"], "bin_sharded"),
+    ("tf2_a", "openai-tf1", ["--shard-size", "50KB"], "sharded"),
+    ("pt_a", "hf-pytorch", ["--dtype", "bf16"], "bf16"),
+    ("pt_a", "hf-pytorch", ["--dtype", "f16"], "f16"),
+    ("openai_a", "hf-pytorch", ["--dtype", "bf16"], "bf16"),
+]
 
 
 def copy_vocab(folder, openai=False):
@@ -140,13 +149,18 @@ for o in outputs:
         r["hidden"] = float(np.max(np.abs(out.hidden_states[-1].numpy() - ref["hidden"])))
         r["logits"] = float(np.max(np.abs(out.logits.numpy() - ref["logits"])))
         cfg_name = "tf2_" + o["root"].split("_")[1]
-        r["layout"] = h5_layout(os.path.join(o["path"], "tf_model.h5"))
-        r["layout_ref"] = h5_layout(os.path.join(sources[cfg_name], "tf_model.h5"))
+        if os.path.exists(os.path.join(o["path"], "tf_model.h5")):  # not for sharded outputs
+            r["layout"] = h5_layout(os.path.join(o["path"], "tf_model.h5"))
+            r["layout_ref"] = h5_layout(os.path.join(sources[cfg_name], "tf_model.h5"))
         if o["back_of"]:
             a = h5_arrays(os.path.join(sources[o["back_of"]], "tf_model.h5"))
             b = h5_arrays(os.path.join(o["path"], "tf_model.h5"))
             r["bit_exact"] = sorted(a) == sorted(b) and all(
                 a[k].dtype == b[k].dtype and a[k].shape == b[k].shape and a[k].tobytes() == b[k].tobytes() for k in a)
+    elif o["convention"] == "openai-tf1" and o.get("cast"):
+        # A bf16 checkpoint does not restore into OpenAI's float32 graph; TF must read it as bf16.
+        prefix = tf.train.latest_checkpoint(o["path"])
+        r["dtypes"] = sorted({str(tf.train.load_variable(prefix, n).dtype) for n, _ in tf.train.list_variables(prefix)})
     elif o["convention"] == "openai-tf1":
         res = openai_gpt2_tf1.run(o["path"], tokens, restore_from=o["path"])
         r["hidden"] = float(np.max(np.abs(res["hidden"] - ref["hidden"])))
@@ -188,12 +202,19 @@ for o in outputs:
     ref = np.load(os.path.join(work, "ref", o["root"] + ".npz"))
     r = {}
     if o["convention"] == "hf-pytorch":
-        model, info = GPT2LMHeadModel.from_pretrained(o["path"], output_loading_info=True)
+        model, info = GPT2LMHeadModel.from_pretrained(o["path"], output_loading_info=True, dtype="auto")
         r["loading_info"] = {k: [str(x) for x in v] for k, v in info.items()}
         with torch.no_grad():
             out = model.eval()(tokens, output_hidden_states=True)
-        r["hidden"] = float(np.max(np.abs(out.hidden_states[-1].numpy() - ref["hidden"])))
-        r["logits"] = float(np.max(np.abs(out.logits.numpy() - ref["logits"])))
+        r["hidden"] = float(np.max(np.abs(out.hidden_states[-1].float().numpy() - ref["hidden"])))
+        r["logits"] = float(np.max(np.abs(out.logits.float().numpy() - ref["logits"])))
+        r["dtype"] = str(model.dtype)
+        if o.get("cast_base"):
+            dtype = {"bf16": torch.bfloat16, "f16": torch.float16}[o["cast"]]
+            a = {k: v.to(dtype) for k, v in state_dict(o["cast_base"]).items() if k not in IGNORED}
+            b = {k: v for k, v in state_dict(o["path"]).items() if k not in IGNORED}
+            r["cast_exact"] = sorted(a) == sorted(b) and all(
+                a[k].dtype == b[k].dtype and a[k].view(torch.uint8).equal(b[k].view(torch.uint8)) for k in a)
         if o["back_of"]:
             a = {k: v for k, v in state_dict(sources[o["back_of"]]).items() if k not in IGNORED}
             b = {k: v for k, v in state_dict(o["path"]).items() if k not in IGNORED}
@@ -201,7 +222,7 @@ for o in outputs:
                 a[k].dtype == b[k].dtype and a[k].shape == b[k].shape and
                 a[k].contiguous().view(torch.uint8).equal(b[k].contiguous().view(torch.uint8)) for k in a)
             r["keys"] = [sorted(a)[:3], sorted(b)[:3], len(a), len(b)]
-    elif o["convention"] == "openai-tf1":
+    elif o["convention"] == "openai-tf1" and not o.get("cast"):
         # transformers' own importer, fed by a real TF read of the checkpoint (tf_shim).
         hp = json.load(open(os.path.join(o["path"], "hparams.json")))
         cfg = GPT2Config(vocab_size=hp["n_vocab"], n_positions=hp["n_ctx"], n_embd=hp["n_embd"],
@@ -235,7 +256,21 @@ def gpt2(tmp_path_factory):
     conventions = {n: (f, "openai-tf1" if n.startswith("openai") else
                        "hf-tf2" if n.startswith("tf2") else "hf-pytorch")
                    for n, f in sources.items()}
-    outputs = convert_all(conventions, CONVENTIONS, work / "out")
+    outputs = convert_all(conventions, CONVENTIONS, work / "out", EXTRAS)
+    by_name = {o["name"]: o for o in outputs}
+    for o in outputs:
+        o["cast"] = flag_value(o, "--dtype")
+        if o["cast"]:
+            o["cast_base"] = (sources[o["root"]] if o["root"].startswith("pt_")
+                              else by_name[f"{o['root']}__hf-pytorch"]["path"])
+    # A bf16 model through OpenAI's layout and back stays bit-exact.
+    bf16 = by_name["pt_a__hf-pytorch__bf16"]
+    sources["pt_a_bf16"] = bf16["path"]
+    for target, back_of in (("openai-tf1", None), ("hf-pytorch", "pt_a_bf16")):
+        src = bf16["path"] if back_of is None else outputs[-1]["path"]
+        out = work / "out" / f"pt_a_bf16__{target}"
+        outputs.append({"name": out.name, "path": str(out), "convention": target, "root": "pt_a",
+                        "back_of": back_of, "cast": "bf16", "report": convert(src, out, target)})
     slim = [{k: v for k, v in o.items() if k != "report"} for o in outputs]
     checks = run_python(CHECK_TF, work, json.dumps(slim), json.dumps(TOKENS), json.dumps(sources))
     for name, check in run_python(CHECK_TORCH, work, json.dumps(slim), json.dumps(TOKENS),
@@ -251,7 +286,8 @@ def outputs_of(gpt2, convention):
 
 
 def test_every_ordered_pair_was_converted(gpt2):
-    pairs = {(o["report"]["source"]["convention"], o["convention"]) for o in gpt2["outputs"]}
+    pairs = {(o["report"]["source"]["convention"], o["convention"]) for o in gpt2["outputs"]
+             if not o.get("flags") and not o.get("cast")}
     assert pairs == {(a, b) for a in CONVENTIONS for b in CONVENTIONS if a != b}
 
 
@@ -269,7 +305,25 @@ def test_hf_pytorch_outputs_load_in_transformers_and_match(gpt2):
         info = c["loading_info"]
         assert info["missing_keys"] == [] and info["unexpected_keys"] == [] and \
             info["mismatched_keys"] == [], (o["name"], info)
-        assert c["hidden"] <= TOL and c["logits"] <= TOL, (o["name"], c)
+        if not o.get("cast"):
+            assert c["hidden"] <= TOL and c["logits"] <= TOL, (o["name"], c)
+
+
+@pytest.mark.parametrize("dtype,torch_name", [("bf16", "torch.bfloat16"), ("f16", "torch.float16")])
+def test_dtype_casts_equal_torchs_rounding(gpt2, dtype, torch_name):
+    casts = [o for o in gpt2["outputs"] if o.get("cast_base") and o["cast"] == dtype]
+    assert casts
+    for o in casts:
+        c = gpt2["checks"][o["name"]]
+        assert c["cast_exact"] is True, o["name"]
+        assert c["dtype"] == torch_name
+        assert json.loads(Path(o["path"], "config.json").read_text())["dtype"] == torch_name[6:]
+        assert c["logits"] < 0.05, c  # a sanity bound for the rounded model
+
+
+def test_bf16_stays_bf16_through_openai_layout(gpt2):
+    assert gpt2["checks"]["pt_a_bf16__openai-tf1"]["dtypes"] == ["bfloat16"]
+    assert gpt2["checks"]["pt_a_bf16__hf-pytorch"]["bit_exact"] is True
 
 
 def test_hf_tf2_outputs_load_in_transformers_tf_and_match(gpt2):
@@ -282,12 +336,16 @@ def test_hf_tf2_outputs_load_in_transformers_tf_and_match(gpt2):
 
 def test_hf_tf2_outputs_have_the_layout_tf_saves(gpt2):
     for o in outputs_of(gpt2, "hf-tf2"):
+        if o.get("flags"):
+            continue
         c = gpt2["checks"][o["name"]]
         assert c["layout"] == c["layout_ref"], o["name"]
 
 
 def test_openai_outputs_restore_in_openai_graph_and_match(gpt2):
     for o in outputs_of(gpt2, "openai-tf1"):
+        if o.get("cast"):
+            continue
         c = gpt2["checks"][o["name"]]
         assert c["checkpoint_prefix"] == "model.ckpt"
         assert c["hidden"] <= TOL and c["logits"] <= TOL, (o["name"], c)
@@ -300,8 +358,22 @@ def test_openai_outputs_restore_in_openai_graph_and_match(gpt2):
 
 def test_openai_outputs_load_with_transformers_importer(gpt2):
     for o in outputs_of(gpt2, "openai-tf1"):
+        if o.get("cast"):
+            continue
         c = gpt2["checks"][o["name"]]
         assert c["hf_importer_hidden"] <= TOL and c["hf_importer_logits"] <= TOL, (o["name"], c)
+
+
+def test_sharded_outputs(gpt2):
+    by_name = {o["name"]: o for o in gpt2["outputs"]}
+    files = lambda n: sorted(p.name for p in Path(by_name[n]["path"]).iterdir())
+    assert "tf_model.h5.index.json" in files("pt_a__hf-tf2__sharded")
+    assert "pytorch_model.bin.index.json" in files("pt_a__hf-pytorch__bin_sharded")
+    assert sum(f.startswith("model.ckpt.data-") for f in files("tf2_a__openai-tf1__sharded")) > 1
+    # and they load and match (the general tests cover every output, these included)
+    for n in ("pt_a__hf-tf2__sharded", "pt_a__hf-pytorch__bin_sharded", "tf2_a__openai-tf1__sharded"):
+        c = gpt2["checks"][n]
+        assert c["hidden"] <= TOL and c["logits"] <= TOL, (n, c)
 
 
 def test_vocab_files_are_carried_byte_for_byte(gpt2):

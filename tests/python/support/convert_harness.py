@@ -16,10 +16,11 @@ def convert(src, dst, to, *extra):
     return json.loads(proc.stdout)
 
 
-def convert_all(sources, conventions, workdir):
+def convert_all(sources, conventions, workdir, extras=()):
     """sources: {name: (folder, convention)}. Converts each source to every other convention and
-    back. Returns the list of outputs: {"name", "path", "convention", "root" (source name),
-    "back_of" (None, or the source the folder should equal bit for bit), "report"}."""
+    back, then runs `extras`: (source name, target convention, [extra flags], tag). Returns the
+    list of outputs: {"name", "path", "convention", "root" (source name), "back_of" (None, or the
+    source the folder should equal bit for bit), "flags", "report"}."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     outputs = []
@@ -35,7 +36,17 @@ def convert_all(sources, conventions, workdir):
             report = convert(out, back, convention)
             outputs.append({"name": back.name, "path": str(back), "convention": convention,
                             "root": name, "back_of": name, "report": report})
+    for name, target, flags, tag in extras:
+        out = workdir / f"{name}__{target}__{tag}"
+        report = convert(sources[name][0], out, target, *flags)
+        outputs.append({"name": out.name, "path": str(out), "convention": target, "root": name,
+                        "back_of": None, "flags": list(flags), "report": report})
     return outputs
+
+
+def flag_value(output, flag):
+    flags = output.get("flags") or []
+    return flags[flags.index(flag) + 1] if flag in flags else None
 
 
 def snippet_header(framework):
