@@ -162,7 +162,7 @@ ModelSource detect_model(const std::string& path, std::optional<Convention> from
       case Convention::kGoogleTf1: needs = "bert_config.json and a TF checkpoint"; break;
     }
     throw_bad_input(folder.string(), std::nullopt,
-                    "not a " + std::string(convention_name(*from)) + " model folder: needs " +
+                    "not a model folder of the " + std::string(convention_name(*from)) + " convention: needs " +
                         needs);
   }
   throw_bad_input(folder.string(), std::nullopt,

@@ -26,6 +26,7 @@ class Gpt2Family final : public Family {
   std::string write_config(Convention target, const ModelConfig& config,
                            const HfClass* hf_class) const override;
   bool group_enabled(const ModelConfig& config, std::string_view group) const override;
+  std::string normalize_source_name(Convention c, const std::string& name) const override;
 };
 
 const Family& gpt2_family();

@@ -167,6 +167,16 @@ std::string_view Gpt2Family::config_file(Convention c) const {
   return "";
 }
 
+std::string Gpt2Family::normalize_source_name(Convention c, const std::string& name) const {
+  // transformers 4.x before the Keras-Embedding rewrite saved the TFSharedEmbeddings table as
+  // "wte/weight:0"; its h5 loader retries "embeddings:0" names as "weight:0", so both load.
+  static const std::string kOld = "/transformer/wte/weight:0";
+  if (c == Convention::kHfTf2 && name.size() > kOld.size() &&
+      name.compare(name.size() - kOld.size(), kOld.size(), kOld) == 0)
+    return name.substr(0, name.size() - 8) + "embeddings:0";
+  return name;
+}
+
 const Family& gpt2_family() {
   static const Gpt2Family family;
   return family;

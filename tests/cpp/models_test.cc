@@ -341,10 +341,12 @@ TEST(Gpt2Convert, Tf2NamesAndBiasShapes) {
                 .entry.shape,
             (Shape{1, 48}));
   EXPECT_EQ(tf2.plan.tf2_layers, std::vector<std::string>{"transformer"});
-  // And back, with another scope suffix as a second model in one Keras session would have.
+  // And back, with another scope suffix as a second model in one Keras session would have, and
+  // the token table under its older name (TFSharedEmbeddings' weight:0).
   TensorMap renamed;
   for (auto [name, t] : tf2.tensors) {
-    const std::string n = "transformer/tfgpt2lm_head_model_1" + name.substr(name.find("/transformer/"));
+    std::string n = "transformer/tfgpt2lm_head_model_1" + name.substr(name.find("/transformer/"));
+    if (n.ends_with("wte/embeddings:0")) n = n.substr(0, n.size() - 12) + "weight:0";
     t.entry.name = n;
     renamed[n] = t;
   }

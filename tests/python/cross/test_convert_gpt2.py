@@ -115,6 +115,13 @@ for name, cfg in configs.items():
     np.savez(os.path.join(work, "ref", "tf2_" + name + ".npz"), hidden=o.hidden_states[-1].numpy(),
              logits=o.logits.numpy())
     out["tf2_" + name] = folder
+    if name == "a":  # HF's sharded TF layout: tf_model-0000N-of-0000M.h5 + tf_model.h5.index.json
+        folder = os.path.join(work, "src", "tf2_a_sharded")
+        model.save_pretrained(folder, max_shard_size="40KB")
+        assert os.path.exists(os.path.join(folder, "tf_model.h5.index.json"))
+        np.savez(os.path.join(work, "ref", "tf2_a_sharded.npz"), hidden=o.hidden_states[-1].numpy(),
+                 logits=o.logits.numpy())
+        out["tf2_a_sharded"] = folder
 print(json.dumps(out))
 """
 
@@ -152,11 +159,20 @@ for o in outputs:
         if os.path.exists(os.path.join(o["path"], "tf_model.h5")):  # not for sharded outputs
             r["layout"] = h5_layout(os.path.join(o["path"], "tf_model.h5"))
             r["layout_ref"] = h5_layout(os.path.join(sources[cfg_name], "tf_model.h5"))
-        if o["back_of"]:
+        if o["back_of"] and os.path.exists(os.path.join(sources[o["back_of"]], "tf_model.h5")):
             a = h5_arrays(os.path.join(sources[o["back_of"]], "tf_model.h5"))
             b = h5_arrays(os.path.join(o["path"], "tf_model.h5"))
             r["bit_exact"] = sorted(a) == sorted(b) and all(
                 a[k].dtype == b[k].dtype and a[k].shape == b[k].shape and a[k].tobytes() == b[k].tobytes() for k in a)
+        elif o["back_of"]:
+            # A sharded source comes back as one file (no --shard-size): compare the weights as
+            # the model holds them after loading each.
+            src = TFGPT2LMHeadModel.from_pretrained(sources[o["back_of"]])
+            src(tokens)
+            a = {w.name.split("/", 1)[1]: w.numpy() for w in src.weights}  # without the scope
+            b = {w.name.split("/", 1)[1]: w.numpy() for w in model.weights}
+            r["bit_exact"] = sorted(a) != [] and sorted(a) == sorted(b) and all(
+                a[k].tobytes() == b[k].tobytes() for k in a)
     elif o["convention"] == "openai-tf1" and o.get("cast"):
         # A bf16 checkpoint does not restore into OpenAI's float32 graph; TF must read it as bf16.
         prefix = tf.train.latest_checkpoint(o["path"])
