@@ -33,7 +33,9 @@ struct ConvertArgs {
 int run_model_convert(const ConvertArgs& args) {
   ModelConvertOptions options;
   auto to = convention_from_name(args.to);
-  if (!to) throw_usage("unknown convention \"" + args.to + "\" (hf-pytorch, hf-tf2, openai-tf1, google-tf1)");
+  if (!to)
+    throw_usage("unknown convention \"" + args.to +
+                "\" (hf-pytorch, hf-tf2, openai-tf1, google-tf1)");
   options.to = *to;
   if (!args.from.empty()) {
     options.from = convention_from_name(args.from);
@@ -47,11 +49,13 @@ int run_model_convert(const ConvertArgs& args) {
   }
   if (!args.format.empty()) {
     auto f = format_from_name(args.format);
-    if (!f || (*f != Format::kSafetensors && *f != Format::kPyTorch) || options.to != Convention::kHfPyTorch)
+    if (!f || (*f != Format::kSafetensors && *f != Format::kPyTorch) ||
+        options.to != Convention::kHfPyTorch)
       throw_usage("--format with --to selects the hf-pytorch container: safetensors or pytorch");
     options.hf_format = *f;
   }
-  if (!args.input_format.empty()) throw_usage("--input-format is for container conversion; use --from");
+  if (!args.input_format.empty())
+    throw_usage("--input-format is for container conversion; use --from");
   if (!args.shard_size.empty()) options.shard_size = parse_size(args.shard_size);
   options.force = args.force;
   options.hf_class = args.hf_class;
@@ -97,9 +101,9 @@ int run_convert(const ConvertArgs& args) {
   auto reader = open_checkpoint(args.input, input_format);
   CopyReport report = copy_checkpoint(*reader, args.output, options);
   if (!args.quiet)
-    std::cout << "wrote " << report.tensors << " tensors (" << human_bytes(report.bytes) << ") from "
-              << reader->path() << " [" << reader->format() << "] to " << report.written << " ["
-              << format_name(options.output_format) << "]\n";
+    std::cout << "wrote " << report.tensors << " tensors (" << human_bytes(report.bytes)
+              << ") from " << reader->path() << " [" << reader->format() << "] to "
+              << report.written << " [" << format_name(options.output_format) << "]\n";
   return 0;
 }
 
@@ -127,8 +131,9 @@ Run add_convert_command(CLI::App& app) {
   cmd->add_option("--class", args->hf_class,
                   "Hugging Face class to write (default: config.json architectures, else from "
                   "the heads present)");
-  cmd->add_flag("--dry-run", args->dry_run, "print the plan (every tensor, its rename and layout "
-                                            "step) without writing");
+  cmd->add_flag("--dry-run", args->dry_run,
+                "print the plan (every tensor, its rename and layout "
+                "step) without writing");
   cmd->add_flag("--json", args->json, "print the plan / report as JSON");
   cmd->add_option("--input-format", args->input_format, "input container instead of detecting it");
   cmd->add_option("--shard-size", args->shard_size, "split the output into shards of this size");

@@ -62,7 +62,7 @@ std::optional<ModelSource> find_hf(const fs::path& folder, Convention c,
   s.folder = folder.string();
   s.config_path = (folder / "config.json").string();
   const auto& list = c == Convention::kHfPyTorch ? std::span<const Candidate>(kHfPyTorchFiles)
-                                                  : std::span<const Candidate>(kHfTf2Files);
+                                                 : std::span<const Candidate>(kHfTf2Files);
   if (!explicit_file.empty()) {
     auto f = format_from_extension(explicit_file);
     if (!f || *f == Format::kTfBundle) return std::nullopt;
@@ -111,9 +111,9 @@ const Family* family_from_hf_config(const std::string& path) {
   for (const Family* f : all_families())
     if (f->matches_hf_config(config)) return f;
   std::string type = config.contains("model_type") ? config["model_type"].dump() : "none";
-  throw_bad_input(path, std::nullopt,
-                  "not a model family tensorferry knows (model_type " + type +
-                      "); known: gpt2, bert");
+  throw_bad_input(
+      path, std::nullopt,
+      "not a model family tensorferry knows (model_type " + type + "); known: gpt2, bert");
 }
 
 }  // namespace
@@ -143,12 +143,15 @@ ModelSource detect_model(const std::string& path, std::optional<Convention> from
                                    Convention::kHfPyTorch, Convention::kHfTf2};
   if (from) order = {*from};
   for (Convention c : order) {
-    std::optional<ModelSource> s = is_hf(c) ? find_hf(folder, c, explicit_file)
-                                            : find_tf1(folder, c, explicit_file);
+    std::optional<ModelSource> s =
+        is_hf(c) ? find_hf(folder, c, explicit_file) : find_tf1(folder, c, explicit_file);
     if (!s) continue;
-    if (c == Convention::kOpenAiTf1) s->family = family_by_name("gpt2");
-    else if (c == Convention::kGoogleTf1) s->family = family_by_name("bert");
-    else s->family = family_from_hf_config(s->config_path);
+    if (c == Convention::kOpenAiTf1)
+      s->family = family_by_name("gpt2");
+    else if (c == Convention::kGoogleTf1)
+      s->family = family_by_name("bert");
+    else
+      s->family = family_from_hf_config(s->config_path);
     return *s;
   }
   if (from) {
@@ -162,8 +165,8 @@ ModelSource detect_model(const std::string& path, std::optional<Convention> from
       case Convention::kGoogleTf1: needs = "bert_config.json and a TF checkpoint"; break;
     }
     throw_bad_input(folder.string(), std::nullopt,
-                    "not a model folder of the " + std::string(convention_name(*from)) + " convention: needs " +
-                        needs);
+                    "not a model folder of the " + std::string(convention_name(*from)) +
+                        " convention: needs " + needs);
   }
   throw_bad_input(folder.string(), std::nullopt,
                   "not a model folder tensorferry recognises: expected config.json with "

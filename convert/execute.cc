@@ -49,7 +49,8 @@ std::unique_ptr<CheckpointWriter> default_writer(const Plan& plan, const fs::pat
   throw_usage("unknown output format");
 }
 
-std::span<const std::byte> transform_entry(const PlanEntry& entry, std::span<const std::byte> source,
+std::span<const std::byte> transform_entry(const PlanEntry& entry,
+                                           std::span<const std::byte> source,
                                            std::vector<std::byte>& moved,
                                            std::vector<std::byte>& cast) {
   std::span<const std::byte> bytes = source;

@@ -32,7 +32,8 @@ ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
 
 // The layout step (and cast) of one entry: `source` bytes in, the target bytes out (a view of
 // `source` itself when nothing has to move, else of one of the buffers).
-std::span<const std::byte> transform_entry(const PlanEntry& entry, std::span<const std::byte> source,
+std::span<const std::byte> transform_entry(const PlanEntry& entry,
+                                           std::span<const std::byte> source,
                                            std::vector<std::byte>& moved,
                                            std::vector<std::byte>& cast);
 

@@ -37,8 +37,8 @@ void transpose_2d(const std::byte* src, std::byte* dst, uint64_t rows, uint64_t 
                   size_t element_size) {
   switch (element_size) {
     case 1:
-      transpose_typed(reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst),
-                      rows, cols);
+      transpose_typed(reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst), rows,
+                      cols);
       return;
     case 2:
       transpose_typed(reinterpret_cast<const uint16_t*>(src), reinterpret_cast<uint16_t*>(dst),
@@ -57,8 +57,8 @@ void transpose_2d(const std::byte* src, std::byte* dst, uint64_t rows, uint64_t 
                       rows, cols);
       return;
   }
-  throw Error(ErrorKind::kUsage, "cannot transpose elements of " + std::to_string(element_size) +
-                                     " bytes");
+  throw Error(ErrorKind::kUsage,
+              "cannot transpose elements of " + std::to_string(element_size) + " bytes");
 }
 
 }  // namespace tensorferry

@@ -119,11 +119,21 @@ class SourceIndex {
 // Training state that TF1 checkpoints carry next to the weights, for readers that did not mark
 // it: optimizer slots are "<variable>/<slot>", counters are top-level.
 std::optional<std::string> tf1_training_state(const std::string& name) {
-  static const char* kSlots[] = {"adam_m", "adam_v", "Adam", "Adam_1", "Momentum", "Adagrad",
-                                 "RMSProp", "RMSProp_1", "AdamWeightDecayOptimizer",
-                                 "AdamWeightDecayOptimizer_1", "LAMB", "LAMB_1"};
-  static const char* kCounters[] = {"global_step", "beta1_power", "beta2_power", "good_steps",
-                                    "current_loss_scale", "loss_scale", "save_counter"};
+  static const char* kSlots[] = {"adam_m",
+                                 "adam_v",
+                                 "Adam",
+                                 "Adam_1",
+                                 "Momentum",
+                                 "Adagrad",
+                                 "RMSProp",
+                                 "RMSProp_1",
+                                 "AdamWeightDecayOptimizer",
+                                 "AdamWeightDecayOptimizer_1",
+                                 "LAMB",
+                                 "LAMB_1"};
+  static const char* kCounters[] = {"global_step", "beta1_power",        "beta2_power",
+                                    "good_steps",  "current_loss_scale", "loss_scale",
+                                    "save_counter"};
   size_t start = 0;
   while (start <= name.size()) {
     size_t slash = name.find('/', start);
@@ -189,8 +199,8 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
   const Convention from = source.convention;
   const Convention to = options.to;
   if (!family.supports(to))
-    throw_usage(std::string(family.name()) + " models have no " +
-                std::string(convention_name(to)) + " convention");
+    throw_usage(std::string(family.name()) + " models have no " + std::string(convention_name(to)) +
+                " convention");
   if (!family.supports(from))
     throw_usage(std::string(family.name()) + " models have no " +
                 std::string(convention_name(from)) + " convention");
@@ -279,7 +289,8 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
     const auto expected = evaluate_shape(parse_shape_expr(form.shape), config.symbols);
     const Shape& actual = tensors[i].shape;
     if (!expected)
-      throw_bad_input(reader.path(), std::nullopt, "cannot tell the expected shape", tensors[i].name);
+      throw_bad_input(reader.path(), std::nullopt, "cannot tell the expected shape",
+                      tensors[i].name);
     bool ok = actual == *expected;
     // transformers' h5 loader reshapes on equal element count; files of transformers 4.2 have
     // 3-D attention kernels ([H, N, H/N]) that are row-major reshapes of the 2-D ones.
@@ -309,9 +320,12 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
   });
   if (!contains(plan.groups, "base"))
     throw_bad_input(reader.path(), std::nullopt,
-                    "none of the " + std::string(family.name()) + " base-model tensors is here "
-                    "under " + std::string(convention_name(from)) + " names (is this the right "
-                    "convention? --from overrides the detection)");
+                    "none of the " + std::string(family.name()) +
+                        " base-model tensors is here "
+                        "under " +
+                        std::string(convention_name(from)) +
+                        " names (is this the right "
+                        "convention? --from overrides the detection)");
   const int layers = static_cast<int>(config.symbols.at('L'));
   // The base-model prefix the source uses ("transformer.", "bert." or none), to name what is
   // missing the way the source would.
@@ -351,14 +365,14 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
     const AliasRow& alias = family.aliases()[row];
     const auto origin = source_of(alias.origin);
     if (!origin) {
-      plan.skipped.push_back({tensors[i].name, "tied copy of " + std::string(alias.origin) +
-                                                   ", which is absent"});
+      plan.skipped.push_back(
+          {tensors[i].name, "tied copy of " + std::string(alias.origin) + ", which is absent"});
       continue;
     }
     plan.ties.push_back({i, *origin, tensors[i].name, tensors[*origin].name});
-    plan.skipped.push_back(
-        {tensors[i].name, "tied to " + tensors[*origin].name + " (checked equal, not stored "
-                                                                "twice)"});
+    plan.skipped.push_back({tensors[i].name, "tied to " + tensors[*origin].name +
+                                                 " (checked equal, not stored "
+                                                 "twice)"});
   }
 
   // 5. What the target holds.
@@ -377,12 +391,11 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
     }
     plan.hf_class = std::string(cls->name);
     for (const auto& g : plan.groups)
-      if (contains(cls->groups, g))
-        plan.target_groups.push_back(g);
+      if (contains(cls->groups, g)) plan.target_groups.push_back(g);
     plan.tf2_layers = family.tf2_layer_names(*cls, config);
-    if (contains(cls->optional, "pooler") &&
-        !contains(plan.groups, "pooler"))
-      plan.notes.push_back(std::string(cls->name) + " without a pooler: transformers will "
+    if (contains(cls->optional, "pooler") && !contains(plan.groups, "pooler"))
+      plan.notes.push_back(std::string(cls->name) +
+                           " without a pooler: transformers will "
                            "initialise pooler.dense randomly (pooler_output is meaningless)");
   } else {
     for (const auto& g : plan.groups) {
@@ -402,9 +415,10 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
                               " has no " + std::string(info ? info->description : g)});
   }
   if (to == Convention::kGoogleTf1 && !contains(plan.target_groups, "pooler"))
-    plan.notes.push_back("no pooler in the source: Google's run_classifier would start from a "
-                         "random bert/pooler/dense (init_from_checkpoint skips missing variables "
-                         "silently)");
+    plan.notes.push_back(
+        "no pooler in the source: Google's run_classifier would start from a "
+        "random bert/pooler/dense (init_from_checkpoint skips missing variables "
+        "silently)");
 
   // 6. The entries, in the order the target lists them.
   plan.target_format = target_format(to, options);
@@ -436,8 +450,8 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
     if ((in.layout == Layout::kTranspose) != (out.layout == Layout::kTranspose)) {
       const Shape canonical = *evaluate_shape(parse_shape_expr(row.shape), config.symbols);
       if (canonical.size() != 2)
-        throw Error(ErrorKind::kUsage, "table error: transposed parameter " + e.canonical +
-                                           " is not a matrix");
+        throw Error(ErrorKind::kUsage,
+                    "table error: transposed parameter " + e.canonical + " is not a matrix");
       e.step = Step::kTranspose;
       const bool source_transposed = in.layout == Layout::kTranspose;
       e.rows = source_transposed ? canonical[1] : canonical[0];
@@ -461,8 +475,8 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
         if (!contains(plan.target_groups, row.group)) continue;
         const size_t src = param_source.at({k, row.per_layer ? l : -1});
         plan.entries.push_back(make_entry(
-            row, l, src,
-            expand_template(row.stored[static_cast<size_t>(to)].name, l, base, scope), ""));
+            row, l, src, expand_template(row.stored[static_cast<size_t>(to)].name, l, base, scope),
+            ""));
       }
     }
     r = end;
@@ -513,9 +527,10 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
   if (options.dtype && is_hf(to)) {
     // transformers records the weights' dtype in config.json ("dtype" since 4.56).
     nlohmann::json hf = nlohmann::json::parse(plan.config_text);
-    static const std::map<DType, const char*> kTorchNames = {
-        {DType::kF32, "float32"}, {DType::kF16, "float16"}, {DType::kBF16, "bfloat16"},
-        {DType::kF64, "float64"}};
+    static const std::map<DType, const char*> kTorchNames = {{DType::kF32, "float32"},
+                                                             {DType::kF16, "float16"},
+                                                             {DType::kBF16, "bfloat16"},
+                                                             {DType::kF64, "float64"}};
     const char* key = hf.contains("dtype") || !hf.contains("torch_dtype") ? "dtype" : "torch_dtype";
     hf[key] = kTorchNames.at(*options.dtype);
     plan.config_text = dump_sorted_json(hf);

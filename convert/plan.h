@@ -33,9 +33,9 @@ struct PlanEntry {
   Shape source_shape;
   TensorInfo target;  // name, dtype, shape, nbytes as written
   Step step = Step::kCopy;
-  uint64_t rows = 0, cols = 0;        // kTranspose: the source viewed as [rows, cols]
-  std::vector<std::byte> constant;    // kConstant
-  std::string note;                   // "Keras duplicate of ...", "from the source's global_step"
+  uint64_t rows = 0, cols = 0;      // kTranspose: the source viewed as [rows, cols]
+  std::vector<std::byte> constant;  // kConstant
+  std::string note;                 // "Keras duplicate of ...", "from the source's global_step"
 };
 
 struct SkippedTensor {
@@ -57,11 +57,11 @@ struct FileCopy {
 struct ModelConvertOptions {
   std::optional<Convention> from;
   Convention to = Convention::kHfPyTorch;
-  std::optional<DType> dtype;        // cast floating tensors; nullopt = bit-exact
-  uint64_t shard_size = 0;           // 0 = one file
+  std::optional<DType> dtype;  // cast floating tensors; nullopt = bit-exact
+  uint64_t shard_size = 0;     // 0 = one file
   bool force = false;
   Format hf_format = Format::kSafetensors;  // hf-pytorch output container
-  std::string hf_class;              // HF class for HF targets; "" = from config/heads
+  std::string hf_class;                     // HF class for HF targets; "" = from config/heads
 };
 
 struct Plan {
@@ -69,10 +69,10 @@ struct Plan {
   ModelSource source;
   std::string source_format;  // the reader's format name
   Convention to = Convention::kHfPyTorch;
-  std::string output;         // the output folder
+  std::string output;  // the output folder
   Format target_format = Format::kSafetensors;
-  std::string target_file;    // checkpoint file name inside the output folder
-  std::string hf_class;       // the HF class written (HF targets) or the source's (HF sources)
+  std::string target_file;  // checkpoint file name inside the output folder
+  std::string hf_class;     // the HF class written (HF targets) or the source's (HF sources)
   std::vector<std::string> groups;         // parts of the model found in the source
   std::vector<std::string> target_groups;  // parts written
   std::vector<std::string> tf2_layers;     // hf-tf2: top-level Keras layers, in order

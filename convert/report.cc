@@ -57,8 +57,8 @@ std::string plan_to_text(const Plan& plan, const ConvertResult* result) {
   out << "files: " << plan.config_name << " (from "
       << std::filesystem::path(plan.source.config_path).filename().string() << ")";
   for (const auto& f : plan.files)
-    out << ", " << f.target << " (copy of "
-        << std::filesystem::path(f.source).filename().string() << ")";
+    out << ", " << f.target << " (copy of " << std::filesystem::path(f.source).filename().string()
+        << ")";
   if (plan.target_format == Format::kTfBundle) out << ", checkpoint";
   out << "\n";
   for (const auto& n : plan.notes) out << "note: " << n << "\n";
@@ -106,14 +106,14 @@ nlohmann::json plan_to_json(const Plan& plan, const ConvertResult* result) {
   auto& ties = doc["tied"] = nlohmann::json::array();
   for (const auto& t : plan.ties) ties.push_back({{"alias", t.alias_name}, {"of", t.origin_name}});
   auto& files = doc["files"] = nlohmann::json::array();
-  files.push_back({{"target", plan.config_name}, {"from", plan.source.config_path},
-                   {"how", "converted"}});
+  files.push_back(
+      {{"target", plan.config_name}, {"from", plan.source.config_path}, {"how", "converted"}});
   for (const auto& f : plan.files)
     files.push_back({{"target", f.target}, {"from", f.source}, {"how", "copied"}});
   doc["notes"] = plan.notes;
   if (result) {
-    doc["written"] = {{"tensors", result->tensors}, {"bytes", result->bytes},
-                      {"files", result->files}};
+    doc["written"] = {
+        {"tensors", result->tensors}, {"bytes", result->bytes}, {"files", result->files}};
   }
   return doc;
 }

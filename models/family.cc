@@ -42,8 +42,7 @@ ShapeExpr parse_shape_expr(std::string_view text) {
     std::string_view term = text.substr(start, comma - start);
     Dim dim;
     size_t digits = 0;
-    while (digits < term.size() && std::isdigit(static_cast<unsigned char>(term[digits])))
-      ++digits;
+    while (digits < term.size() && std::isdigit(static_cast<unsigned char>(term[digits]))) ++digits;
     if (digits > 0) dim.factor = std::stoull(std::string(term.substr(0, digits)));
     std::string_view rest = term.substr(digits);
     if (rest.size() == 1 && std::isalpha(static_cast<unsigned char>(rest[0]))) {
@@ -93,10 +92,14 @@ std::string expand_template(std::string_view tmpl, int layer, std::string_view b
     if (tmpl[i] == '{') {
       const size_t close = tmpl.find('}', i);
       const std::string_view key = tmpl.substr(i + 1, close - i - 1);
-      if (key == "i") out += std::to_string(layer);
-      else if (key == "base") out += base;
-      else if (key == "scope") out += scope;
-      else throw Error(ErrorKind::kUsage, "bad name template \"" + std::string(tmpl) + "\"");
+      if (key == "i")
+        out += std::to_string(layer);
+      else if (key == "base")
+        out += base;
+      else if (key == "scope")
+        out += scope;
+      else
+        throw Error(ErrorKind::kUsage, "bad name template \"" + std::string(tmpl) + "\"");
       i = close + 1;
     } else {
       out += tmpl[i++];

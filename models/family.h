@@ -109,11 +109,11 @@ struct GroupInfo {
 
 // A Hugging Face model class: which groups it holds and how its checkpoints are named.
 struct HfClass {
-  std::string_view name;                  // "BertForPreTraining" (config.json architectures)
-  std::vector<std::string_view> groups;   // groups the class has
+  std::string_view name;                   // "BertForPreTraining" (config.json architectures)
+  std::vector<std::string_view> groups;    // groups the class has
   std::vector<std::string_view> optional;  // of those, the ones the class loads without
-  std::string_view base_prefix;           // "bert." (PyTorch names of base parameters)
-  std::string_view tf2_scope;             // "tf_bert_for_pre_training" (Keras model scope)
+  std::string_view base_prefix;            // "bert." (PyTorch names of base parameters)
+  std::string_view tf2_scope;              // "tf_bert_for_pre_training" (Keras model scope)
   // Top-level Keras layers in the order TF2 save_weights lists them; a layer holding no weights
   // (a Dropout) is written as an empty group so that the file matches what TF writes.
   std::vector<std::string_view> tf2_layers;

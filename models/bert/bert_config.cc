@@ -53,10 +53,17 @@ const nlohmann::json& google_defaults() {
   return defaults;
 }
 
-constexpr const char* kGoogleKeys[] = {
-    "attention_probs_dropout_prob", "hidden_act", "hidden_dropout_prob", "hidden_size",
-    "initializer_range", "intermediate_size", "max_position_embeddings", "num_attention_heads",
-    "num_hidden_layers", "type_vocab_size", "vocab_size"};
+constexpr const char* kGoogleKeys[] = {"attention_probs_dropout_prob",
+                                       "hidden_act",
+                                       "hidden_dropout_prob",
+                                       "hidden_size",
+                                       "initializer_range",
+                                       "intermediate_size",
+                                       "max_position_embeddings",
+                                       "num_attention_heads",
+                                       "num_hidden_layers",
+                                       "type_vocab_size",
+                                       "vocab_size"};
 
 void set_labels(nlohmann::json& hf, uint64_t count) {
   nlohmann::json id2label = nlohmann::json::object(), label2id = nlohmann::json::object();
@@ -83,8 +90,8 @@ ModelConfig finish(nlohmann::json hf, const std::string& file, bool type_vocab_k
   if (layers > 100000 || hidden > (1u << 20) || vocab > (1u << 26) || positions > (1u << 24) ||
       inner > (1u << 24))
     throw_bad_input(file, std::nullopt, "implausibly large model dimensions");
-  config.symbols = {{'V', vocab},     {'P', positions}, {'H', hidden},
-                    {'I', inner},     {'L', layers},    {'N', heads}};
+  config.symbols = {{'V', vocab}, {'P', positions}, {'H', hidden},
+                    {'I', inner}, {'L', layers},    {'N', heads}};
   if (type_vocab_known) config.symbols['T'] = require_config_uint(hf, "type_vocab_size", file);
   // The number of labels, when the config states it.
   if (auto it = hf.find("id2label"); it != hf.end() && it->is_object() && !it->empty())
@@ -116,7 +123,8 @@ ModelConfig BertFamily::read_config(Convention c, const std::string& text,
     nlohmann::json hf = with_defaults(google, hf_defaults());
     const bool type_vocab_known = source.contains("type_vocab_size");
     if (!type_vocab_known) hf.erase("type_vocab_size");
-    if (!source.contains("vocab_size")) throw_bad_input(file, std::nullopt, "missing \"vocab_size\"");
+    if (!source.contains("vocab_size"))
+      throw_bad_input(file, std::nullopt, "missing \"vocab_size\"");
     return finish(std::move(hf), file, type_vocab_known);
   }
   return finish(with_defaults(source, hf_defaults()), file, true);
@@ -138,17 +146,17 @@ std::vector<std::string> BertFamily::check_expressible(
   const nlohmann::json& hf = config.hf;
   const std::string file = "config";
   auto refuse = [&](const std::string& why) {
-    throw Error(ErrorKind::kUsage, std::string(convention_name(target)) +
-                                       " cannot express this model: " + why);
+    throw Error(ErrorKind::kUsage,
+                std::string(convention_name(target)) + " cannot express this model: " + why);
   };
-  const bool untied =
-      std::find(groups.begin(), groups.end(), "untied_decoder") != groups.end();
+  const bool untied = std::find(groups.begin(), groups.end(), "untied_decoder") != groups.end();
   if (untied && target != Convention::kHfPyTorch)
-    refuse("its MLM decoder (cls.predictions.decoder.weight) is not tied to the word "
-           "embeddings, and " +
-           std::string(target == Convention::kHfTf2 ? "the TF2 BERT classes"
-                                                     : "Google's run_pretraining.py") +
-           " always decode with the word embeddings");
+    refuse(
+        "its MLM decoder (cls.predictions.decoder.weight) is not tied to the word "
+        "embeddings, and " +
+        std::string(target == Convention::kHfTf2 ? "the TF2 BERT classes"
+                                                 : "Google's run_pretraining.py") +
+        " always decode with the word embeddings");
   if (target != Convention::kGoogleTf1) return {};
 
   const double eps = config_number(hf, "layer_norm_eps", file).value_or(1e-12);
@@ -161,13 +169,15 @@ std::vector<std::string> BertFamily::check_expressible(
     refuse("position_embedding_type is \"" + position +
            "\" but Google's modeling.py only has absolute position embeddings");
   if (config_bool(hf, "is_decoder", false) || config_bool(hf, "add_cross_attention", false))
-    refuse("it is a decoder (is_decoder / add_cross_attention) and Google's modeling.py is an "
-           "encoder only");
+    refuse(
+        "it is a decoder (is_decoder / add_cross_attention) and Google's modeling.py is an "
+        "encoder only");
   const std::string act = config_string(hf, "hidden_act", file).value_or("gelu");
   static const char* kGoogleActivations[] = {"gelu", "relu", "tanh", "linear"};
   if (std::none_of(std::begin(kGoogleActivations), std::end(kGoogleActivations),
                    [&](const char* a) { return act == a; }))
-    refuse("hidden_act is \"" + act + "\" and Google's modeling.py only knows gelu, relu, tanh "
+    refuse("hidden_act is \"" + act +
+           "\" and Google's modeling.py only knows gelu, relu, tanh "
            "and linear");
   std::vector<std::string> notes;
   if (act == "gelu")

@@ -27,8 +27,9 @@ const std::vector<GroupInfo>& BertFamily::groups() const {
       {"mlm", "masked-LM head (cls.predictions)"},
       {"classifier", "sequence-classification head (classifier / run_classifier output_*)"},
       {"qa", "question-answering head (qa_outputs / run_squad cls/squad)"},
-      {"untied_decoder", "an MLM decoder not tied to the word embeddings "
-                         "(cls.predictions.decoder.weight, tie_word_embeddings false)"},
+      {"untied_decoder",
+       "an MLM decoder not tied to the word embeddings "
+       "(cls.predictions.decoder.weight, tie_word_embeddings false)"},
   };
   return groups;
 }
@@ -40,6 +41,8 @@ const std::vector<ParamRow>& BertFamily::params() const {
 #define LAYER_TF2 "bert/{scope}/bert/encoder/layer_._{i}/"
 #define LAYER_G "bert/encoder/layer_{i}/"
 #define MLM_TF2 "mlm___cls/{scope}/mlm___cls/predictions/"
+  // One row per parameter, kept as a table.
+  // clang-format off
   static const std::vector<ParamRow> rows = {
       {"base", false, "embeddings.word_embeddings.weight", "V,H",
        {{{"{base}embeddings.word_embeddings.weight", "V,H", kSame},
@@ -226,6 +229,7 @@ const std::vector<ParamRow>& BertFamily::params() const {
       {"untied_decoder", false, "cls.predictions.decoder.weight", "V,H",
        {{{"cls.predictions.decoder.weight", "V,H", kSame}, {}, {}, {}}}},
   };
+  // clang-format on
 #undef EMB_TF2
 #undef LAYER_PT
 #undef LAYER_TF2

@@ -20,9 +20,8 @@ class Gpt2Family final : public Family {
   bool matches_hf_config(const nlohmann::json& config) const override;
   ModelConfig read_config(Convention c, const std::string& text,
                           const std::string& file) const override;
-  std::vector<std::string> check_expressible(
-      Convention target, const ModelConfig& config,
-      const std::vector<std::string>& groups) const override;
+  std::vector<std::string> check_expressible(Convention target, const ModelConfig& config,
+                                             const std::vector<std::string>& groups) const override;
   std::string write_config(Convention target, const ModelConfig& config,
                            const HfClass* hf_class) const override;
   bool group_enabled(const ModelConfig& config, std::string_view group) const override;

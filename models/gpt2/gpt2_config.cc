@@ -69,9 +69,9 @@ ModelConfig finish(nlohmann::json hf, const std::string& file) {
   const uint64_t heads = require_config_uint(hf, "n_head", file);
   const uint64_t layers = require_config_uint(hf, "n_layer", file);
   if (embd % heads != 0)
-    throw_bad_input(file, std::nullopt,
-                    "n_embd " + std::to_string(embd) + " is not a multiple of n_head " +
-                        std::to_string(heads));
+    throw_bad_input(
+        file, std::nullopt,
+        "n_embd " + std::to_string(embd) + " is not a multiple of n_head " + std::to_string(heads));
   if (layers > 100000 || embd > (1u << 20) || vocab > (1u << 26) || positions > (1u << 24))
     throw_bad_input(file, std::nullopt, "implausibly large model dimensions");
   const uint64_t inner = config_uint(hf, "n_inner", file).value_or(4 * embd);
@@ -129,14 +129,15 @@ std::vector<std::string> Gpt2Family::check_expressible(
   const nlohmann::json& hf = config.hf;
   const std::string file = "config";
   auto refuse = [&](const std::string& why) {
-    throw Error(ErrorKind::kUsage, std::string(convention_name(target)) + " cannot express this "
-                                       "model: " + why);
+    throw Error(ErrorKind::kUsage, std::string(convention_name(target)) +
+                                       " cannot express this "
+                                       "model: " +
+                                       why);
   };
   const bool untied = std::find(groups.begin(), groups.end(), "untied_head") != groups.end();
   if (untied && target != Convention::kHfPyTorch)
     refuse("its LM head (lm_head.weight) is not tied to wte, and " +
-           std::string(target == Convention::kHfTf2 ? "TFGPT2LMHeadModel"
-                                                     : "OpenAI's model.py") +
+           std::string(target == Convention::kHfTf2 ? "TFGPT2LMHeadModel" : "OpenAI's model.py") +
            " always computes logits with wte");
   if (config_bool(hf, "add_cross_attention", false) && target != Convention::kHfPyTorch &&
       target != Convention::kHfTf2)
@@ -145,7 +146,8 @@ std::vector<std::string> Gpt2Family::check_expressible(
 
   const std::string act = config_string(hf, "activation_function", file).value_or("gelu_new");
   if (act != "gelu_new" && act != "gelu_pytorch_tanh")
-    refuse("activation_function is \"" + act + "\" but OpenAI's model.py only has the tanh "
+    refuse("activation_function is \"" + act +
+           "\" but OpenAI's model.py only has the tanh "
            "approximation of GELU (HF \"gelu_new\")");
   const double eps = config_number(hf, "layer_norm_epsilon", file).value_or(1e-5);
   if (!same_float(eps, 1e-5))

@@ -15,8 +15,9 @@ constexpr Layout kSame = Layout::kSame;
 const std::vector<GroupInfo>& Gpt2Family::groups() const {
   static const std::vector<GroupInfo> groups = {
       {"base", "GPT-2 transformer (embeddings, blocks, final LayerNorm)"},
-      {"untied_head", "an LM head that is not tied to wte (lm_head.weight, tie_word_embeddings "
-                      "false)"},
+      {"untied_head",
+       "an LM head that is not tied to wte (lm_head.weight, tie_word_embeddings "
+       "false)"},
   };
   return groups;
 }
@@ -24,6 +25,8 @@ const std::vector<GroupInfo>& Gpt2Family::groups() const {
 const std::vector<ParamRow>& Gpt2Family::params() const {
   // Columns in Convention order: hf-pytorch, hf-tf2, openai-tf1, google-tf1 (none).
 #define TF2 "transformer/{scope}/transformer/"
+  // One row per parameter, kept as a table.
+  // clang-format off
   static const std::vector<ParamRow> rows = {
       {"base", false, "wte.weight", "V,E",
        {{{"{base}wte.weight", "V,E", kSame},
@@ -110,6 +113,7 @@ const std::vector<ParamRow>& Gpt2Family::params() const {
       {"untied_head", false, "lm_head.weight", "V,E",
        {{{"lm_head.weight", "V,E", kSame}, {}, {}, {}}}},
   };
+  // clang-format on
 #undef TF2
   return rows;
 }
@@ -135,8 +139,12 @@ const std::vector<BufferRow>& Gpt2Family::buffers() const {
 
 const std::vector<HfClass>& Gpt2Family::hf_classes() const {
   static const std::vector<HfClass> classes = {
-      {"GPT2LMHeadModel", {"base", "untied_head"}, {"untied_head"}, "transformer.",
-       "tfgpt2lm_head_model", {"transformer"}},
+      {"GPT2LMHeadModel",
+       {"base", "untied_head"},
+       {"untied_head"},
+       "transformer.",
+       "tfgpt2lm_head_model",
+       {"transformer"}},
       {"GPT2Model", {"base"}, {}, "", "tfgpt2_model", {"transformer"}},
   };
   return classes;

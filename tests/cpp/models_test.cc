@@ -123,9 +123,9 @@ StoredTensor make_tensor(const std::string& name, Shape shape, uint32_t seed,
 }
 
 // A model in `convention` with every parameter of `groups`, named as class `cls` would.
-std::vector<StoredTensor> synthesize(const Family& family, const ModelConfig& config,
-                                     Convention c, const std::vector<std::string>& groups,
-                                     std::string_view base, std::string_view scope) {
+std::vector<StoredTensor> synthesize(const Family& family, const ModelConfig& config, Convention c,
+                                     const std::vector<std::string>& groups, std::string_view base,
+                                     std::string_view scope) {
   std::vector<StoredTensor> out;
   uint32_t seed = 1;
   const int layers = static_cast<int>(config.symbols.at('L'));
@@ -204,8 +204,7 @@ std::vector<float> floats(const StoredTensor& t) {
 TEST(FamilyTables, EveryFormHasTheCanonicalElementCountAndTransposesAreMatrices) {
   for (const Family* family : all_families()) {
     const std::string config_text = family->name() == "gpt2" ? kGpt2Config : kBertConfig;
-    ModelConfig config =
-        family->read_config(Convention::kHfPyTorch, config_text, "config.json");
+    ModelConfig config = family->read_config(Convention::kHfPyTorch, config_text, "config.json");
     config.symbols['C'] = 5;
     for (const auto& row : family->params()) {
       const Shape canonical = *evaluate_shape(parse_shape_expr(row.shape), config.symbols);
@@ -280,8 +279,8 @@ TEST(Gpt2Convert, HfPyTorchToOpenAiAndBackIsBitExact) {
   auto lm_head = tensors.front();  // wte
   lm_head.entry.name = "lm_head.weight";
   tensors.push_back(lm_head);
-  tensors.push_back(make_tensor("transformer.h.0.attn.bias", {1, 1, 24, 24}, 7,
-                                TensorRole::kWeight, DType::kBool));
+  tensors.push_back(make_tensor("transformer.h.0.attn.bias", {1, 1, 24, 24}, 7, TensorRole::kWeight,
+                                DType::kBool));
   tensors.push_back(make_tensor("transformer.h.1.attn.masked_bias", {}, 8));
   FakeReader reader(tensors);
 
@@ -303,8 +302,8 @@ TEST(Gpt2Convert, HfPyTorchToOpenAiAndBackIsBitExact) {
   for (const auto& e : openai.plan.entries) EXPECT_NE(e.step, Step::kTranspose) << e.canonical;
 
   // Back: OpenAI folder -> HF PyTorch.
-  const ModelSource back_src =
-      source_in(dir / "openai", gpt2(), Convention::kOpenAiTf1, read_file(dir / "openai" / "hparams.json"));
+  const ModelSource back_src = source_in(dir / "openai", gpt2(), Convention::kOpenAiTf1,
+                                         read_file(dir / "openai" / "hparams.json"));
   FakeReader back_reader(as_source(openai.tensors));
   Converted back = run(back_src, back_reader, Convention::kHfPyTorch, dir / "back");
   EXPECT_EQ(back.plan.hf_class, "GPT2LMHeadModel");
@@ -350,8 +349,8 @@ TEST(Gpt2Convert, Tf2NamesAndBiasShapes) {
     t.entry.name = n;
     renamed[n] = t;
   }
-  const ModelSource back_src = source_in(dir / "tf2", gpt2(), Convention::kHfTf2,
-                                         read_file(dir / "tf2" / "config.json"));
+  const ModelSource back_src =
+      source_in(dir / "tf2", gpt2(), Convention::kHfTf2, read_file(dir / "tf2" / "config.json"));
   FakeReader back_reader(as_source(renamed));
   Converted back = run(back_src, back_reader, Convention::kHfPyTorch, dir / "back");
   for (const auto& t : tensors)
@@ -430,7 +429,8 @@ TEST(Gpt2Convert, TiedCopyThatDiffersIsAnError) {
 TEST(Gpt2Convert, MissingExtraAndMisshapenTensors) {
   const fs::path dir = fresh_dir("gpt2_bad");
   const ModelConfig config = gpt2().read_config(Convention::kHfPyTorch, kGpt2Config, "c");
-  const auto good = synthesize(gpt2(), config, Convention::kHfPyTorch, {"base"}, "transformer.", "");
+  const auto good =
+      synthesize(gpt2(), config, Convention::kHfPyTorch, {"base"}, "transformer.", "");
   const ModelSource src = source_in(dir / "hf", gpt2(), Convention::kHfPyTorch, kGpt2Config);
   auto plan_of = [&](std::vector<StoredTensor> ts) {
     FakeReader reader(ts);
@@ -447,9 +447,10 @@ TEST(Gpt2Convert, MissingExtraAndMisshapenTensors) {
   };
   // Missing.
   auto missing = good;
-  missing.erase(std::remove_if(missing.begin(), missing.end(),
-                               [](const auto& t) { return t.entry.name == "transformer.h.1.ln_2.bias"; }),
-                missing.end());
+  missing.erase(
+      std::remove_if(missing.begin(), missing.end(),
+                     [](const auto& t) { return t.entry.name == "transformer.h.1.ln_2.bias"; }),
+      missing.end());
   EXPECT_NE(error_of(missing).find("missing tensor transformer.h.1.ln_2.bias"), std::string::npos)
       << error_of(missing);
   // A layer beyond the config's count.
@@ -521,11 +522,12 @@ TEST(BertConvert, HfToGoogleTransposesKernelsButNotOutputWeights) {
       tensors.push_back(a);
     }
   }
-  tensors.push_back(make_tensor("bert.embeddings.position_ids", {1, 20}, 3, TensorRole::kWeight,
-                                DType::kI64));
+  tensors.push_back(
+      make_tensor("bert.embeddings.position_ids", {1, 20}, 3, TensorRole::kWeight, DType::kI64));
   // Legacy LayerNorm spelling in one tensor.
   for (auto& t : tensors)
-    if (t.entry.name == "bert.embeddings.LayerNorm.weight") t.entry.name = "bert.embeddings.LayerNorm.gamma";
+    if (t.entry.name == "bert.embeddings.LayerNorm.weight")
+      t.entry.name = "bert.embeddings.LayerNorm.gamma";
   const ModelSource src = source_in(dir / "hf", bert(), Convention::kHfPyTorch, kBertConfig);
   write_file(dir / "hf" / "vocab.txt", "[PAD]\n[UNK]\n");
   FakeReader reader(tensors);
@@ -568,7 +570,8 @@ TEST(BertConvert, HfToGoogleTransposesKernelsButNotOutputWeights) {
   EXPECT_EQ(tf2.plan.hf_class, "BertForPreTraining");
   EXPECT_EQ(tf2.plan.tf2_layers, (std::vector<std::string>{"bert", "nsp___cls", "mlm___cls"}));
   // TF2 order: bert layer, then nsp, then mlm with the embedding duplicates last.
-  EXPECT_EQ(tf2.order.front(), "bert/tf_bert_for_pre_training/bert/embeddings/word_embeddings/weight:0");
+  EXPECT_EQ(tf2.order.front(),
+            "bert/tf_bert_for_pre_training/bert/embeddings/word_embeddings/weight:0");
   EXPECT_EQ(tf2.order[tf2.order.size() - 6],
             "mlm___cls/tf_bert_for_pre_training/mlm___cls/predictions/transform/LayerNorm/beta:0");
   EXPECT_EQ(tf2.order.back(),
@@ -580,8 +583,8 @@ TEST(BertConvert, HfToGoogleTransposesKernelsButNotOutputWeights) {
   for (const auto& s : tf2.plan.skipped) skipped_step |= s.name == "global_step";
   EXPECT_TRUE(skipped_step);
 
-  const ModelSource tsrc = source_in(dir / "tf2", bert(), Convention::kHfTf2,
-                                     read_file(dir / "tf2" / "config.json"));
+  const ModelSource tsrc =
+      source_in(dir / "tf2", bert(), Convention::kHfTf2, read_file(dir / "tf2" / "config.json"));
   FakeReader treader(as_source(tf2.tensors));
   Converted back = run(tsrc, treader, Convention::kHfPyTorch, dir / "back");
   EXPECT_EQ(back.plan.ties.size(), 5u);  // the Keras duplicates, checked equal
@@ -605,10 +608,10 @@ TEST(BertConvert, GoogleHeadsAndTrainingStateFromAFineTunedCheckpoint) {
   const ModelConfig config = bert().read_config(Convention::kHfPyTorch, kBertConfig, "c");
   ModelConfig c3 = config;
   c3.symbols['C'] = 3;
-  auto tensors = synthesize(bert(), c3, Convention::kGoogleTf1, {"base", "pooler", "classifier"},
-                            "", "");
-  tensors.push_back(make_tensor("bert/pooler/dense/kernel/adam_m", {16, 16}, 1,
-                                TensorRole::kOptimizerSlot));
+  auto tensors =
+      synthesize(bert(), c3, Convention::kGoogleTf1, {"base", "pooler", "classifier"}, "", "");
+  tensors.push_back(
+      make_tensor("bert/pooler/dense/kernel/adam_m", {16, 16}, 1, TensorRole::kOptimizerSlot));
   tensors.push_back(make_tensor("output_weights/adam_v", {3, 16}, 2));  // unmarked by the reader
   auto step = make_tensor("global_step", {}, 0, TensorRole::kCounter, DType::kI64);
   step.bytes = {std::byte{42}, {}, {}, {}, {}, {}, {}, {}};
@@ -619,16 +622,16 @@ TEST(BertConvert, GoogleHeadsAndTrainingStateFromAFineTunedCheckpoint) {
     Converted hf = run(src, reader, Convention::kHfPyTorch, dir / "hf");
     EXPECT_EQ(hf.plan.hf_class, "BertForSequenceClassification");
     for (const auto& t : tensors)  // output_weights is [labels, hidden] already: no transpose
-      if (t.entry.name == "output_weights") EXPECT_EQ(hf.tensors.at("classifier.weight").bytes, t.bytes);
+      if (t.entry.name == "output_weights")
+        EXPECT_EQ(hf.tensors.at("classifier.weight").bytes, t.bytes);
     const auto cfg = nlohmann::json::parse(read_file(dir / "hf" / "config.json"));
     EXPECT_EQ(cfg["id2label"].size(), 3u);
     EXPECT_EQ(cfg["type_vocab_size"], 3);
     std::set<std::string> skipped;
     for (const auto& s : hf.plan.skipped) skipped.insert(s.name + ": " + s.reason);
-    EXPECT_EQ(skipped, (std::set<std::string>{
-                           "bert/pooler/dense/kernel/adam_m: optimizer slot",
-                           "output_weights/adam_v: optimizer slot (adam_v)",
-                           "global_step: training counter"}));
+    EXPECT_EQ(skipped, (std::set<std::string>{"bert/pooler/dense/kernel/adam_m: optimizer slot",
+                                              "output_weights/adam_v: optimizer slot (adam_v)",
+                                              "global_step: training counter"}));
   }
   {
     FakeReader reader(tensors);
@@ -639,8 +642,7 @@ TEST(BertConvert, GoogleHeadsAndTrainingStateFromAFineTunedCheckpoint) {
   {
     FakeReader reader(tensors);
     Converted tf2 = run(src, reader, Convention::kHfTf2, dir / "tf2");
-    EXPECT_EQ(tf2.plan.tf2_layers,
-              (std::vector<std::string>{"bert", "dropout_7", "classifier"}));
+    EXPECT_EQ(tf2.plan.tf2_layers, (std::vector<std::string>{"bert", "dropout_7", "classifier"}));
     EXPECT_EQ(tf2.tensors.at("classifier/tf_bert_for_sequence_classification/classifier/kernel:0")
                   .entry.shape,
               (Shape{16, 3}));
@@ -650,7 +652,8 @@ TEST(BertConvert, GoogleHeadsAndTrainingStateFromAFineTunedCheckpoint) {
 TEST(BertConvert, QuestionAnsweringDropsThePoolerWithAReason) {
   const fs::path dir = fresh_dir("bert_qa");
   const ModelConfig config = bert().read_config(Convention::kHfPyTorch, kBertConfig, "c");
-  auto tensors = synthesize(bert(), config, Convention::kGoogleTf1, {"base", "pooler", "qa"}, "", "");
+  auto tensors =
+      synthesize(bert(), config, Convention::kGoogleTf1, {"base", "pooler", "qa"}, "", "");
   const ModelSource src = source_in(dir / "g", bert(), Convention::kGoogleTf1, kBertConfig);
   FakeReader reader(tensors);
   Converted hf = run(src, reader, Convention::kHfPyTorch, dir / "hf");
@@ -658,7 +661,8 @@ TEST(BertConvert, QuestionAnsweringDropsThePoolerWithAReason) {
   EXPECT_TRUE(hf.tensors.count("qa_outputs.weight"));
   EXPECT_TRUE(hf.tensors.count("bert.embeddings.word_embeddings.weight"));
   ASSERT_EQ(hf.plan.skipped.size(), 2u);
-  EXPECT_EQ(hf.plan.skipped[0].reason, "BertForQuestionAnswering has no pooler (bert.pooler.dense)");
+  EXPECT_EQ(hf.plan.skipped[0].reason,
+            "BertForQuestionAnswering has no pooler (bert.pooler.dense)");
 }
 
 TEST(BertConvert, RefusesWhatGoogleCannotExpress) {
@@ -722,10 +726,10 @@ TEST(Cast, HalfPrecisionRoundsToNearestEven) {
   EXPECT_EQ(f32_to_f16(65519.0f), 0x7bff);
   EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);  // halfway to 65536 rounds to even: infinity
   EXPECT_EQ(f32_to_f16(-INFINITY), 0xfc00);
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);   // smallest subnormal
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);   // exactly half: to even (0)
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);  // exactly half: to even (0)
   EXPECT_EQ(f32_to_f16(std::ldexp(1.5f, -25)), 0x0001);
-  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);   // 1.5 units: ties to even (2)
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);         // 1.5 units: ties to even (2)
   EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // tie: to even
   EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(3.0f, -11)), 0x3c02);  // tie: to even (up)
   EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
