@@ -217,6 +217,16 @@ Plan make_plan(const ModelSource& source, CheckpointReader& reader, const std::s
   plan.config = family.read_config(from, read_text_file(source.config_path), source.config_path);
   ModelConfig& config = plan.config;
   if (is_hf(from)) plan.hf_class = source_architecture(config);
+  if (!plan.hf_class.empty() && !family.find_hf_class(plan.hf_class) && options.hf_class.empty()) {
+    // A class the table does not describe may give known names another meaning (the classifier
+    // of BertForTokenClassification is per token); refuse rather than guess.
+    std::string known;
+    for (const auto& c : family.hf_classes())
+      known += (known.empty() ? "" : ", ") + std::string(c.name);
+    throw_usage(source.config_path + " names the class " + plan.hf_class +
+                ", which tensorferry does not convert (known: " + known +
+                "); --class NAME converts the parts that class shares");
+  }
 
   // 1. Classify every source tensor.
   const auto& tensors = reader.tensors();

@@ -683,6 +683,32 @@ TEST(BertConvert, RefusesWhatGoogleCannotExpress) {
   }
 }
 
+TEST(BertConvert, RefusesAClassTheTableDoesNotDescribe) {
+  const fs::path dir = fresh_dir("bert_token");
+  auto j = nlohmann::json::parse(kBertConfig);
+  j["architectures"] = {"BertForTokenClassification"};
+  const ModelConfig config = bert().read_config(Convention::kHfPyTorch, j.dump(), "c");
+  ModelConfig c5 = config;
+  c5.symbols['C'] = 5;
+  auto tensors =
+      synthesize(bert(), c5, Convention::kHfPyTorch, {"base", "classifier"}, "bert.", "");
+  const ModelSource src = source_in(dir / "hf", bert(), Convention::kHfPyTorch, j.dump());
+  FakeReader reader(tensors);
+  try {
+    make_plan(src, reader, (dir / "o").string(), {.to = Convention::kGoogleTf1});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+    EXPECT_NE(std::string(e.what()).find("BertForTokenClassification"), std::string::npos);
+  }
+  // --class BertModel converts the encoder and reports the head as skipped.
+  FakeReader reader2(tensors);
+  Plan plan = make_plan(src, reader2, (dir / "o").string(),
+                        {.to = Convention::kHfPyTorch, .hf_class = "BertModel"});
+  EXPECT_EQ(plan.hf_class, "BertModel");
+  EXPECT_EQ(plan.skipped.size(), 2u);
+}
+
 TEST(BertConvert, DryRunJsonListsEveryTensor) {
   const fs::path dir = fresh_dir("bert_json");
   const ModelConfig config = bert().read_config(Convention::kHfPyTorch, kBertConfig, "c");
