@@ -6,7 +6,9 @@
 #include "cli/commands.h"
 #include "core/error.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_main(int argc, char** argv) {
   using namespace tensorferry;
   CLI::App app{"tensorferry: move trained model weights between checkpoint formats"};
   app.require_subcommand(1);
@@ -42,5 +44,15 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "tensorferry: " << e.what() << "\n";
     return static_cast<int>(ErrorKind::kBadInput);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (...) {
+    return 4;  // only reachable if even reporting an error failed
   }
 }

@@ -112,7 +112,7 @@ void sync_directory(const fs::path& dir) {
   ::close(fd);
 }
 
-AtomicOutput::AtomicOutput(fs::path final_path, Kind kind, bool force)
+AtomicOutput::AtomicOutput(const fs::path& final_path, Kind kind, bool force)
     : final_(absolute_clean(final_path)), kind_(kind) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(final_, ec)) && !force)

@@ -46,7 +46,7 @@ class AtomicOutput {
  public:
   enum class Kind { kFile, kDirectory };
   // Refuses (Error kUsage) when `final_path` exists and `force` is false.
-  AtomicOutput(std::filesystem::path final_path, Kind kind, bool force);
+  AtomicOutput(const std::filesystem::path& final_path, Kind kind, bool force);
   ~AtomicOutput();  // removes the staging path unless committed
   AtomicOutput(const AtomicOutput&) = delete;
   AtomicOutput& operator=(const AtomicOutput&) = delete;

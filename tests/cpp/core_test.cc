@@ -28,8 +28,12 @@ TEST(DType, TablesAreConsistent) {
   for (const auto& info : all_dtypes()) {
     EXPECT_EQ(&dtype_info(info.dtype), &info);
     EXPECT_EQ(dtype_from_name(info.name), info.dtype);
-    if (!info.safetensors.empty()) EXPECT_EQ(dtype_from_safetensors(info.safetensors), info.dtype);
-    if (info.tf_datatype) EXPECT_EQ(dtype_from_tf(info.tf_datatype), info.dtype);
+    if (!info.safetensors.empty()) {
+      EXPECT_EQ(dtype_from_safetensors(info.safetensors), info.dtype);
+    }
+    if (info.tf_datatype) {
+      EXPECT_EQ(dtype_from_tf(info.tf_datatype), info.dtype);
+    }
   }
   EXPECT_EQ(dtype_from_torch_storage("BFloat16Storage"), DType::kBF16);
   EXPECT_FALSE(dtype_from_safetensors("F33").has_value());

@@ -1,0 +1,11 @@
+#include "formats/safetensors/safetensors.h"
+#include "fuzz/fuzz_input.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace tensorferry;
+  const std::string path = fuzz::write_input("input.safetensors", data, size);
+  TENSORFERRY_FUZZ_BODY({
+    auto reader = open_safetensors(path);
+    fuzz::read_everything(*reader);
+  });
+}

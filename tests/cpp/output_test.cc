@@ -1,0 +1,143 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "core/output.h"
+#include "formats/sharding.h"
+
+namespace tensorferry {
+namespace {
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/tensorferry-test-XXXXXX";
+    path_ = ::mkdtemp(pattern);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+size_t count_entries(const fs::path& dir) {
+  return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+TEST(AtomicOutput, NothingVisibleUntilCommit) {
+  TempDir tmp;
+  const fs::path target = tmp.path() / "out.bin";
+  {
+    AtomicOutput out(target, AtomicOutput::Kind::kFile, false);
+    OutputFile file(out.staging_path().string());
+    file.write(std::string_view("hello"));
+    file.close();
+    EXPECT_FALSE(fs::exists(target));
+  }  // destroyed without commit
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_EQ(count_entries(tmp.path()), 0u);
+}
+
+TEST(AtomicOutput, CommitPublishesAndRefusesOverwriteWithoutForce) {
+  TempDir tmp;
+  const fs::path target = tmp.path() / "out.bin";
+  for (const char* text : {"one", "two"}) {
+    AtomicOutput out(target, AtomicOutput::Kind::kFile, /*force=*/true);
+    OutputFile file(out.staging_path().string());
+    file.write(std::string_view(text));
+    file.close();
+    out.commit();
+    EXPECT_EQ(read_text(target), text);
+  }
+  try {
+    AtomicOutput refused(target, AtomicOutput::Kind::kFile, false);
+    FAIL() << "existing output was not refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+    EXPECT_NE(std::string(e.what()).find("--force"), std::string::npos);
+  }
+  EXPECT_EQ(count_entries(tmp.path()), 1u);
+}
+
+TEST(AtomicOutput, ReplacesDirectoryAtomically) {
+  TempDir tmp;
+  const fs::path target = tmp.path() / "model";
+  for (const char* text : {"old", "new"}) {
+    AtomicOutput out(target, AtomicOutput::Kind::kDirectory, true);
+    std::ofstream(out.staging_path() / "weights") << text;
+    out.commit();
+  }
+  EXPECT_EQ(read_text(target / "weights"), "new");
+  EXPECT_EQ(count_entries(tmp.path()), 1u);
+}
+
+TEST(AtomicOutput, RemovesTemporariesOfDeadProcesses) {
+  TempDir tmp;
+  const fs::path target = tmp.path() / "model";
+  // A pid that cannot be running: beyond pid_max on Linux.
+  fs::create_directory(tmp.path() / ".model.tensorferry-tmp-999999999");
+  fs::create_directory(tmp.path() / (".model.tensorferry-tmp-" + std::to_string(::getpid())));
+  AtomicOutput::remove_stale_temporaries(target);
+  EXPECT_FALSE(fs::exists(tmp.path() / ".model.tensorferry-tmp-999999999"));
+  EXPECT_TRUE(fs::exists(tmp.path() / (".model.tensorferry-tmp-" + std::to_string(::getpid()))));
+}
+
+TEST(MappedFile, SliceOutsideTheFileNamesFileAndOffset) {
+  TempDir tmp;
+  const fs::path p = tmp.path() / "small";
+  std::ofstream(p) << "0123456789";
+  auto file = MappedFile::open(p.string());
+  EXPECT_EQ(file->slice(2, 3, "x").size(), 3u);
+  try {
+    file->slice(8, 5, "tensor data", "w");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+    EXPECT_EQ(e.offset(), 8u);
+    EXPECT_EQ(e.tensor(), "w");
+    EXPECT_EQ(e.file(), p.string());
+  }
+  EXPECT_THROW(file->slice(UINT64_MAX, 2, "x"), Error);
+}
+
+TEST(Sharding, NamesAndAssignment) {
+  EXPECT_EQ(shard_file_name("/a/model.safetensors", 0, 3), "/a/model-00001-of-00003.safetensors");
+  std::vector<TensorInfo> tensors(4);
+  for (size_t i = 0; i < 4; ++i) tensors[i].nbytes = 40;
+  tensors[2].nbytes = 500;  // larger than a shard: gets one of its own
+  EXPECT_EQ(assign_shards(tensors, 100), (std::vector<size_t>{0, 0, 1, 2}));
+  EXPECT_EQ(assign_shards(tensors, 0), (std::vector<size_t>{0, 0, 0, 0}));
+}
+
+TEST(Sharding, IndexRejectsPathsOutsideItsFolder) {
+  TempDir tmp;
+  const fs::path index = tmp.path() / "model.safetensors.index.json";
+  std::ofstream(index) << R"({"metadata": {}, "weight_map": {"a": "../../etc/passwd"}})";
+  try {
+    read_shard_index(index.string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+    EXPECT_EQ(e.tensor(), "a");
+  }
+  std::ofstream(index, std::ios::trunc) << R"({"weight_map": [1, 2]})";
+  EXPECT_THROW(read_shard_index(index.string()), Error);
+  std::ofstream(index, std::ios::trunc) << R"({"weight_map": {"a": "x.safetensors"}, "metadata": {"total_size": 12}})";
+  const ShardIndex parsed = read_shard_index(index.string());
+  EXPECT_EQ(parsed.total_size, 12u);
+  EXPECT_EQ(parsed.files, std::vector<std::string>{"x.safetensors"});
+}
+
+}  // namespace
+}  // namespace tensorferry
