@@ -204,9 +204,15 @@ uint64_t index_in_b(const TensorDiff& d, uint64_t flat_a) {
 
 DiffReport diff_checkpoints(const std::string& path_a, const std::string& path_b,
                             const DiffOptions& options) {
-  if (!(options.atol >= 0) || !(options.rtol >= 0)) throw_usage("--atol and --rtol must be >= 0");
   auto reader_a = open_checkpoint(path_a);
   auto reader_b = open_checkpoint(path_b);
+  return diff_readers(*reader_a, *reader_b, options);
+}
+
+DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOptions& options) {
+  if (!(options.atol >= 0) || !(options.rtol >= 0)) throw_usage("--atol and --rtol must be >= 0");
+  CheckpointReader* reader_a = &a;
+  CheckpointReader* reader_b = &b;
   DiffReport report;
   report.path_a = reader_a->path();
   report.path_b = reader_b->path();
@@ -217,8 +223,8 @@ DiffReport diff_checkpoints(const std::string& path_a, const std::string& path_b
 
   std::optional<std::pair<Family, Convention>> ca, cb;
   if (!options.by_name) {
-    ca = try_detect(*reader_a, path_a, options.convention_a);
-    cb = try_detect(*reader_b, path_b, options.convention_b);
+    ca = try_detect(a, a.path(), options.convention_a);
+    cb = try_detect(b, b.path(), options.convention_b);
     if (!ca || !cb || ca->first != cb->first) ca = cb = std::nullopt;
   }
   report.matching = ca ? std::string(family_name(ca->first)) + " " +
@@ -226,8 +232,8 @@ DiffReport diff_checkpoints(const std::string& path_a, const std::string& path_b
                              std::string(family_name(cb->first)) + " " +
                              std::string(convention_name(cb->second))
                        : "names";
-  const Keyed ka = key_tensors(*reader_a, ca);
-  const Keyed kb = key_tensors(*reader_b, cb);
+  const Keyed ka = key_tensors(a, ca);
+  const Keyed kb = key_tensors(b, cb);
   const auto& ta = reader_a->tensors();
   const auto& tb = reader_b->tensors();
 

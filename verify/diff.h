@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/checkpoint.h"
 #include "core/tensor.h"
 #include "verify/convention.h"
 
@@ -67,6 +68,8 @@ struct DiffReport {
 
 DiffReport diff_checkpoints(const std::string& path_a, const std::string& path_b,
                             const DiffOptions& options);
+// The same on open readers (`path_*` only name them in messages).
+DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOptions& options);
 
 // Flat index -> index per dimension of `shape`.
 std::vector<uint64_t> unflatten(uint64_t flat, const Shape& shape);
