@@ -67,6 +67,7 @@ Matrix gather_rows(ModelWeights& weights, Param table, int64_t rows, int64_t wid
     rows_to_double(view, static_cast<uint64_t>(width), static_cast<uint64_t>(ids[r]), 1,
                    out.row(static_cast<int64_t>(r)));
   }
+  weights.release(view);
   return out;
 }
 
@@ -88,6 +89,7 @@ Matrix project_on_rows(ModelWeights& weights, Param table, int64_t rows, int64_t
                 static_cast<blasint>(width), block.data(), static_cast<blasint>(width), 0.0,
                 out.data.data() + first, static_cast<blasint>(rows));
   }
+  weights.release(view);
   return out;
 }
 

@@ -13,6 +13,7 @@ ModelWeights::ModelWeights(std::unique_ptr<CheckpointReader> reader, Family fami
     : reader_(std::move(reader)), family_(family), convention_(convention) {
   const auto& tensors = reader_->tensors();
   for (size_t i = 0; i < tensors.size(); ++i) {
+    index_of_[&tensors[i]] = i;
     if (auto key = normalize_name(family_, convention_, tensors[i].name))
       by_key_[*key].push_back(i);
   }
@@ -87,7 +88,13 @@ std::vector<double> ModelWeights::read(Param param, int layer, const Shape& expe
   const uint64_t n = num_elements(v.entry->shape).value_or(0);
   std::vector<double> out(n);
   to_double(v.entry->dtype, v.bytes, 0, n, out.data());
+  release(v);
   return out;
+}
+
+void ModelWeights::release(const TensorView& view) {
+  auto it = index_of_.find(view.entry);
+  if (it != index_of_.end()) reader_->release(it->second);
 }
 
 std::vector<std::string> ModelWeights::take_read_log() {

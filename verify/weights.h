@@ -48,6 +48,9 @@ class ModelWeights {
   // The whole tensor as doubles (see view()).
   std::vector<double> read(Param param, int layer, const Shape& expected);
 
+  // Lets the reader drop the pages of a tensor the pass has finished with.
+  void release(const TensorView& view);
+
   // Names of the tensors read since the last call (for reports: which tensors feed a stage).
   std::vector<std::string> take_read_log();
   // Weight tensors no forward-pass parameter resolved to and that are not known buffers, aliases
@@ -63,6 +66,7 @@ class ModelWeights {
   std::map<std::string, std::vector<size_t>> by_key_;  // normalised name -> tensor indices
   std::set<size_t> used_;
   std::vector<std::string> read_log_;
+  std::map<const TensorEntry*, size_t> index_of_;
   std::vector<std::byte> scratch_;
   std::vector<std::byte> duplicate_scratch_;
 };
