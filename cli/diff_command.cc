@@ -43,8 +43,9 @@ nlohmann::json index_json(const verify::TensorDiff& d, uint64_t flat_a) {
 }
 
 nlohmann::json report_json(const verify::DiffReport& r) {
-  nlohmann::json doc = {{"a", r.path_a},         {"b", r.path_b},   {"format_a", r.format_a},
-                        {"format_b", r.format_b}, {"matching", r.matching}, {"atol", r.atol},
+  nlohmann::json doc = {{"a", r.path_a},          {"b", r.path_b},
+                        {"format_a", r.format_a}, {"format_b", r.format_b},
+                        {"matching", r.matching}, {"atol", r.atol},
                         {"rtol", r.rtol},         {"same", r.same}};
   auto& list = doc["tensors"] = nlohmann::json::array();
   std::map<std::string, int> counts;
@@ -84,11 +85,13 @@ nlohmann::json report_json(const verify::DiffReport& r) {
 }
 
 void print_table(const verify::DiffReport& r, bool all) {
-  std::cout << "A: " << r.path_a << " [" << r.format_a << "]\nB: " << r.path_b << " ["
-            << r.format_b << "]\nmatched by " << r.matching << "; atol " << r.atol << ", rtol "
-            << r.rtol << "\n\n";
+  std::cout << "A: " << r.path_a << " [" << r.format_a << "]\nB: " << r.path_b << " [" << r.format_b
+            << "]\nmatched by " << r.matching << "; atol " << r.atol << ", rtol " << r.rtol
+            << "\n\n";
   size_t width = 10;
-  for (const auto& d : r.tensors) width = std::max(width, std::min<size_t>(64, (d.name_a.empty() ? d.name_b : d.name_a).size() + 2));
+  for (const auto& d : r.tensors)
+    width =
+        std::max(width, std::min<size_t>(64, (d.name_a.empty() ? d.name_b : d.name_a).size() + 2));
   std::cout << pad("status", 12) << pad("tensor", width) << pad("max abs", 11) << pad("max rel", 11)
             << "details\n";
   std::map<std::string, int> counts;
@@ -103,9 +106,11 @@ void print_table(const verify::DiffReport& r, bool all) {
               << pad(compared ? scientific(d.max_abs) : "-", 11)
               << pad(compared ? scientific(d.max_rel) : "-", 11);
     std::string details;
-    if (!d.name_a.empty() && !d.name_b.empty() && d.name_a != d.name_b) details += "B: " + d.name_b + "; ";
+    if (!d.name_a.empty() && !d.name_b.empty() && d.name_a != d.name_b)
+      details += "B: " + d.name_b + "; ";
     if (!d.name_a.empty() && !d.name_b.empty() && d.dtype_a != d.dtype_b)
-      details += std::string(dtype_name(d.dtype_a)) + " vs " + std::string(dtype_name(d.dtype_b)) + "; ";
+      details +=
+          std::string(dtype_name(d.dtype_a)) + " vs " + std::string(dtype_name(d.dtype_b)) + "; ";
     if (d.transposed) details += "compared transposed; ";
     if (d.mismatched)
       details += std::to_string(d.mismatched) + " of " + std::to_string(d.elements) +
@@ -132,9 +137,8 @@ int run_diff(const DiffArgs& args) {
   options.atol = args.atol;
   options.rtol = args.rtol;
   options.by_name = args.by_name;
-  for (auto [text, slot, option] :
-       {std::tuple{&args.from_a, &options.convention_a, "--from-a"},
-        std::tuple{&args.from_b, &options.convention_b, "--from-b"}}) {
+  for (auto [text, slot, option] : {std::tuple{&args.from_a, &options.convention_a, "--from-a"},
+                                    std::tuple{&args.from_b, &options.convention_b, "--from-b"}}) {
     if (text->empty()) continue;
     *slot = verify::convention_from_name(*text);
     if (!*slot) throw_usage(std::string(option) + ": unknown convention \"" + *text + "\"");

@@ -30,8 +30,7 @@ std::vector<int64_t> parse_ids(const std::string& text, const char* option) {
 
 std::vector<verify::TokenSequence> parse_token_sequences(
     const std::vector<std::string>& tokens, const std::vector<std::string>& token_types) {
-  if (token_types.size() > tokens.size())
-    throw_usage("more --token-types than --tokens");
+  if (token_types.size() > tokens.size()) throw_usage("more --token-types than --tokens");
   std::vector<verify::TokenSequence> out;
   for (size_t i = 0; i < tokens.size(); ++i) {
     verify::TokenSequence seq;

@@ -82,8 +82,8 @@ ForwardResult run_bert(Model& model, const std::vector<TokenSequence>& sequences
       layer_norm(w, kBertMlmLnScale, kBertMlmLnShift, 0, t, c.layer_norm_eps);
       const bool untied =
           !c.tie_word_embeddings && find_param(model.family, model.convention, kBertMlmDecoder);
-      Matrix logits = project_on_rows(w, untied ? kBertMlmDecoder : kBertWordEmb, c.vocab_size,
-                                      c.hidden, t);
+      Matrix logits =
+          project_on_rows(w, untied ? kBertMlmDecoder : kBertWordEmb, c.vocab_size, c.hidden, t);
       add_bias(logits, w.read(kBertMlmBias, 0, {static_cast<uint64_t>(c.vocab_size)}));
       return logits;
     });

@@ -122,9 +122,9 @@ std::vector<StageReport> compare_forward(const ForwardResult& a, const ForwardRe
       if (!sb.problem.empty()) r.note += (r.note.empty() ? "" : "; ") + ("B: " + sb.problem);
     } else if (sa.values.rows != sb.values.rows || sa.values.cols != sb.values.cols) {
       r.status = StageStatus::kShape;
-      r.note = "A gives " + std::to_string(sa.values.rows) + "×" +
-               std::to_string(sa.values.cols) + " values, B " + std::to_string(sb.values.rows) +
-               "×" + std::to_string(sb.values.cols);
+      r.note = "A gives " + std::to_string(sa.values.rows) + "×" + std::to_string(sa.values.cols) +
+               " values, B " + std::to_string(sb.values.rows) + "×" +
+               std::to_string(sb.values.cols);
     } else {
       measure(sa, sb, options.max_error, r);
     }

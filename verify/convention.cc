@@ -204,9 +204,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 }  // namespace
 
-std::string_view family_name(Family family) {
-  return family == Family::kGpt2 ? "gpt2" : "bert";
-}
+std::string_view family_name(Family family) { return family == Family::kGpt2 ? "gpt2" : "bert"; }
 
 std::string_view convention_name(Convention convention) {
   switch (convention) {
@@ -219,8 +217,8 @@ std::string_view convention_name(Convention convention) {
 }
 
 std::optional<Convention> convention_from_name(std::string_view name) {
-  for (Convention c : {Convention::kHfPytorch, Convention::kHfTf2, Convention::kOpenAiTf1,
-                       Convention::kGoogleTf1})
+  for (Convention c :
+       {Convention::kHfPytorch, Convention::kHfTf2, Convention::kOpenAiTf1, Convention::kGoogleTf1})
     if (convention_name(c) == name) return c;
   return std::nullopt;
 }
@@ -302,8 +300,10 @@ std::optional<std::string> normalize_name(Family family, Convention convention,
       const std::string_view prefix = family == Family::kGpt2 ? "transformer." : "bert.";
       if (starts_with(key, prefix)) key = key.substr(prefix.size());
       // transformers renames these two on load (old BERT files, e.g. bert-base-uncased).
-      if (ends_with(key, "LayerNorm.gamma")) key = key.substr(0, key.size() - 5) + "weight";
-      else if (ends_with(key, "LayerNorm.beta")) key = key.substr(0, key.size() - 4) + "bias";
+      if (ends_with(key, "LayerNorm.gamma"))
+        key = key.substr(0, key.size() - 5) + "weight";
+      else if (ends_with(key, "LayerNorm.beta"))
+        key = key.substr(0, key.size() - 4) + "bias";
       return key;
     }
     case Convention::kHfTf2: {
@@ -315,8 +315,10 @@ std::optional<std::string> normalize_name(Family family, Convention convention,
       // name (and HF's sharded files) start at the model scope or below it. Model scopes are the
       // snake-cased TF class names, all "tf...".
       size_t drop = 0;
-      if (parts.size() >= 3 && starts_with(parts[1], "tf")) drop = 2;
-      else if (parts.size() >= 2 && starts_with(parts[0], "tf")) drop = 1;
+      if (parts.size() >= 3 && starts_with(parts[1], "tf"))
+        drop = 2;
+      else if (parts.size() >= 2 && starts_with(parts[0], "tf"))
+        drop = 1;
       std::string out;
       for (size_t i = drop; i < parts.size(); ++i) out += (out.empty() ? "" : "/") + parts[i];
       return out;
@@ -363,8 +365,7 @@ bool is_known_extra(Family family, Convention convention, const std::string& key
                key == "lm_head.weight";
       return key == "embeddings.position_ids" || key == "embeddings.token_type_ids" ||
              key == "cls.predictions.decoder.weight" || key == "cls.predictions.decoder.bias";
-    case Convention::kHfTf2:
-      return false;
+    case Convention::kHfTf2: return false;
     case Convention::kOpenAiTf1:
     case Convention::kGoogleTf1:
       // Training state Google's and HF's TF1 loaders skip by name.

@@ -27,14 +27,14 @@ std::vector<Convention> conventions_of(Family family);
 
 // How a framework applies a stored tensor. Shapes are as stored (row-major, outermost first).
 enum class Use {
-  kTable,          // embedding table [rows, width]; rows are gathered
-  kVector,         // [n]: LayerNorm scale or shift, a bias
-  kRowVector,      // [1, n]: HF TFConv1D bias, broadcast over rows
-  kLinear,         // torch.nn.Linear weight [out, in]: y = x·Wᵀ + b
-  kTransposedB,    // tf.matmul(x, W, transpose_b=True) with W [out, in] (Google output_weights)
-  kDense,          // Keras Dense / tf.layers.dense kernel [in, out]: y = x·K + b
-  kConv1D,         // HF GPT-2 Conv1D / TFConv1D weight [in, out]: y = x·W + b
-  kOpenAiConv1D,   // OpenAI gpt-2 conv1d w [1, in, out], reshaped to [in, out]: y = x·w + b
+  kTable,         // embedding table [rows, width]; rows are gathered
+  kVector,        // [n]: LayerNorm scale or shift, a bias
+  kRowVector,     // [1, n]: HF TFConv1D bias, broadcast over rows
+  kLinear,        // torch.nn.Linear weight [out, in]: y = x·Wᵀ + b
+  kTransposedB,   // tf.matmul(x, W, transpose_b=True) with W [out, in] (Google output_weights)
+  kDense,         // Keras Dense / tf.layers.dense kernel [in, out]: y = x·K + b
+  kConv1D,        // HF GPT-2 Conv1D / TFConv1D weight [in, out]: y = x·W + b
+  kOpenAiConv1D,  // OpenAI gpt-2 conv1d w [1, in, out], reshaped to [in, out]: y = x·w + b
 };
 std::string_view use_description(Use use);  // "PyTorch Linear weight [out, in]", ...
 // True when the matrix is stored [out, in] (applied transposed), false when [in, out].
@@ -44,21 +44,58 @@ bool is_matrix_use(Use use);
 // Every parameter the forward passes read, named after its role.
 enum class Param {
   // GPT-2
-  kGpt2Wte, kGpt2Wpe,
-  kGpt2Ln1Scale, kGpt2Ln1Shift, kGpt2AttnWeight, kGpt2AttnBias, kGpt2AttnProjWeight,
-  kGpt2AttnProjBias, kGpt2Ln2Scale, kGpt2Ln2Shift, kGpt2FcWeight, kGpt2FcBias,
-  kGpt2MlpProjWeight, kGpt2MlpProjBias,
-  kGpt2LnfScale, kGpt2LnfShift, kGpt2LmHead,
+  kGpt2Wte,
+  kGpt2Wpe,
+  kGpt2Ln1Scale,
+  kGpt2Ln1Shift,
+  kGpt2AttnWeight,
+  kGpt2AttnBias,
+  kGpt2AttnProjWeight,
+  kGpt2AttnProjBias,
+  kGpt2Ln2Scale,
+  kGpt2Ln2Shift,
+  kGpt2FcWeight,
+  kGpt2FcBias,
+  kGpt2MlpProjWeight,
+  kGpt2MlpProjBias,
+  kGpt2LnfScale,
+  kGpt2LnfShift,
+  kGpt2LmHead,
   // BERT
-  kBertWordEmb, kBertPosEmb, kBertTypeEmb, kBertEmbLnScale, kBertEmbLnShift,
-  kBertQueryWeight, kBertQueryBias, kBertKeyWeight, kBertKeyBias, kBertValueWeight,
-  kBertValueBias, kBertAttnOutWeight, kBertAttnOutBias, kBertAttnLnScale, kBertAttnLnShift,
-  kBertInterWeight, kBertInterBias, kBertOutWeight, kBertOutBias, kBertOutLnScale,
+  kBertWordEmb,
+  kBertPosEmb,
+  kBertTypeEmb,
+  kBertEmbLnScale,
+  kBertEmbLnShift,
+  kBertQueryWeight,
+  kBertQueryBias,
+  kBertKeyWeight,
+  kBertKeyBias,
+  kBertValueWeight,
+  kBertValueBias,
+  kBertAttnOutWeight,
+  kBertAttnOutBias,
+  kBertAttnLnScale,
+  kBertAttnLnShift,
+  kBertInterWeight,
+  kBertInterBias,
+  kBertOutWeight,
+  kBertOutBias,
+  kBertOutLnScale,
   kBertOutLnShift,
-  kBertPoolerWeight, kBertPoolerBias,
-  kBertMlmDenseWeight, kBertMlmDenseBias, kBertMlmLnScale, kBertMlmLnShift, kBertMlmBias,
+  kBertPoolerWeight,
+  kBertPoolerBias,
+  kBertMlmDenseWeight,
+  kBertMlmDenseBias,
+  kBertMlmLnScale,
+  kBertMlmLnShift,
+  kBertMlmBias,
   kBertMlmDecoder,
-  kBertNspWeight, kBertNspBias, kBertClassifierWeight, kBertClassifierBias, kBertQaWeight,
+  kBertNspWeight,
+  kBertNspBias,
+  kBertClassifierWeight,
+  kBertClassifierBias,
+  kBertQaWeight,
   kBertQaBias,
 };
 

@@ -45,8 +45,8 @@ class PairComparer {
         if (!equal) d.mismatched = d.differing = 1;
       } else {
         d.status = DiffStatus::kNotComparable;
-        d.note = "no numeric comparison between " + std::string(dtype_name(d.dtype_a)) +
-                 " and " + std::string(dtype_name(d.dtype_b));
+        d.note = "no numeric comparison between " + std::string(dtype_name(d.dtype_a)) + " and " +
+                 std::string(dtype_name(d.dtype_b));
       }
       return;
     }
@@ -82,28 +82,29 @@ class PairComparer {
         vb_.resize(static_cast<size_t>(nr * cols));
         to_double(d.dtype_a, a, r0 * cols, static_cast<size_t>(nr * cols), va_.data());
         for (uint64_t c = 0; c < cols; ++c)
-          to_double(d.dtype_b, b, c * rows + r0, static_cast<size_t>(nr),
-                    vb_.data() + c * nr);
+          to_double(d.dtype_b, b, c * rows + r0, static_cast<size_t>(nr), vb_.data() + c * nr);
         for (uint64_t r = 0; r < nr; ++r)
           for (uint64_t c = 0; c < cols; ++c) {
             const uint64_t flat_a = (r0 + r) * cols + c;
             const uint64_t flat_b = c * rows + r0 + r;
             const bool bits_equal =
-                same_dtype && std::memcmp(a.data() + flat_a * size_a,
-                                          b.data() + flat_b * size_b, size_a) == 0;
+                same_dtype &&
+                std::memcmp(a.data() + flat_a * size_a, b.data() + flat_b * size_b, size_a) == 0;
             element(va_[r * cols + c], vb_[c * nr + r], bits_equal, same_dtype, flat_a, d);
           }
       }
     }
     // Same dtype and no element with other bits: identical (also when compared transposed).
-    if (d.mismatched) d.status = DiffStatus::kDifferent;
-    else if (same_dtype && d.differing == 0) d.status = DiffStatus::kIdentical;
-    else d.status = DiffStatus::kWithinTolerance;
+    if (d.mismatched)
+      d.status = DiffStatus::kDifferent;
+    else if (same_dtype && d.differing == 0)
+      d.status = DiffStatus::kIdentical;
+    else
+      d.status = DiffStatus::kWithinTolerance;
   }
 
  private:
-  void element(double x, double y, bool bits_equal, bool same_dtype, uint64_t flat,
-               TensorDiff& d) {
+  void element(double x, double y, bool bits_equal, bool same_dtype, uint64_t flat, TensorDiff& d) {
     if (bits_equal) return;
     const bool both_nan = std::isnan(x) && std::isnan(y);
     const double err = both_nan ? 0.0 : std::fabs(x - y);
@@ -117,7 +118,8 @@ class PairComparer {
       d.max_abs = shown;
       d.max_abs_index = flat;
     }
-    d.max_rel = std::max(d.max_rel, std::isnan(rel) ? std::numeric_limits<double>::infinity() : rel);
+    d.max_rel =
+        std::max(d.max_rel, std::isnan(rel) ? std::numeric_limits<double>::infinity() : rel);
     if (!close) {
       ++d.mismatched;
       if (!d.first_mismatch || flat < *d.first_mismatch) d.first_mismatch = flat;
@@ -211,31 +213,32 @@ DiffReport diff_checkpoints(const std::string& path_a, const std::string& path_b
 
 DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOptions& options) {
   if (!(options.atol >= 0) || !(options.rtol >= 0)) throw_usage("--atol and --rtol must be >= 0");
-  CheckpointReader* reader_a = &a;
-  CheckpointReader* reader_b = &b;
   DiffReport report;
-  report.path_a = reader_a->path();
-  report.path_b = reader_b->path();
-  report.format_a = reader_a->format();
-  report.format_b = reader_b->format();
+  report.path_a = a.path();
+  report.path_b = b.path();
+  report.format_a = a.format();
+  report.format_b = b.format();
   report.atol = options.atol;
   report.rtol = options.rtol;
 
+  // Matching through conventions needs both sides recognised, and as the same family.
   std::optional<std::pair<Family, Convention>> ca, cb;
   if (!options.by_name) {
-    ca = try_detect(a, a.path(), options.convention_a);
-    cb = try_detect(b, b.path(), options.convention_b);
-    if (!ca || !cb || ca->first != cb->first) ca = cb = std::nullopt;
+    auto da = try_detect(a, a.path(), options.convention_a);
+    auto db = try_detect(b, b.path(), options.convention_b);
+    if (da && db && da->first == db->first) {
+      ca = da;
+      cb = db;
+    }
   }
-  report.matching = ca ? std::string(family_name(ca->first)) + " " +
-                             std::string(convention_name(ca->second)) + " <-> " +
-                             std::string(family_name(cb->first)) + " " +
-                             std::string(convention_name(cb->second))
-                       : "names";
+  auto describe = [](const std::pair<Family, Convention>& c) {
+    return std::string(family_name(c.first)) + " " + std::string(convention_name(c.second));
+  };
+  report.matching = ca && cb ? describe(*ca) + " <-> " + describe(*cb) : std::string("names");
   const Keyed ka = key_tensors(a, ca);
   const Keyed kb = key_tensors(b, cb);
-  const auto& ta = reader_a->tensors();
-  const auto& tb = reader_b->tensors();
+  const auto& ta = a.tensors();
+  const auto& tb = b.tensors();
 
   PairComparer comparer(options);
   std::vector<std::byte> scratch_a, scratch_b;
@@ -267,15 +270,15 @@ DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOpti
       d.note = "shape " + shape_to_string(ea.shape) + " vs " + shape_to_string(eb.shape) +
                (d.transposed ? " (B is compared transposed)" : "");
     } else {
-      const auto bytes_a = reader_a->read(sa.index, scratch_a);
-      const auto bytes_b = reader_b->read(sb.index, scratch_b);
+      const auto bytes_a = a.read(sa.index, scratch_a);
+      const auto bytes_b = b.read(sb.index, scratch_b);
       if (bytes_a.size() != ea.nbytes || bytes_b.size() != eb.nbytes)
         throw Error(ErrorKind::kBadInput, "reader returned a wrong byte count",
                     bytes_a.size() != ea.nbytes ? ea.file : eb.file,
                     bytes_a.size() != ea.nbytes ? ea.name : eb.name);
       comparer.compare(bytes_a, bytes_b, d, rows, cols);
-      reader_a->release(sa.index);
-      reader_b->release(sb.index);
+      a.release(sa.index);
+      b.release(sb.index);
     }
     report.tensors.push_back(std::move(d));
   };
@@ -301,12 +304,14 @@ DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOpti
     const auto& sides_a = ka.by_canonical.at(canonical);
     auto it = kb.by_canonical.find(canonical);
     if (it == kb.by_canonical.end()) {
-      for (const auto& s : sides_a) one_sided(ta[s.index], false, DiffStatus::kOnlyInA, canonical, "");
+      for (const auto& s : sides_a)
+        one_sided(ta[s.index], false, DiffStatus::kOnlyInA, canonical, "");
       continue;
     }
     const auto& sides_b = it->second;
     for (const auto& s : sides_a) compare_pair(s, sides_b.front(), canonical);
-    for (size_t j = 1; j < sides_b.size(); ++j) compare_pair(sides_a.front(), sides_b[j], canonical);
+    for (size_t j = 1; j < sides_b.size(); ++j)
+      compare_pair(sides_a.front(), sides_b[j], canonical);
   }
   std::vector<std::pair<size_t, std::string>> b_only;
   for (const auto& [canonical, sides] : kb.by_canonical)
@@ -328,7 +333,8 @@ DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOpti
       b_used[it->second] = true;
       compare_pair({i, Use::kVector, false}, {it->second, Use::kVector, false}, "");
     } else if (extra) {
-      one_sided(ta[i], false, DiffStatus::kSkipped, "", "buffer or tied alias, not a separate weight");
+      one_sided(ta[i], false, DiffStatus::kSkipped, "",
+                "buffer or tied alias, not a separate weight");
     } else {
       one_sided(ta[i], false, DiffStatus::kOnlyInA, "", "");
     }
@@ -339,7 +345,8 @@ DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOpti
     if (!b_used[i]) one_sided(tb[i], true, DiffStatus::kOnlyInB, "", "");
   for (size_t i : kb.extras)
     if (!b_used[i])
-      one_sided(tb[i], true, DiffStatus::kSkipped, "", "buffer or tied alias, not a separate weight");
+      one_sided(tb[i], true, DiffStatus::kSkipped, "",
+                "buffer or tied alias, not a separate weight");
 
   for (const auto& d : report.tensors)
     if (d.failed()) report.same = false;

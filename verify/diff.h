@@ -29,8 +29,8 @@ enum class DiffStatus {
   kShape,            // shapes do not correspond
   kOnlyInA,
   kOnlyInB,
-  kNotComparable,    // dtypes without a numeric comparison (string vs number, complex, fp8)
-  kSkipped,          // a buffer or tied alias the convention carries besides its weights
+  kNotComparable,  // dtypes without a numeric comparison (string vs number, complex, fp8)
+  kSkipped,        // a buffer or tied alias the convention carries besides its weights
 };
 std::string_view diff_status_name(DiffStatus status);
 

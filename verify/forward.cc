@@ -30,8 +30,8 @@ ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequen
                       std::to_string(model.config.type_vocab_size) + " types of the model");
     }
   }
-  ForwardResult result = model.family == Family::kGpt2 ? run_gpt2(model, sequences)
-                                                       : run_bert(model, sequences);
+  ForwardResult result =
+      model.family == Family::kGpt2 ? run_gpt2(model, sequences) : run_bert(model, sequences);
   result.unused_weights = model.weights->unused_weights();
   return result;
 }

@@ -17,10 +17,10 @@ struct TokenSequence {
 
 // One observable intermediate result of a forward pass over all sequences at once.
 struct Stage {
-  std::string name;  // "embeddings", "layer 3 attention", "layer 3", "logits", "pooler", ...
-  int layer = -1;    // transformer layer the stage belongs to; -1 for embeddings and heads
+  std::string name;   // "embeddings", "layer 3 attention", "layer 3", "logits", "pooler", ...
+  int layer = -1;     // transformer layer the stage belongs to; -1 for embeddings and heads
   bool head = false;  // an output head that a checkpoint may or may not carry
-  Matrix values;     // rows of sequence s: [offsets[s], offsets[s+1])
+  Matrix values;      // rows of sequence s: [offsets[s], offsets[s+1])
   std::vector<int64_t> offsets;
   std::string problem;               // set when the stage could not be computed, and why
   std::vector<std::string> tensors;  // stored names of the tensors the stage read

@@ -43,7 +43,8 @@ void layer_norm(Matrix& x, const std::vector<double>& scale, const std::vector<d
     for (int64_t c = 0; c < x.cols; ++c) squares += (row[c] - mean) * (row[c] - mean);
     const double inv = 1.0 / std::sqrt(squares / n + eps);
     for (int64_t c = 0; c < x.cols; ++c)
-      row[c] = (row[c] - mean) * inv * scale[static_cast<size_t>(c)] + shift[static_cast<size_t>(c)];
+      row[c] =
+          (row[c] - mean) * inv * scale[static_cast<size_t>(c)] + shift[static_cast<size_t>(c)];
   }
 }
 

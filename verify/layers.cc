@@ -14,13 +14,10 @@ Shape stored_matrix_shape(Use use, int64_t in, int64_t out) {
   const auto o = static_cast<uint64_t>(out);
   switch (use) {
     case Use::kLinear:
-    case Use::kTransposedB:
-      return {o, i};
+    case Use::kTransposedB: return {o, i};
     case Use::kDense:
-    case Use::kConv1D:
-      return {i, o};
-    case Use::kOpenAiConv1D:
-      return {1, i, o};
+    case Use::kConv1D: return {i, o};
+    case Use::kOpenAiConv1D: return {1, i, o};
     default:
       throw WeightProblem("parameter table error: " + std::string(use_description(use)) +
                           " used as a matrix");
@@ -36,8 +33,7 @@ Shape stored_vector_shape(Use use, int64_t n) {
 
 Matrix dense_layer(ModelWeights& weights, Param weight, int layer, const Matrix& x, int64_t out) {
   const Use use = weights.spec(weight).use;
-  const std::vector<double> w =
-      weights.read(weight, layer, stored_matrix_shape(use, x.cols, out));
+  const std::vector<double> w = weights.read(weight, layer, stored_matrix_shape(use, x.cols, out));
   return matmul(x, w.data(), x.cols, out, stored_out_by_in(use));
 }
 
@@ -48,8 +44,7 @@ Matrix dense_layer(ModelWeights& weights, Param weight, Param bias, int layer, c
   return y;
 }
 
-void layer_norm(ModelWeights& weights, Param scale, Param shift, int layer, Matrix& x,
-                double eps) {
+void layer_norm(ModelWeights& weights, Param scale, Param shift, int layer, Matrix& x, double eps) {
   const auto g = weights.read(scale, layer, stored_vector_shape(weights.spec(scale).use, x.cols));
   const auto b = weights.read(shift, layer, stored_vector_shape(weights.spec(shift).use, x.cols));
   layer_norm(x, g, b, eps);

@@ -60,11 +60,11 @@ std::pair<Family, Convention> detect_convention(const std::vector<TensorEntry>& 
     for (Family family : {Family::kGpt2, Family::kBert})
       for (Convention convention : conventions_of(family)) {
         if (forced && convention != *forced) continue;
-        expected += std::string(expected.empty() ? "" : ", ") +
-                    spellings(find_param(family, convention, token_table(family))->stored, 0)
-                        .front() +
-                    " (" + std::string(family_name(family)) + " " +
-                    std::string(convention_name(convention)) + ")";
+        expected +=
+            std::string(expected.empty() ? "" : ", ") +
+            spellings(find_param(family, convention, token_table(family))->stored, 0).front() +
+            " (" + std::string(family_name(family)) + " " +
+            std::string(convention_name(convention)) + ")";
       }
     throw_bad_input(path, std::nullopt,
                     "not a model checkpoint verify knows: no token embedding named like " +

@@ -61,10 +61,12 @@ class ConfigReader {
   double number(const char* key, double fallback) const {
     if (!doc_.contains(key)) return fallback;
     const json& v = doc_[key];
-    if (!v.is_number()) throw_bad_input(file_, std::nullopt, std::string("\"") + key + "\" is not a number");
+    if (!v.is_number())
+      throw_bad_input(file_, std::nullopt, std::string("\"") + key + "\" is not a number");
     const double value = v.get<double>();
     if (!(value >= 0) || !std::isfinite(value))
-      throw_bad_input(file_, std::nullopt, std::string("\"") + key + "\" must be a finite number >= 0");
+      throw_bad_input(file_, std::nullopt,
+                      std::string("\"") + key + "\" must be a finite number >= 0");
     return value;
   }
 
@@ -142,11 +144,11 @@ ModelConfig read_openai_hparams(const ConfigReader& r) {
   c.hidden = r.integer({"n_embd"}, 768);
   c.heads = r.integer({"n_head"}, 12);
   c.layers = r.integer({"n_layer"}, 12);
-  c.inner = 4 * c.hidden;           // mlp(x, 'mlp', nx*4)
-  c.layer_norm_eps = 1e-5;          // norm(..., epsilon=1e-5)
+  c.inner = 4 * c.hidden;   // mlp(x, 'mlp', nx*4)
+  c.layer_norm_eps = 1e-5;  // norm(..., epsilon=1e-5)
   c.activation = Activation::kGeluTanh;
   c.activation_name = "gelu (tanh form, fixed in model.py)";
-  c.tie_word_embeddings = true;     // logits = h·wteᵀ
+  c.tie_word_embeddings = true;  // logits = h·wteᵀ
   check_heads(r, c);
   return c;
 }

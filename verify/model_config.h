@@ -33,7 +33,7 @@ struct ModelConfig {
   int64_t type_vocab_size = 0;  // BERT token types
   double layer_norm_eps = 0;
   Activation activation = Activation::kGeluErf;
-  std::string activation_name;  // as the config spells it
+  std::string activation_name;      // as the config spells it
   bool tie_word_embeddings = true;  // LM / MLM decoder uses the token table
   std::string file;                 // the config file read
 };

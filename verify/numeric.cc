@@ -14,7 +14,8 @@ float half_to_float(uint16_t bits) {
   const uint32_t exponent = (bits >> 10) & 0x1fu;
   const uint32_t mantissa = bits & 0x3ffu;
   if (exponent == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13));
-  if (exponent != 0) return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
+  if (exponent != 0)
+    return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
   // Subnormal (or zero): mantissa * 2^-24, exact in float.
   const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
   return sign ? -magnitude : magnitude;
@@ -47,10 +48,8 @@ bool converts_to_double(DType dtype) {
     case DType::kC128:
     case DType::kF8E4M3FN:
     case DType::kF8E5M2:
-    case DType::kString:
-      return false;
-    default:
-      return true;
+    case DType::kString: return false;
+    default: return true;
   }
 }
 

@@ -110,8 +110,8 @@ std::string format_verify_table(const VerifyReport& r) {
     out << "FAILED: first divergence at \"" << f.name << "\"";
     if (f.layer >= 0) out << " (layer " << f.layer << ")";
     if (f.status == StageStatus::kExceeds)
-      out << ": max abs error " << scientific(f.max_abs_error) << " > "
-          << scientific(r.max_error) << " at " << where(f);
+      out << ": max abs error " << scientific(f.max_abs_error) << " > " << scientific(r.max_error)
+          << " at " << where(f);
     else
       out << ": " << status_name(f.status) << (f.note.empty() ? "" : " — " + f.note);
     out << "\n";
@@ -150,9 +150,10 @@ nlohmann::json verify_report_json(const VerifyReport& r) {
   }
   if (r.first_failure) {
     const StageReport& f = r.stages[*r.first_failure];
-    doc["first_failure"] = {{"stage", f.name}, {"layer", f.layer},
-                            {"status", std::string(status_name(f.status))}};
-    if (f.status == StageStatus::kExceeds) doc["first_failure"]["max_abs_error"] = json_number(f.max_abs_error);
+    doc["first_failure"] = {
+        {"stage", f.name}, {"layer", f.layer}, {"status", std::string(status_name(f.status))}};
+    if (f.status == StageStatus::kExceeds)
+      doc["first_failure"]["max_abs_error"] = json_number(f.max_abs_error);
     if (!f.note.empty()) doc["first_failure"]["note"] = f.note;
   } else {
     doc["first_failure"] = nullptr;
@@ -170,8 +171,8 @@ nlohmann::json forward_json(const Model& model, const std::vector<TokenSequence>
   doc["sequences"] = sequences_json(sequences);
   auto& stages = doc["stages"] = nlohmann::json::array();
   for (const auto& s : result.stages) {
-    nlohmann::json j = {{"name", s.name}, {"layer", s.layer}, {"head", s.head},
-                        {"tensors", s.tensors}};
+    nlohmann::json j = {
+        {"name", s.name}, {"layer", s.layer}, {"head", s.head}, {"tensors", s.tensors}};
     if (!s.problem.empty()) {
       j["problem"] = s.problem;
     } else {
@@ -181,7 +182,8 @@ nlohmann::json forward_json(const Model& model, const std::vector<TokenSequence>
         auto rows = nlohmann::json::array();
         for (int64_t r = s.offsets[q]; r < s.offsets[q + 1]; ++r) {
           auto row = nlohmann::json::array();
-          for (int64_t c = 0; c < s.values.cols; ++c) row.push_back(json_number(s.values.row(r)[c]));
+          for (int64_t c = 0; c < s.values.cols; ++c)
+            row.push_back(json_number(s.values.row(r)[c]));
           rows.push_back(std::move(row));
         }
         values.push_back(std::move(rows));

@@ -11,7 +11,8 @@ namespace tensorferry::verify {
 
 class StageRecorder {
  public:
-  StageRecorder(ModelWeights& weights, ForwardResult& result) : weights_(weights), result_(result) {}
+  StageRecorder(ModelWeights& weights, ForwardResult& result)
+      : weights_(weights), result_(result) {}
 
   // Evaluates `compute` (which returns the stage's Matrix) and records it as stage `name` with
   // row ranges `offsets`. Returns false when it stopped on a WeightProblem, recorded instead.

@@ -19,8 +19,9 @@ std::string number(double v) {
 void note_config_differences(const ModelConfig& a, const ModelConfig& b,
                              std::vector<std::string>& notes) {
   auto differ = [&](const char* what, const std::string& x, const std::string& y) {
-    if (x != y) notes.push_back(std::string("configs differ: ") + what + " " + x + " (A, " +
-                                a.file + ") vs " + y + " (B, " + b.file + ")");
+    if (x != y)
+      notes.push_back(std::string("configs differ: ") + what + " " + x + " (A, " + a.file +
+                      ") vs " + y + " (B, " + b.file + ")");
   };
   differ("vocabulary size", std::to_string(a.vocab_size), std::to_string(b.vocab_size));
   differ("positions", std::to_string(a.max_positions), std::to_string(b.max_positions));
@@ -30,8 +31,7 @@ void note_config_differences(const ModelConfig& a, const ModelConfig& b,
   differ("MLP width", std::to_string(a.inner), std::to_string(b.inner));
   differ("token types", std::to_string(a.type_vocab_size), std::to_string(b.type_vocab_size));
   differ("LayerNorm epsilon", number(a.layer_norm_eps), number(b.layer_norm_eps));
-  if (a.activation != b.activation)
-    differ("activation", a.activation_name, b.activation_name);
+  if (a.activation != b.activation) differ("activation", a.activation_name, b.activation_name);
   differ("tied word embeddings", a.tie_word_embeddings ? "true" : "false",
          b.tie_word_embeddings ? "true" : "false");
 }
@@ -80,9 +80,9 @@ VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
   report.b.unused_weights = fb.unused_weights;
   for (const auto& [side, unused] : {std::pair{"A", &fa.unused_weights}, {"B", &fb.unused_weights}})
     if (!unused->empty())
-      report.notes.push_back(std::string(side) + " has " + std::to_string(unused->size()) +
-                             " weight tensor(s) the forward pass did not read, first: " +
-                             unused->front());
+      report.notes.push_back(
+          std::string(side) + " has " + std::to_string(unused->size()) +
+          " weight tensor(s) the forward pass did not read, first: " + unused->front());
 
   report.stages = compare_forward(fa, fb, options);
   for (size_t i = 0; i < report.stages.size(); ++i)
@@ -91,8 +91,7 @@ VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
       break;
     }
   report.passed = !report.first_failure.has_value();
-  report.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
 
@@ -102,8 +101,7 @@ VerifyReport verify_checkpoints(const std::string& path_a, const std::string& pa
   Model a = open_model(path_a, options.convention_a);
   Model b = open_model(path_b, options.convention_b);
   VerifyReport report = verify_models(a, b, options);
-  report.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
 

@@ -22,13 +22,13 @@ struct VerifyOptions {
 };
 
 enum class StageStatus {
-  kOk,           // compared, within max_error
-  kExceeds,      // compared, error above max_error (or not finite)
-  kShape,        // both computed, different shapes
-  kProblem,      // a side could not compute it (missing or misshapen tensor)
-  kMissing,      // a side has no such stage (a head it does not carry, a layer it lacks)
-  kNotReached,   // a side stopped at an earlier problem
-  kSkipped,      // one-sided head, allowed by allow_missing_heads
+  kOk,          // compared, within max_error
+  kExceeds,     // compared, error above max_error (or not finite)
+  kShape,       // both computed, different shapes
+  kProblem,     // a side could not compute it (missing or misshapen tensor)
+  kMissing,     // a side has no such stage (a head it does not carry, a layer it lacks)
+  kNotReached,  // a side stopped at an earlier problem
+  kSkipped,     // one-sided head, allowed by allow_missing_heads
 };
 std::string_view status_name(StageStatus status);
 inline bool is_failure(StageStatus s) {

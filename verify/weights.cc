@@ -77,8 +77,9 @@ TensorView ModelWeights::view(Param param, int layer, const Shape& expected) {
   }
   auto bytes = reader_->read(index, scratch_);
   if (bytes.size() != e.nbytes)
-    throw Error(ErrorKind::kBadInput, "reader returned " + std::to_string(bytes.size()) +
-                                          " bytes, expected " + std::to_string(e.nbytes),
+    throw Error(ErrorKind::kBadInput,
+                "reader returned " + std::to_string(bytes.size()) + " bytes, expected " +
+                    std::to_string(e.nbytes),
                 e.file, e.name);
   return {&e, bytes};
 }

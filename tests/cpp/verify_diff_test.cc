@@ -48,7 +48,8 @@ TEST(Diff, FindsOneChangedElementAndItsIndexThroughATranspose) {
   const Weights w = random_bert(c, 22);
   auto b = to_bert_tf2(w);
   // Kernel [in=24, out=16] of intermediate dense: element [5, 3] is weight [3, 5].
-  auto* k = find(b, "bert/tf_bert_for_pre_training/bert/encoder/layer_._0/intermediate/dense/kernel:0");
+  auto* k =
+      find(b, "bert/tf_bert_for_pre_training/bert/encoder/layer_._0/intermediate/dense/kernel:0");
   ASSERT_EQ(k->shape, (Shape{16, 24}));
   k->values[5 * 24 + 3] += 0.5f;
   const DiffReport r = diff(to_hf_pytorch(w, Family::kBert), b);
@@ -63,7 +64,8 @@ TEST(Diff, FindsOneChangedElementAndItsIndexThroughATranspose) {
 }
 
 TEST(Diff, TolerancesDtypesAndNan) {
-  std::vector<FakeTensor> a = {{"x", {4}, {1.0f, 2.0f, 3.0f, 0.1f}}, {"n", {2}, {std::nanf(""), 1}}};
+  std::vector<FakeTensor> a = {{"x", {4}, {1.0f, 2.0f, 3.0f, 0.1f}},
+                               {"n", {2}, {std::nanf(""), 1}}};
   auto b = a;
   b[0].dtype = DType::kF16;  // 0.1 is not exact in f16
   DiffReport r = diff(a, b);
@@ -84,7 +86,8 @@ TEST(Diff, TolerancesDtypesAndNan) {
 }
 
 TEST(Diff, MissingShapeAndIgnoredBuffers) {
-  std::vector<FakeTensor> a = {{"w", {2, 3}, std::vector<float>(6, 1)}, {"only_a", {1}, {1}},
+  std::vector<FakeTensor> a = {{"w", {2, 3}, std::vector<float>(6, 1)},
+                               {"only_a", {1}, {1}},
                                {"step", {}, {7}, DType::kI64, TensorRole::kCounter}};
   std::vector<FakeTensor> b = {{"w", {3, 2}, std::vector<float>(6, 1)}, {"only_b", {1}, {1}}};
   DiffReport r = diff(a, b);

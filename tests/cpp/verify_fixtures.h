@@ -88,8 +88,8 @@ inline std::vector<float> random_values(std::mt19937& rng, size_t n, float scale
   return v;
 }
 
-inline void add(Weights& w, std::mt19937& rng, const std::string& name, Shape shape,
-                float scale, float offset = 0) {
+inline void add(Weights& w, std::mt19937& rng, const std::string& name, Shape shape, float scale,
+                float offset = 0) {
   uint64_t n = 1;
   for (auto d : shape) n *= d;
   auto values = random_values(rng, n, scale);
@@ -211,7 +211,8 @@ inline FakeTensor transposed(FakeTensor t) {
 }
 
 inline bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 inline std::string replace_all(std::string s, const std::string& from, const std::string& to) {
@@ -238,13 +239,17 @@ inline std::vector<FakeTensor> to_openai(const Weights& w) {
   std::vector<FakeTensor> out;
   for (auto [name, t] : w) {
     std::string n = name;
-    if (n == "wte.weight" || n == "wpe.weight") n = n.substr(0, 3);
-    else if (n.starts_with("h.")) n = "h" + n.substr(2);
+    if (n == "wte.weight" || n == "wpe.weight")
+      n = n.substr(0, 3);
+    else if (n.starts_with("h."))
+      n = "h" + n.substr(2);
     n = replace_all(n, ".", "/");
     if (ends_with(n, "ln_1/weight") || ends_with(n, "ln_2/weight") || ends_with(n, "ln_f/weight"))
       n = n.substr(0, n.size() - 6) + "g";
-    else if (ends_with(n, "/weight")) n = n.substr(0, n.size() - 6) + "w";
-    else if (ends_with(n, "/bias")) n = n.substr(0, n.size() - 4) + "b";
+    else if (ends_with(n, "/weight"))
+      n = n.substr(0, n.size() - 6) + "w";
+    else if (ends_with(n, "/bias"))
+      n = n.substr(0, n.size() - 4) + "b";
     t.name = "model/" + n;
     if (t.shape.size() == 2 && ends_with(t.name, "/w")) t.shape.insert(t.shape.begin(), 1);
     out.push_back(t);
@@ -261,7 +266,8 @@ inline std::vector<FakeTensor> to_gpt2_tf2(const Weights& w) {
     if (n == "wte/weight" || n == "wpe/weight") n = n.substr(0, 4) + "embeddings";
     if (n.find("ln_") != std::string::npos)
       n = replace_all(replace_all(n, "/weight", "/gamma"), "/bias", "/beta");
-    if (ends_with(n, "/bias") && n.find("ln_") == std::string::npos) t.shape.insert(t.shape.begin(), 1);
+    if (ends_with(n, "/bias") && n.find("ln_") == std::string::npos)
+      t.shape.insert(t.shape.begin(), 1);
     t.name = "transformer/tfgpt2lm_head_model/transformer/" + n + ":0";
     out.push_back(t);
   }
@@ -311,13 +317,20 @@ inline std::vector<FakeTensor> to_google(const Weights& w) {
   std::vector<FakeTensor> out;
   for (auto [name, t] : w) {
     std::string n;
-    if (name == "cls.predictions.bias") n = "cls/predictions/output_bias";
-    else if (name == "cls.seq_relationship.weight") n = "cls/seq_relationship/output_weights";
-    else if (name == "cls.seq_relationship.bias") n = "cls/seq_relationship/output_bias";
-    else if (name == "classifier.weight") n = "output_weights";
-    else if (name == "classifier.bias") n = "output_bias";
-    else if (name == "qa_outputs.weight") n = "cls/squad/output_weights";
-    else if (name == "qa_outputs.bias") n = "cls/squad/output_bias";
+    if (name == "cls.predictions.bias")
+      n = "cls/predictions/output_bias";
+    else if (name == "cls.seq_relationship.weight")
+      n = "cls/seq_relationship/output_weights";
+    else if (name == "cls.seq_relationship.bias")
+      n = "cls/seq_relationship/output_bias";
+    else if (name == "classifier.weight")
+      n = "output_weights";
+    else if (name == "classifier.bias")
+      n = "output_bias";
+    else if (name == "qa_outputs.weight")
+      n = "cls/squad/output_weights";
+    else if (name == "qa_outputs.bias")
+      n = "cls/squad/output_bias";
     else {
       n = replace_all(name, "layer.", "layer_");
       n = replace_all(n, "_embeddings.weight", "_embeddings");

@@ -1,5 +1,7 @@
 // Unit tests of the reference forward passes and the stage comparison on synthetic checkpoints.
 // Agreement with the real frameworks is tested in tests/python (test_verify_*.py).
+#include "verify/verify.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 #include "core/error.h"
 #include "tests/cpp/verify_fixtures.h"
 #include "verify/kernels.h"
-#include "verify/verify.h"
 
 namespace tensorferry::verify {
 namespace {
@@ -26,8 +27,8 @@ std::string first_failure(const VerifyReport& r) {
   return r.first_failure ? r.stages[*r.first_failure].name : "(none)";
 }
 
-VerifyReport run(std::vector<FakeTensor> a, Convention ca, std::vector<FakeTensor> b,
-                 Convention cb, const ModelConfig& config_a, const ModelConfig& config_b,
+VerifyReport run(std::vector<FakeTensor> a, Convention ca, std::vector<FakeTensor> b, Convention cb,
+                 const ModelConfig& config_a, const ModelConfig& config_b,
                  VerifyOptions options = {}) {
   Model ma = make_model(std::move(a), config_a.family, ca, config_a);
   Model mb = make_model(std::move(b), config_b.family, cb, config_b);
@@ -64,8 +65,9 @@ TEST(VerifyKernels, Activations) {
   EXPECT_NEAR(activate(1.0, Activation::kGeluErf), 0.8413447460685429, 1e-15);
   EXPECT_NEAR(activate(1.0, Activation::kGeluTanh), 0.8411919906082768, 1e-15);
   // The two GELUs differ most near x = -2.7 by about 4.7e-4 (why the choice matters at 1e-5).
-  EXPECT_NEAR(std::fabs(activate(-2.7, Activation::kGeluErf) - activate(-2.7, Activation::kGeluTanh)),
-              4.7e-4, 0.2e-4);
+  EXPECT_NEAR(
+      std::fabs(activate(-2.7, Activation::kGeluErf) - activate(-2.7, Activation::kGeluTanh)),
+      4.7e-4, 0.2e-4);
   EXPECT_EQ(activate(-3.0, Activation::kRelu), 0.0);
   EXPECT_NEAR(activate(2.0, Activation::kSilu), 2.0 / (1.0 + std::exp(-2.0)), 1e-15);
 }
@@ -90,7 +92,8 @@ TEST(VerifyKernels, LayerNormAndAttention) {
   // Non-causal with equal scores everywhere averages the values.
   Matrix zeros(3, 4);
   const Matrix mean = attention(zeros, zeros, v, {0, 3}, 2, false);
-  for (int c = 0; c < 4; ++c) EXPECT_NEAR(mean.row(2)[c], (v.row(0)[c] + v.row(1)[c] + v.row(2)[c]) / 3, 1e-12);
+  for (int c = 0; c < 4; ++c)
+    EXPECT_NEAR(mean.row(2)[c], (v.row(0)[c] + v.row(1)[c] + v.row(2)[c]) / 3, 1e-12);
   // Two sequences never attend to each other.
   const Matrix split = attention(zeros, zeros, v, {0, 1, 3}, 2, false);
   for (int c = 0; c < 4; ++c) EXPECT_DOUBLE_EQ(split.row(0)[c], v.row(0)[c]);
@@ -98,7 +101,8 @@ TEST(VerifyKernels, LayerNormAndAttention) {
 
 TEST(VerifyConvention, NormalizesEachConventionsNames) {
   using C = Convention;
-  EXPECT_EQ(*normalize_name(Family::kGpt2, C::kHfPytorch, "transformer.h.0.ln_1.weight"), "h.0.ln_1.weight");
+  EXPECT_EQ(*normalize_name(Family::kGpt2, C::kHfPytorch, "transformer.h.0.ln_1.weight"),
+            "h.0.ln_1.weight");
   EXPECT_EQ(*normalize_name(Family::kBert, C::kHfPytorch, "bert.embeddings.LayerNorm.gamma"),
             "embeddings.LayerNorm.weight");
   EXPECT_FALSE(normalize_name(Family::kBert, C::kHfPytorch, "bert/embeddings/word_embeddings"));
@@ -109,7 +113,8 @@ TEST(VerifyConvention, NormalizesEachConventionsNames) {
             "bert/pooler/dense/kernel");
   EXPECT_EQ(*normalize_name(Family::kBert, C::kHfTf2, "bert/encoder/layer_._1/output/dense/bias:0"),
             "bert/encoder/layer_._1/output/dense/bias");
-  EXPECT_EQ(*normalize_name(Family::kGpt2, C::kOpenAiTf1, "model/h7/mlp/c_fc/w"), "model/h7/mlp/c_fc/w");
+  EXPECT_EQ(*normalize_name(Family::kGpt2, C::kOpenAiTf1, "model/h7/mlp/c_fc/w"),
+            "model/h7/mlp/c_fc/w");
 
   auto m = match_param(Family::kGpt2, C::kOpenAiTf1, "model/h12/attn/c_proj/w");
   ASSERT_TRUE(m);
@@ -121,7 +126,8 @@ TEST(VerifyConvention, NormalizesEachConventionsNames) {
   auto bias = match_param(Family::kBert, C::kHfPytorch, "cls.predictions.decoder.bias");
   ASSERT_TRUE(bias);
   EXPECT_EQ(bias->param, Param::kBertMlmBias);
-  EXPECT_TRUE(is_known_extra(Family::kBert, C::kGoogleTf1, "bert/encoder/layer_0/output/dense/kernel/adam_m"));
+  EXPECT_TRUE(is_known_extra(Family::kBert, C::kGoogleTf1,
+                             "bert/encoder/layer_0/output/dense/kernel/adam_m"));
   EXPECT_TRUE(is_known_extra(Family::kGpt2, C::kHfPytorch, "h.3.attn.masked_bias"));
 }
 
@@ -138,9 +144,7 @@ TEST(VerifyConvention, EveryConventionHasTheFullTable) {
 TEST(VerifyDetect, FindsConventionFromNames) {
   const ModelConfig c = tiny_gpt2_config();
   const Weights w = random_gpt2(c, 1);
-  auto entries = [](const std::vector<FakeTensor>& t) {
-    return FakeReader(t).tensors();
-  };
+  auto entries = [](const std::vector<FakeTensor>& t) { return FakeReader(t).tensors(); };
   EXPECT_EQ(detect_convention(entries(to_hf_pytorch(w, Family::kGpt2)), "x", std::nullopt),
             std::pair(Family::kGpt2, Convention::kHfPytorch));
   EXPECT_EQ(detect_convention(entries(to_openai(w)), "x", std::nullopt),
@@ -188,9 +192,9 @@ TEST(VerifyForward, Gpt2ConventionsAgree) {
   const ModelConfig c = tiny_gpt2_config();
   const Weights w = random_gpt2(c, 7);
   auto pt = [&] { return to_hf_pytorch(w, Family::kGpt2); };
-  for (auto [tensors, convention] :
-       {std::pair{to_openai(w), Convention::kOpenAiTf1}, {to_gpt2_tf2(w), Convention::kHfTf2},
-        {pt(), Convention::kHfPytorch}}) {
+  for (auto [tensors, convention] : {std::pair{to_openai(w), Convention::kOpenAiTf1},
+                                     {to_gpt2_tf2(w), Convention::kHfTf2},
+                                     {pt(), Convention::kHfPytorch}}) {
     const VerifyReport r = run(pt(), Convention::kHfPytorch, tensors, convention, c, c);
     EXPECT_TRUE(r.passed) << convention_name(convention) << ": " << first_failure(r);
     EXPECT_LT(largest_error(r), 1e-12);
@@ -248,10 +252,11 @@ TEST(VerifyBroken, MissingTransposeOfSquareQueryKernel) {
   auto b = to_google(w);
   // A converter that forgot the transpose writes the PyTorch [out, in] weight as the kernel.
   *find(b, "bert/encoder/layer_1/attention/self/query/kernel") =
-      FakeTensor{"bert/encoder/layer_1/attention/self/query/kernel", {16, 16},
+      FakeTensor{"bert/encoder/layer_1/attention/self/query/kernel",
+                 {16, 16},
                  w.at("encoder.layer.1.attention.self.query.weight").values};
-  const VerifyReport r = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, b,
-                             Convention::kGoogleTf1, c, c);
+  const VerifyReport r =
+      run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, b, Convention::kGoogleTf1, c, c);
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(first_failure(r), "layer 1 attention");
   EXPECT_EQ(stage(r, "layer 1 attention").status, StageStatus::kExceeds);
@@ -279,22 +284,27 @@ TEST(VerifyBroken, SwappedQueryAndKey) {
     FakeTensor* t = find(b, name);
     const uint64_t cols = t->shape.back(), E = cols / 3, rows = t->values.size() / cols;
     for (uint64_t r = 0; r < rows; ++r)
-      for (uint64_t j = 0; j < E; ++j) std::swap(t->values[r * cols + j], t->values[r * cols + E + j]);
+      for (uint64_t j = 0; j < E; ++j)
+        std::swap(t->values[r * cols + j], t->values[r * cols + E + j]);
   }
-  const VerifyReport r = run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b,
-                             Convention::kOpenAiTf1, c, c);
+  const VerifyReport r =
+      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kOpenAiTf1, c, c);
   EXPECT_EQ(first_failure(r), "layer 2 attention");
 
   const ModelConfig bc = tiny_bert_config();
   const Weights bw = random_bert(bc, 10);
   auto bb = to_bert_tf2(bw);
   for (const char* part : {"kernel", "bias"}) {
-    const std::string q = std::string("bert/tf_bert_for_pre_training/bert/encoder/layer_._0/attention/self/query/") + part + ":0";
-    const std::string k = std::string("bert/tf_bert_for_pre_training/bert/encoder/layer_._0/attention/self/key/") + part + ":0";
+    const std::string q =
+        std::string("bert/tf_bert_for_pre_training/bert/encoder/layer_._0/attention/self/query/") +
+        part + ":0";
+    const std::string k =
+        std::string("bert/tf_bert_for_pre_training/bert/encoder/layer_._0/attention/self/key/") +
+        part + ":0";
     std::swap(find(bb, q)->values, find(bb, k)->values);
   }
-  const VerifyReport rb = run(to_hf_pytorch(bw, Family::kBert), Convention::kHfPytorch, bb,
-                              Convention::kHfTf2, bc, bc);
+  const VerifyReport rb =
+      run(to_hf_pytorch(bw, Family::kBert), Convention::kHfPytorch, bb, Convention::kHfTf2, bc, bc);
   EXPECT_EQ(first_failure(rb), "layer 0 attention");
 }
 
@@ -318,7 +328,8 @@ TEST(VerifyBroken, WeightsTakenFromAnotherLayer) {
   const Weights w = random_gpt2(c, 13);
   Weights copied = w;
   for (const auto& [name, t] : w)
-    if (name.starts_with("h.2.")) copied["h.3." + name.substr(4)] = FakeTensor{"", t.shape, t.values};
+    if (name.starts_with("h.2."))
+      copied["h.3." + name.substr(4)] = FakeTensor{"", t.shape, t.values};
   const VerifyReport r = run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch,
                              to_gpt2_tf2(copied), Convention::kHfTf2, c, c);
   EXPECT_EQ(first_failure(r), "layer 3 attention");
@@ -330,8 +341,8 @@ TEST(VerifyBroken, HalfPrecisionRoundTripOfOneTensor) {
   const Weights w = random_gpt2(c, 14, 1.0f);
   auto b = to_hf_pytorch(w, Family::kGpt2);
   find(b, "transformer.h.1.mlp.c_fc.weight")->dtype = DType::kF16;  // stored as f16
-  const VerifyReport r = run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b,
-                             Convention::kHfPytorch, c, c);
+  const VerifyReport r =
+      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kHfPytorch, c, c);
   EXPECT_EQ(first_failure(r), "layer 1");
   EXPECT_LT(stage(r, "layer 1 attention").max_abs_error, 1e-12);
   const double err = stage(r, "layer 1").max_abs_error;
@@ -341,20 +352,24 @@ TEST(VerifyBroken, HalfPrecisionRoundTripOfOneTensor) {
   VerifyOptions loose;
   loose.max_error = 10;
   EXPECT_TRUE(run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b,
-                  Convention::kHfPytorch, c, c, loose).passed);
+                  Convention::kHfPytorch, c, c, loose)
+                  .passed);
 }
 
 TEST(VerifyBroken, MissingAndMisshapenTensorsStopAtTheirStage) {
   const ModelConfig c = tiny_bert_config();
   const Weights w = random_bert(c, 15);
   auto b = to_bert_tf2(w);
-  std::erase_if(b, [](const FakeTensor& t) { return t.name.find("layer_._2/output/LayerNorm/beta") != std::string::npos; });
-  VerifyReport r = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, b,
-                       Convention::kHfTf2, c, c);
+  std::erase_if(b, [](const FakeTensor& t) {
+    return t.name.find("layer_._2/output/LayerNorm/beta") != std::string::npos;
+  });
+  VerifyReport r =
+      run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, b, Convention::kHfTf2, c, c);
   EXPECT_EQ(first_failure(r), "layer 2");
   EXPECT_EQ(stage(r, "layer 2").status, StageStatus::kProblem);
-  EXPECT_NE(stage(r, "layer 2").note.find("missing tensor bert/encoder/layer_._2/output/LayerNorm/beta"),
-            std::string::npos);
+  EXPECT_NE(
+      stage(r, "layer 2").note.find("missing tensor bert/encoder/layer_._2/output/LayerNorm/beta"),
+      std::string::npos);
   EXPECT_EQ(stage(r, "pooler").status, StageStatus::kNotReached);
 
   // A non-square kernel written untransposed fails on its shape, naming both.
@@ -363,7 +378,8 @@ TEST(VerifyBroken, MissingAndMisshapenTensorsStopAtTheirStage) {
   *k = transposed(*k);
   r = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, g, Convention::kGoogleTf1, c, c);
   EXPECT_EQ(first_failure(r), "layer 0");
-  EXPECT_NE(stage(r, "layer 0").note.find("[24, 16]"), std::string::npos) << stage(r, "layer 0").note;
+  EXPECT_NE(stage(r, "layer 0").note.find("[24, 16]"), std::string::npos)
+      << stage(r, "layer 0").note;
   EXPECT_NE(stage(r, "layer 0").note.find("[16, 24]"), std::string::npos);
 }
 
@@ -389,9 +405,10 @@ TEST(VerifyBroken, DisagreeingDuplicateOfATiedWeight) {
   const ModelConfig c = tiny_bert_config();
   const Weights w = random_bert(c, 17);
   auto b = to_bert_tf2(w);
-  find(b, "mlm___cls/tf_bert_for_pre_training/bert/embeddings/word_embeddings/weight:0")->values[5] += 1;
-  const VerifyReport r = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, b,
-                             Convention::kHfTf2, c, c);
+  find(b, "mlm___cls/tf_bert_for_pre_training/bert/embeddings/word_embeddings/weight:0")
+      ->values[5] += 1;
+  const VerifyReport r =
+      run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, b, Convention::kHfTf2, c, c);
   EXPECT_EQ(first_failure(r), "embeddings");
   EXPECT_NE(stage(r, "embeddings").note.find("different contents"), std::string::npos);
 }
@@ -401,8 +418,8 @@ TEST(VerifyBroken, NanIsTheWorstError) {
   const Weights w = random_gpt2(c, 18);
   auto b = to_hf_pytorch(w, Family::kGpt2);
   find(b, "transformer.ln_f.bias")->values[0] = std::nanf("");
-  const VerifyReport r = run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b,
-                             Convention::kHfPytorch, c, c);
+  const VerifyReport r =
+      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kHfPytorch, c, c);
   EXPECT_EQ(first_failure(r), "final layer norm");
   EXPECT_TRUE(std::isinf(stage(r, "final layer norm").max_abs_error));
 }
@@ -412,9 +429,10 @@ TEST(VerifyBroken, UnusedWeightsAreReported) {
   const Weights w = random_gpt2(c, 19);
   auto b = to_hf_pytorch(w, Family::kGpt2);
   b.push_back(FakeTensor{"transformer.h.4.ln_1.weight", {16}, std::vector<float>(16, 1.0f)});
-  b.push_back(FakeTensor{"transformer.h.0.attn.bias", {1, 1, 48, 48}, std::vector<float>(48 * 48, 1.0f)});
-  const VerifyReport r = run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b,
-                             Convention::kHfPytorch, c, c);
+  b.push_back(
+      FakeTensor{"transformer.h.0.attn.bias", {1, 1, 48, 48}, std::vector<float>(48 * 48, 1.0f)});
+  const VerifyReport r =
+      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kHfPytorch, c, c);
   EXPECT_TRUE(r.passed);
   ASSERT_EQ(r.b.unused_weights.size(), 1u);  // the causal-mask buffer is known, not reported
   EXPECT_EQ(r.b.unused_weights[0], "transformer.h.4.ln_1.weight");
@@ -425,33 +443,42 @@ TEST(VerifyBroken, UnusedWeightsAreReported) {
 class VerifyConfig : public ::testing::Test {
  protected:
   std::string write(const std::string& name, const std::string& text) {
-    const auto dir = std::filesystem::temp_directory_path() / ("tf_verify_cfg_" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("tf_verify_cfg_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const auto p = dir / name;
     std::ofstream(p) << text;
     return p.string();
   }
   void TearDown() override {
-    std::filesystem::remove_all(std::filesystem::temp_directory_path() / ("tf_verify_cfg_" + std::to_string(::getpid())));
+    std::filesystem::remove_all(std::filesystem::temp_directory_path() /
+                                ("tf_verify_cfg_" + std::to_string(::getpid())));
   }
 };
 
 TEST_F(VerifyConfig, ReadsEachConventionsConfigLikeItsFramework) {
-  auto hp = read_model_config(Family::kGpt2, Convention::kOpenAiTf1,
-                              write("hparams.json", R"({"n_vocab": 1000, "n_ctx": 512, "n_embd": 32, "n_head": 4, "n_layer": 5})"));
+  auto hp = read_model_config(
+      Family::kGpt2, Convention::kOpenAiTf1,
+      write("hparams.json",
+            R"({"n_vocab": 1000, "n_ctx": 512, "n_embd": 32, "n_head": 4, "n_layer": 5})"));
   EXPECT_EQ(hp.inner, 128);
   EXPECT_EQ(hp.layer_norm_eps, 1e-5);
   EXPECT_EQ(hp.activation, Activation::kGeluTanh);
 
-  auto g = read_model_config(Family::kGpt2, Convention::kHfPytorch,
-                             write("config.json", R"({"model_type": "gpt2", "n_embd": 32, "n_head": 4, "n_layer": 2, "n_inner": null, "layer_norm_epsilon": 1e-3, "activation_function": "gelu"})"));
+  auto g = read_model_config(
+      Family::kGpt2, Convention::kHfPytorch,
+      write(
+          "config.json",
+          R"({"model_type": "gpt2", "n_embd": 32, "n_head": 4, "n_layer": 2, "n_inner": null, "layer_norm_epsilon": 1e-3, "activation_function": "gelu"})"));
   EXPECT_EQ(g.vocab_size, 50257);
   EXPECT_EQ(g.layer_norm_eps, 1e-3);
   EXPECT_EQ(g.activation, Activation::kGeluErf);
 
-  const std::string bert = write("bert_config.json", R"({"vocab_size": 99, "hidden_size": 32, "num_attention_heads": 4, "layer_norm_eps": 1e-5})");
+  const std::string bert = write(
+      "bert_config.json",
+      R"({"vocab_size": 99, "hidden_size": 32, "num_attention_heads": 4, "layer_norm_eps": 1e-5})");
   auto google = read_model_config(Family::kBert, Convention::kGoogleTf1, bert);
-  EXPECT_EQ(google.type_vocab_size, 16);   // Google's default, not HF's 2
+  EXPECT_EQ(google.type_vocab_size, 16);    // Google's default, not HF's 2
   EXPECT_EQ(google.layer_norm_eps, 1e-12);  // modeling.py ignores the key
   EXPECT_EQ(google.activation, Activation::kGeluErf);
   auto hf = read_model_config(Family::kBert, Convention::kHfPytorch, bert);
@@ -474,7 +501,8 @@ TEST_F(VerifyConfig, RefusesWhatItCannotRun) {
   expect_bad(Family::kGpt2, Convention::kHfPytorch, R"({"activation_function": "mystery"})");
   expect_bad(Family::kGpt2, Convention::kHfPytorch, R"({"model_type": "bert"})");
   expect_bad(Family::kGpt2, Convention::kHfPytorch, R"({"n_embd": 1e30})");
-  expect_bad(Family::kBert, Convention::kHfPytorch, R"({"position_embedding_type": "relative_key"})");
+  expect_bad(Family::kBert, Convention::kHfPytorch,
+             R"({"position_embedding_type": "relative_key"})");
   expect_bad(Family::kBert, Convention::kHfPytorch, R"([1, 2])");
   expect_bad(Family::kBert, Convention::kHfPytorch, R"({"hidden_size": )");
   expect_bad(Family::kBert, Convention::kHfPytorch, R"({"vocab_size": -3})");
