@@ -25,13 +25,6 @@ std::string index_text(const std::vector<uint64_t>& index) {
   return out + "]";
 }
 
-std::string scientific(double v) {
-  if (!std::isfinite(v)) return v > 0 ? "inf" : "nan";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3e", v);
-  return buf;
-}
-
 std::string pad(const std::string& s, size_t width) {
   return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
 }
@@ -103,8 +96,8 @@ void print_table(const verify::DiffReport& r, bool all) {
                           d.status == verify::DiffStatus::kDifferent ||
                           d.status == verify::DiffStatus::kIdentical;
     std::cout << pad(std::string(verify::diff_status_name(d.status)), 12) << pad(name, width)
-              << pad(compared ? scientific(d.max_abs) : "-", 11)
-              << pad(compared ? scientific(d.max_rel) : "-", 11);
+              << pad(compared ? verify::scientific(d.max_abs) : "-", 11)
+              << pad(compared ? verify::scientific(d.max_rel) : "-", 11);
     std::string details;
     if (!d.name_a.empty() && !d.name_b.empty() && d.name_a != d.name_b)
       details += "B: " + d.name_b + "; ";

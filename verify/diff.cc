@@ -334,7 +334,7 @@ DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOpti
       compare_pair({i, Use::kVector, false}, {it->second, Use::kVector, false}, "");
     } else if (extra) {
       one_sided(ta[i], false, DiffStatus::kSkipped, "",
-                "buffer or tied alias, not a separate weight");
+                "not a weight of the convention: buffer, tied alias or training state");
     } else {
       one_sided(ta[i], false, DiffStatus::kOnlyInA, "", "");
     }
@@ -346,7 +346,7 @@ DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOpti
   for (size_t i : kb.extras)
     if (!b_used[i])
       one_sided(tb[i], true, DiffStatus::kSkipped, "",
-                "buffer or tied alias, not a separate weight");
+                "not a weight of the convention: buffer, tied alias or training state");
 
   for (const auto& d : report.tensors)
     if (d.failed()) report.same = false;

@@ -7,14 +7,6 @@
 namespace tensorferry::verify {
 namespace {
 
-std::string scientific(double v) {
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  if (std::isnan(v)) return "nan";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3e", v);
-  return buf;
-}
-
 std::string pad(const std::string& s, size_t width) {
   return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
 }
@@ -67,6 +59,14 @@ nlohmann::json sequences_json(const std::vector<TokenSequence>& sequences) {
 }
 
 }  // namespace
+
+std::string scientific(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3e", v);
+  return buf;
+}
 
 nlohmann::json json_number(double value) {
   if (std::isfinite(value)) return value;

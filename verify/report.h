@@ -16,6 +16,9 @@ nlohmann::json verify_report_json(const VerifyReport& report);
 nlohmann::json forward_json(const Model& model, const std::vector<TokenSequence>& sequences,
                             const ForwardResult& result);
 
+// "1.234e-05"; "inf", "-inf", "nan" for the non-finite.
+std::string scientific(double value);
+
 // JSON has no infinity or NaN: those become the strings "inf", "-inf", "nan".
 nlohmann::json json_number(double value);
 
