@@ -61,11 +61,14 @@ def tiny_gpt2_config(**kw):
     return GPT2Config(**base)
 
 
-@pytest.mark.parametrize("safe", [True, False], ids=["safetensors", "pytorch_bin"])
-def test_gpt2_lm_head_model(tmp_path, safe):
+@pytest.mark.parametrize("layout", ["safetensors", "pytorch_bin", "sharded"])
+def test_gpt2_lm_head_model(tmp_path, layout):
     torch.manual_seed(0)
     model = GPT2LMHeadModel(tiny_gpt2_config())
-    model.save_pretrained(tmp_path, safe_serialization=safe)
+    shard = {"max_shard_size": "60KB"} if layout == "sharded" else {}
+    model.save_pretrained(tmp_path, safe_serialization=layout != "pytorch_bin", **shard)
+    if layout == "sharded":
+        assert (tmp_path / "model.safetensors.index.json").exists()
     check_against_torch(tmp_path, model, gpt2_stages, GPT2_SEQS, gpt2_stage_names(5))
 
 
@@ -131,6 +134,21 @@ def test_bert_every_head(tmp_path, case):
     model = cls(tiny_bert_config(**kw))
     model.save_pretrained(tmp_path, safe_serialization=safe)
     check_against_torch(tmp_path, model, bert_stages, BERT_SEQS, bert_stage_names(3, heads))
+
+
+def test_bert_old_layer_norm_names(tmp_path):
+    """Old BERT files (the hub's bert-base-uncased) spell LayerNorm parameters gamma/beta;
+    transformers renames them on load, and so does verify."""
+    torch.manual_seed(4)
+    model = BertForPreTraining(tiny_bert_config())
+    model.config.save_pretrained(tmp_path)
+    state = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias",
+                                                                       "LayerNorm.beta"): v
+             for k, v in model.state_dict().items()}
+    assert any(k.endswith("LayerNorm.gamma") for k in state)
+    torch.save(state, tmp_path / "pytorch_model.bin")
+    check_against_torch(tmp_path, model, bert_stages, BERT_SEQS,
+                        bert_stage_names(3, ["pooler", "mlm logits", "nsp logits"]))
 
 
 def test_all_minilm_l6_v2_real_weights():
