@@ -116,6 +116,56 @@ def google_names(state):
     return out
 
 
+# Reads a TF1 checkpoint with TensorFlow's own reader into an npz (name -> array).
+DUMP_TF1 = r"""
+import json, sys
+import numpy as np, tensorflow as tf
+path, out = sys.argv[1], sys.argv[2]
+arrays = {name: tf.train.load_variable(path, name) for name, _ in tf.train.list_variables(path)}
+np.savez(out, **arrays)
+print(json.dumps(sorted(arrays)))
+"""
+
+# Runs transformers' own TF1 importer (load_tf_weights_in_gpt2 / _bert) on those arrays in a
+# torch-only process, by giving it a stand-in for the two tf.train functions it calls, and
+# reports every parameter that differs from the original model.
+HF_TF1_IMPORT = r"""
+import json, os, sys, types
+os.environ["USE_TF"] = "0"
+import numpy as np, torch, transformers
+from transformers.models.bert import modeling_bert
+from transformers.models.gpt2 import modeling_gpt2
+family, arrays_path, pt_dir, scope = sys.argv[1:5]
+arrays = dict(np.load(arrays_path))
+if scope != "all":
+    arrays = {k: v for k, v in arrays.items() if k.startswith(scope)}
+config = transformers.AutoConfig.from_pretrained(pt_dir)
+model = (modeling_gpt2.GPT2Model if family == "gpt2" else modeling_bert.BertForPreTraining)(config)
+# Only now, with transformers imported: the importer's own `import tensorflow as tf`.
+tf = types.ModuleType("tensorflow")
+tf.train = types.SimpleNamespace(
+    list_variables=lambda path: [(k, list(v.shape)) for k, v in arrays.items()],
+    load_variable=lambda path, name: arrays[name])
+sys.modules["tensorflow"] = tf
+if family == "gpt2":
+    modeling_gpt2.load_tf_weights_in_gpt2(model, config, "ckpt")
+    prefix = "transformer."
+else:
+    modeling_bert.load_tf_weights_in_bert(model, config, "ckpt")
+    prefix = ""
+original = np.load(os.path.join(pt_dir, "state.npz"))
+wrong, checked = [], 0
+for name, value in model.state_dict().items():
+    key = prefix + name
+    if key not in original.files or name.startswith("cls.predictions.decoder"):
+        continue  # a head this class lacks; the decoder is tied to the word embeddings
+    checked += 1
+    if not np.array_equal(value.numpy(), original[key]):
+        wrong.append(name)
+print(json.dumps({"wrong": wrong, "checked": checked}))
+"""
+
+
 def write_tf1(tmp, folder, arrays, config_name, config):
     folder = Path(tmp) / folder
     folder.mkdir()
@@ -197,6 +247,24 @@ def test_bert_conventions_agree_on_every_head(bert):
         heads = {s["name"] for s in report["stages"] if s["head"]}
         assert heads == expected_heads
     agree(bert["google"], bert["tf2"], ("google-tf1", "hf-tf2"))
+
+
+def test_transformers_tf1_importer_reads_the_openai_checkpoint(gpt2, tmp_path):
+    """The TF1 files these tests write are what transformers' own importers
+    (load_tf_weights_in_gpt2 / load_tf_weights_in_bert) read back as the original model: the
+    tests' naming of the OpenAI and Google conventions is the frameworks', not verify's."""
+    run_python(DUMP_TF1, gpt2["openai"] / "model.ckpt", tmp_path / "arrays.npz")
+    result = run_python(HF_TF1_IMPORT, "gpt2", tmp_path / "arrays.npz", gpt2["pt"], "all")
+    assert result["wrong"] == [] and result["checked"] > 10, result
+
+
+def test_transformers_tf1_importer_reads_the_google_checkpoint(bert, tmp_path):
+    run_python(DUMP_TF1, bert["google"] / "model.ckpt", tmp_path / "arrays.npz")
+    # transformers' importer knows only the pre-training heads (it fails on run_classifier's
+    # output_weights and run_squad's cls/squad); for the other classes it checks the encoder.
+    scope = "all" if bert["cls"] == "BertForPreTraining" else "bert/"
+    result = run_python(HF_TF1_IMPORT, "bert", tmp_path / "arrays.npz", bert["pt"], scope)
+    assert result["wrong"] == [] and result["checked"] > 10, result
 
 
 def test_broken_google_checkpoint_missing_query_transpose(bert, tmp_path):
