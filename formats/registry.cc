@@ -61,6 +61,9 @@ std::optional<Format> detect_file(const std::string& path) {
   if (looks_like_safetensors(head, size)) return Format::kSafetensors;
   const auto tail = peek(path, -48, 48, &size);
   if (looks_like_tf_index(tail)) return Format::kTfBundle;
+  // safetensors has no magic number: a damaged header fails looks_like_safetensors, and its own
+  // reader says what is wrong with it better than "unknown format" would.
+  if (format_from_extension(path) == Format::kSafetensors) return Format::kSafetensors;
   return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 #include "formats/sharding.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -77,6 +78,9 @@ ShardIndex read_shard_index(const std::string& index_path) {
     }
   }
   if (index.files.empty()) throw_bad_input(index_path, std::nullopt, "index lists no tensors");
+  // Shard order, as transformers reads them (`sorted(set(weight_map.values()))`): the JSON map
+  // above iterates tensor names alphabetically, which says nothing about where they are.
+  std::sort(index.files.begin(), index.files.end());
   return index;
 }
 

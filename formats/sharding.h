@@ -23,7 +23,7 @@ std::vector<size_t> assign_shards(const std::vector<TensorInfo>& tensors, uint64
 
 struct ShardIndex {
   std::string path;                                   // the index file
-  std::vector<std::string> files;                     // distinct shard files, in first-use order
+  std::vector<std::string> files;                     // distinct shard files, sorted
   std::vector<std::pair<std::string, std::string>> weight_map;  // tensor -> file name
   std::map<std::string, std::string> metadata;        // string-valued metadata entries
   uint64_t total_size = 0;                            // metadata.total_size, 0 when absent

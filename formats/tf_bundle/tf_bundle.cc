@@ -1,7 +1,45 @@
 #include "formats/tf_bundle/tf_bundle.h"
-#include "core/error.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/bytes.h"
+#include "formats/tf_bundle/bundle_files.h"
+#include "formats/tf_bundle/table_format.h"
+
 namespace tensorferry {
-bool looks_like_tf_index(std::span<const std::byte>) { return false; }
-std::unique_ptr<CheckpointReader> open_tf_bundle(const std::string&) { throw_usage("tf-bundle: not implemented yet"); }
-std::unique_ptr<CheckpointWriter> create_tf_bundle_writer(const std::string&, const WriterOptions&, const TfBundleOptions&) { throw_usage("tf-bundle: not implemented yet"); }
+
+bool looks_like_tf_index(std::span<const std::byte> last_bytes_of_file) {
+  // Any LevelDB-format table ends like this; within tensorferry's formats only a bundle index does.
+  return last_bytes_of_file.size() >= tf_bundle::kFooterSize &&
+         load_le<uint64_t>(last_bytes_of_file.data() + last_bytes_of_file.size() - 8) ==
+             tf_bundle::kTableMagic;
 }
+
+namespace tf_bundle {
+
+std::string data_file_name(const std::string& prefix, uint64_t shard, uint64_t num_shards) {
+  char suffix[64];
+  std::snprintf(suffix, sizeof suffix, ".data-%05llu-of-%05llu",
+                static_cast<unsigned long long>(shard),
+                static_cast<unsigned long long>(num_shards));
+  return prefix + suffix;
+}
+
+std::optional<std::string> prefix_of_data_file(const std::string& path) {
+  auto is_number = [](std::string_view s) {
+    return s.size() >= 5 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const size_t data = path.rfind(".data-");
+  if (data == std::string::npos) return std::nullopt;
+  const std::string_view numbers = std::string_view(path).substr(data + 6);
+  const size_t of = numbers.find("-of-");
+  if (of == std::string_view::npos || !is_number(numbers.substr(0, of)) ||
+      !is_number(numbers.substr(of + 4)))
+    return std::nullopt;
+  return path.substr(0, data);
+}
+
+}  // namespace tf_bundle
+}  // namespace tensorferry
