@@ -22,6 +22,9 @@ int run_main(int argc, char** argv) {
   add(cli::add_inspect_command);
   add(cli::add_convert_command);
   add(cli::add_dump_command);
+  add(cli::add_verify_command);
+  add(cli::add_diff_command);
+  add(cli::add_forward_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

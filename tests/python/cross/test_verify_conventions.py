@@ -1,0 +1,353 @@
+"""verify and diff across conventions (issue 5): the same weights as HF PyTorch, HF TF2
+(tf_model.h5, written by transformers' own from_pt path), OpenAI TF1 and Google TF1 checkpoints
+(written with TensorFlow's Saver under the names and layouts of openai/gpt-2 model.py and
+google-research/bert modeling.py / run_pretraining.py / run_classifier.py / run_squad.py) agree
+stage by stage, and deliberately broken TF-side files are caught at the right layer.
+
+PyTorch and TensorFlow only ever run in subprocesses (conftest.run_python), never together."""
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import run_python
+from verify_util import diff, stage, verify
+
+MAKE_PT = r"""
+import json, os, sys
+os.environ["USE_TF"] = "0"
+import numpy as np, torch
+import transformers
+family, cls_name, kwargs, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+torch.manual_seed(0)
+config = (transformers.GPT2Config if family == "gpt2" else transformers.BertConfig)(**kwargs)
+model = getattr(transformers, cls_name)(config)
+model.save_pretrained(out)
+np.savez(os.path.join(out, "state.npz"),
+         **{k: v.detach().numpy() for k, v in model.state_dict().items()})
+print(json.dumps(config.to_dict()))
+"""
+
+TF2_FROM_PT = r"""
+import json, os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+import transformers
+cls_name, src, out = sys.argv[1], sys.argv[2], sys.argv[3]
+model = getattr(transformers, "TF" + cls_name).from_pretrained(src, from_pt=True)
+model.save_pretrained(out)
+print(json.dumps(sorted(os.listdir(out))))
+"""
+
+# Writes a TF1 name-based checkpoint with tf.compat.v1.train.Saver: {name: array} from an npz.
+SAVE_TF1 = r"""
+import json, os, sys
+import numpy as np, tensorflow as tf
+arrays, out = np.load(sys.argv[1]), sys.argv[2]
+tf.compat.v1.disable_eager_execution()
+with tf.Graph().as_default():
+    variables = [tf.compat.v1.get_variable(name, initializer=tf.constant(arrays[name]))
+                 for name in arrays.files]
+    saver = tf.compat.v1.train.Saver(variables)
+    with tf.compat.v1.Session() as session:
+        session.run(tf.compat.v1.global_variables_initializer())
+        saver.save(session, os.path.join(out, "model.ckpt"), write_meta_graph=False)
+print(json.dumps(sorted(os.listdir(out))))
+"""
+
+
+def openai_names(state):
+    """HF GPT-2 state dict -> OpenAI model.py variables (conv1d w [1, in, out], LayerNorm g/b)."""
+    out = {}
+    for key, value in state.items():
+        key = key.removeprefix("transformer.")
+        if key == "lm_head.weight" or key.endswith((".attn.bias", ".attn.masked_bias")):
+            continue  # tied to wte / buffers
+        parts = key.split(".")
+        if parts[0] in ("wte", "wpe"):
+            out[f"model/{parts[0]}"] = value
+            continue
+        if parts[0] == "h":
+            parts = [f"h{parts[1]}"] + parts[2:]
+        leaf = parts[-1]
+        if parts[-2].startswith("ln_"):
+            parts[-1] = "g" if leaf == "weight" else "b"
+        else:
+            parts[-1] = "w" if leaf == "weight" else "b"
+            if leaf == "weight":
+                value = value.reshape(1, *value.shape)
+        out["model/" + "/".join(parts)] = value
+    return out
+
+
+def google_names(state):
+    """HF BERT state dict -> Google TF1 variables: the renaming and transposes of transformers'
+    convert_bert_pytorch_checkpoint_to_original_tf.py for the encoder, and the head variables of
+    run_pretraining.py (cls/...), run_classifier.py (output_weights) and run_squad.py
+    (cls/squad/...), whose output_weights are stored [out, in] and not transposed."""
+    heads = {"cls.predictions.bias": "cls/predictions/output_bias",
+             "cls.seq_relationship.weight": "cls/seq_relationship/output_weights",
+             "cls.seq_relationship.bias": "cls/seq_relationship/output_bias",
+             "classifier.weight": "output_weights", "classifier.bias": "output_bias",
+             "qa_outputs.weight": "cls/squad/output_weights",
+             "qa_outputs.bias": "cls/squad/output_bias"}
+    out = {}
+    for key, value in state.items():
+        if key in heads:
+            out[heads[key]] = value
+            continue
+        if key.startswith("cls.predictions.decoder") or key.endswith("position_ids"):
+            continue  # tied to the word embeddings / buffer
+        name = key.removeprefix("bert.")
+        for a, b in (("layer.", "layer_"), ("word_embeddings.weight", "word_embeddings"),
+                     ("position_embeddings.weight", "position_embeddings"),
+                     ("token_type_embeddings.weight", "token_type_embeddings"), (".", "/"),
+                     ("LayerNorm/weight", "LayerNorm/gamma"), ("LayerNorm/bias", "LayerNorm/beta"),
+                     ("weight", "kernel")):
+            name = name.replace(a, b)
+        if name.endswith("/kernel"):
+            value = value.T
+        out[name if name.startswith("cls/") else "bert/" + name] = np.ascontiguousarray(value)
+    # Training state a real TF1 checkpoint carries; verify must skip it.
+    out["global_step"] = np.array(1000, dtype=np.int64)
+    slot = "bert/encoder/layer_0/attention/self/query/kernel"
+    out[slot + "/adam_m"] = np.zeros_like(out[slot])
+    return out
+
+
+# Reads a TF1 checkpoint with TensorFlow's own reader into an npz (name -> array).
+DUMP_TF1 = r"""
+import json, sys
+import numpy as np, tensorflow as tf
+path, out = sys.argv[1], sys.argv[2]
+arrays = {name: tf.train.load_variable(path, name) for name, _ in tf.train.list_variables(path)}
+np.savez(out, **arrays)
+print(json.dumps(sorted(arrays)))
+"""
+
+# Runs transformers' own TF1 importer (load_tf_weights_in_gpt2 / _bert) on those arrays in a
+# torch-only process, by giving it a stand-in for the two tf.train functions it calls, and
+# reports every parameter that differs from the original model.
+HF_TF1_IMPORT = r"""
+import json, os, sys, types
+os.environ["USE_TF"] = "0"
+import numpy as np, torch, transformers
+from transformers.models.bert import modeling_bert
+from transformers.models.gpt2 import modeling_gpt2
+family, arrays_path, pt_dir, scope = sys.argv[1:5]
+arrays = dict(np.load(arrays_path))
+if scope != "all":
+    arrays = {k: v for k, v in arrays.items() if k.startswith(scope)}
+config = transformers.AutoConfig.from_pretrained(pt_dir)
+model = (modeling_gpt2.GPT2Model if family == "gpt2" else modeling_bert.BertForPreTraining)(config)
+# Only now, with transformers imported: the importer's own `import tensorflow as tf`.
+tf = types.ModuleType("tensorflow")
+tf.train = types.SimpleNamespace(
+    list_variables=lambda path: [(k, list(v.shape)) for k, v in arrays.items()],
+    load_variable=lambda path, name: arrays[name])
+sys.modules["tensorflow"] = tf
+if family == "gpt2":
+    modeling_gpt2.load_tf_weights_in_gpt2(model, config, "ckpt")
+    prefix = "transformer."
+else:
+    modeling_bert.load_tf_weights_in_bert(model, config, "ckpt")
+    prefix = ""
+original = np.load(os.path.join(pt_dir, "state.npz"))
+wrong, checked = [], 0
+for name, value in model.state_dict().items():
+    key = prefix + name
+    if key not in original.files or name.startswith("cls.predictions.decoder"):
+        continue  # a head this class lacks; the decoder is tied to the word embeddings
+    checked += 1
+    if not np.array_equal(value.numpy(), original[key]):
+        wrong.append(name)
+print(json.dumps({"wrong": wrong, "checked": checked}))
+"""
+
+
+def write_tf1(tmp, folder, arrays, config_name, config):
+    folder = Path(tmp) / folder
+    folder.mkdir()
+    np.savez(folder / "arrays.npz", **arrays)
+    run_python(SAVE_TF1, folder / "arrays.npz", folder)
+    (folder / "arrays.npz").unlink()
+    (folder / config_name).write_text(json.dumps(config))
+    return folder
+
+
+def load_state(pt_dir):
+    with np.load(Path(pt_dir) / "state.npz") as f:
+        return {k: f[k] for k in f.files}
+
+
+GPT2_KW = dict(vocab_size=1000, n_positions=64, n_embd=32, n_layer=4, n_head=4,
+               initializer_range=0.2)
+BERT_KW = dict(vocab_size=99, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
+               intermediate_size=37, max_position_embeddings=64, initializer_range=0.2)
+
+
+@pytest.fixture(scope="module")
+def gpt2(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gpt2")
+    run_python(MAKE_PT, "gpt2", "GPT2LMHeadModel", json.dumps(GPT2_KW), tmp / "pt")
+    run_python(TF2_FROM_PT, "GPT2LMHeadModel", tmp / "pt", tmp / "tf2")
+    state = load_state(tmp / "pt")
+    hparams = {"n_vocab": 1000, "n_ctx": 64, "n_embd": 32, "n_head": 4, "n_layer": 4}
+    openai = write_tf1(tmp, "openai", openai_names(state), "hparams.json", hparams)
+    return dict(tmp=tmp, pt=tmp / "pt", tf2=tmp / "tf2", openai=openai, state=state,
+                hparams=hparams)
+
+
+BERT_CLASSES = {"BertForPreTraining": dict(), "BertForSequenceClassification": dict(num_labels=3),
+                "BertForQuestionAnswering": dict()}
+
+
+@pytest.fixture(scope="module", params=sorted(BERT_CLASSES))
+def bert(request, tmp_path_factory):
+    cls = request.param
+    tmp = tmp_path_factory.mktemp(cls)
+    config = json.loads(json.dumps(run_python(MAKE_PT, "bert", cls,
+                                              json.dumps({**BERT_KW, **BERT_CLASSES[cls]}),
+                                              tmp / "pt")))
+    run_python(TF2_FROM_PT, cls, tmp / "pt", tmp / "tf2")
+    state = load_state(tmp / "pt")
+    bert_config = {k: config[k] for k in (
+        "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+        "intermediate_size", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob",
+        "max_position_embeddings", "type_vocab_size", "initializer_range")}
+    google = write_tf1(tmp, "google", google_names(state), "bert_config.json", bert_config)
+    return dict(cls=cls, tmp=tmp, pt=tmp / "pt", tf2=tmp / "tf2", google=google, state=state,
+                bert_config=bert_config)
+
+
+def agree(a, b, conventions):
+    rc, report = verify(a, b)
+    assert rc == 0, report["first_failure"]
+    assert (report["a"]["convention"], report["b"]["convention"]) == conventions
+    assert report["a"]["unused_weights"] == [] and report["b"]["unused_weights"] == []
+    worst = max(s["max_abs_error"] for s in report["stages"])
+    assert worst < 1e-9, worst
+    return report
+
+
+def test_gpt2_conventions_agree(gpt2):
+    agree(gpt2["pt"], gpt2["openai"], ("hf-pytorch", "openai-tf1"))
+    agree(gpt2["pt"], gpt2["tf2"], ("hf-pytorch", "hf-tf2"))
+    report = agree(gpt2["openai"], gpt2["tf2"], ("openai-tf1", "hf-tf2"))
+    assert stage(report, "logits")["cols"] == 1000
+
+
+def test_bert_conventions_agree_on_every_head(bert):
+    expected_heads = {"BertForPreTraining": {"pooler", "mlm logits", "nsp logits"},
+                      "BertForSequenceClassification": {"pooler", "classifier logits"},
+                      "BertForQuestionAnswering": {"qa start logits", "qa end logits"}}[bert["cls"]]
+    for other, convention in ((bert["google"], "google-tf1"), (bert["tf2"], "hf-tf2")):
+        report = agree(bert["pt"], other, ("hf-pytorch", convention))
+        heads = {s["name"] for s in report["stages"] if s["head"]}
+        assert heads == expected_heads
+    agree(bert["google"], bert["tf2"], ("google-tf1", "hf-tf2"))
+
+
+def test_transformers_tf1_importer_reads_the_openai_checkpoint(gpt2, tmp_path):
+    """The TF1 files these tests write are what transformers' own importers
+    (load_tf_weights_in_gpt2 / load_tf_weights_in_bert) read back as the original model: the
+    tests' naming of the OpenAI and Google conventions is the frameworks', not verify's."""
+    run_python(DUMP_TF1, gpt2["openai"] / "model.ckpt", tmp_path / "arrays.npz")
+    result = run_python(HF_TF1_IMPORT, "gpt2", tmp_path / "arrays.npz", gpt2["pt"], "all")
+    assert result["wrong"] == [] and result["checked"] > 10, result
+
+
+def test_transformers_tf1_importer_reads_the_google_checkpoint(bert, tmp_path):
+    run_python(DUMP_TF1, bert["google"] / "model.ckpt", tmp_path / "arrays.npz")
+    # transformers' importer knows only the pre-training heads (it fails on run_classifier's
+    # output_weights and run_squad's cls/squad); for the other classes it checks the encoder.
+    scope = "all" if bert["cls"] == "BertForPreTraining" else "bert/"
+    result = run_python(HF_TF1_IMPORT, "bert", tmp_path / "arrays.npz", bert["pt"], scope)
+    assert result["wrong"] == [] and result["checked"] > 10, result
+
+
+def test_broken_google_checkpoint_missing_query_transpose(bert, tmp_path):
+    arrays = google_names(bert["state"])
+    name = "bert/encoder/layer_1/attention/self/query/kernel"
+    arrays[name] = np.ascontiguousarray(arrays[name].T)  # the PyTorch weight, untransposed
+    broken = write_tf1(tmp_path, "g", arrays, "bert_config.json", bert["bert_config"])
+    rc, report = verify(bert["pt"], broken)
+    assert rc == 1 and report["first_failure"]["stage"] == "layer 1 attention"
+    assert stage(report, "layer 0")["max_abs_error"] < 1e-9
+
+
+def test_broken_google_head_transposed_like_a_kernel(bert, tmp_path):
+    if bert["cls"] == "BertForQuestionAnswering":
+        name, head = "cls/squad/output_weights", "qa start logits"
+    elif bert["cls"] == "BertForSequenceClassification":
+        name, head = "output_weights", "classifier logits"
+    else:
+        name, head = "cls/seq_relationship/output_weights", "nsp logits"
+    arrays = google_names(bert["state"])
+    arrays[name] = np.ascontiguousarray(arrays[name].T)
+    broken = write_tf1(tmp_path, "g", arrays, "bert_config.json", bert["bert_config"])
+    rc, report = verify(bert["pt"], broken)
+    assert rc == 1 and report["first_failure"]["stage"] == head
+    assert report["first_failure"]["status"] == "CANNOT RUN"
+    assert name in report["first_failure"]["note"]
+
+
+def test_broken_openai_checkpoints(gpt2, tmp_path):
+    arrays = openai_names(gpt2["state"])
+    for name in ("model/h2/attn/c_attn/w", "model/h2/attn/c_attn/b"):
+        q, k, v = np.split(arrays[name], 3, axis=-1)
+        arrays[name] = np.ascontiguousarray(np.concatenate([k, q, v], axis=-1))
+    broken = write_tf1(tmp_path, "swap", arrays, "hparams.json", gpt2["hparams"])
+    rc, report = verify(gpt2["pt"], broken)
+    assert rc == 1 and report["first_failure"]["stage"] == "layer 2 attention"
+
+    arrays = openai_names(gpt2["state"])
+    arrays["model/h0/mlp/c_fc/w"] = arrays["model/h0/mlp/c_fc/w"][0]  # [in, out], not [1, in, out]
+    broken = write_tf1(tmp_path, "shape", arrays, "hparams.json", gpt2["hparams"])
+    rc, report = verify(gpt2["pt"], broken)
+    assert rc == 1 and report["first_failure"]["stage"] == "layer 0"
+    assert "[1, 32, 128]" in report["first_failure"]["note"]
+
+
+def test_broken_tf2_h5_swapped_query_and_key(bert, tmp_path):
+    import shutil
+    broken = tmp_path / "tf2"
+    shutil.copytree(bert["tf2"], broken)
+    with h5py.File(broken / "tf_model.h5", "r+") as f:
+        paths = []
+        f.visit(paths.append)
+        q = next(p for p in paths if p.endswith("layer_._0/attention/self/query/kernel:0"))
+        k = q.replace("/query/", "/key/")
+        qv, kv = f[q][()], f[k][()]
+        f[q][...] = kv
+        f[k][...] = qv
+    rc, report = verify(bert["pt"], broken)
+    assert rc == 1 and report["first_failure"]["stage"] == "layer 0 attention"
+
+
+def test_diff_across_conventions(bert, gpt2, tmp_path):
+    rc, report = diff(bert["pt"], bert["google"])
+    assert rc == 0, [t for t in report["tensors"] if t["failed"]]
+    assert report["matching"] == "bert hf-pytorch <-> bert google-tf1"
+    q = next(t for t in report["tensors"]
+             if t["canonical"] == "encoder.layer.1.attention.self.query.weight")
+    assert q["transposed"] and q["bit_identical"]
+    skipped = {t["name_b"] for t in report["tensors"] if t["status"] == "skipped"}
+    assert {"global_step", "bert/encoder/layer_0/attention/self/query/kernel/adam_m"} <= skipped
+
+    arrays = google_names(bert["state"])
+    name = "bert/encoder/layer_0/intermediate/dense/kernel"  # [32, 37]; PyTorch [37, 32]
+    arrays[name] = arrays[name].copy()
+    arrays[name][5, 30] += 1.0
+    changed = write_tf1(tmp_path, "g", arrays, "bert_config.json", bert["bert_config"])
+    rc, report = diff(bert["pt"], changed)
+    assert rc == 1
+    t = next(t for t in report["tensors"] if t["name_b"] == name)
+    assert t["status"] == "DIFFERENT" and t["mismatched"] == 1
+    assert t["first_mismatch"]["a"] == [30, 5] and t["first_mismatch"]["b"] == [5, 30]
+
+    rc, report = diff(gpt2["pt"], gpt2["tf2"])
+    assert rc == 0, [t for t in report["tensors"] if t["failed"]]
+    rc, report = diff(gpt2["openai"], gpt2["tf2"])
+    assert rc == 0

@@ -1,0 +1,92 @@
+"""PyTorch's view of every stage tensorferry's forward pass reports, in tensorferry's stage names
+(shared by the torch-side verify tests)."""
+import os
+
+os.environ.setdefault("USE_TF", "0")  # transformers must not pull TensorFlow into this process
+os.environ.setdefault("USE_TORCH", "1")
+
+import numpy as np
+import torch
+from transformers import BertForMaskedLM, BertForSequenceClassification
+
+
+def gpt2_stages(model, tokens, dtype):
+    """{stage: array} from transformers for one sequence, in tensorferry's stage names."""
+    model = model.to(dtype).eval()
+    base = model.transformer if hasattr(model, "transformer") else model
+    captured, hooks = {}, []
+    for i, block in enumerate(base.h):
+        hooks.append(block.attn.register_forward_hook(
+            lambda m, args, out, i=i: captured.__setitem__(f"attn {i}", out[0])))
+        hooks.append(block.register_forward_hook(
+            lambda m, args, out, i=i: captured.__setitem__(f"layer {i}", out[0])))
+    with torch.no_grad():
+        out = model(torch.tensor([tokens]), output_hidden_states=True)
+    for h in hooks:
+        h.remove()
+    hs = out.hidden_states
+    stages = {"embeddings": hs[0][0]}
+    for i in range(len(base.h)):
+        # hidden_states[i] is the input of block i; the attention sub-layer adds to it.
+        stages[f"layer {i} attention"] = hs[i][0] + captured[f"attn {i}"][0]
+        stages[f"layer {i}"] = captured[f"layer {i}"][0]
+    stages["final layer norm"] = hs[-1][0]  # transformers applies ln_f to the last entry
+    if hasattr(out, "logits"):
+        stages["logits"] = out.logits[0]
+    else:  # GPT2Model: the tied LM head of GPT2LMHeadModel
+        with torch.no_grad():
+            stages["logits"] = hs[-1][0] @ base.wte.weight.T
+    return {k: v.numpy() for k, v in stages.items()}
+
+
+def bert_stages(model, tokens, types, dtype):
+    model = model.to(dtype).eval()
+    bert = model.bert if hasattr(model, "bert") else model
+    captured, hooks = {}, []
+    for i, layer in enumerate(bert.encoder.layer):
+        hooks.append(layer.attention.register_forward_hook(
+            lambda m, args, out, i=i: captured.__setitem__(f"layer {i} attention", out[0])))
+        hooks.append(layer.register_forward_hook(
+            lambda m, args, out, i=i: captured.__setitem__(f"layer {i}", out[0])))
+    if bert.pooler is not None:
+        hooks.append(bert.pooler.register_forward_hook(
+            lambda m, args, out: captured.__setitem__("pooler", out)))
+    with torch.no_grad():
+        out = model(torch.tensor([tokens]), token_type_ids=torch.tensor([types]),
+                    output_hidden_states=True)
+    for h in hooks:
+        h.remove()
+    stages = {"embeddings": out.hidden_states[0][0]}
+    for k, v in captured.items():
+        stages[k] = v[0]
+    heads = {"prediction_logits": "mlm logits", "seq_relationship_logits": "nsp logits",
+             "start_logits": "qa start logits", "end_logits": "qa end logits"}
+    for attr, name in heads.items():
+        if getattr(out, attr, None) is not None:
+            stages[name] = out[attr][0]
+    if isinstance(model, BertForMaskedLM):
+        stages["mlm logits"] = out.logits[0]
+    if isinstance(model, BertForSequenceClassification):
+        stages["classifier logits"] = out.logits[0]
+    stages = {k: v.numpy() for k, v in stages.items()}
+    for name in ("pooler", "nsp logits", "classifier logits"):  # one row per sequence
+        if name in stages:
+            stages[name] = stages[name].reshape(1, -1)
+    for name in ("qa start logits", "qa end logits"):
+        if name in stages:
+            stages[name] = stages[name].reshape(-1, 1)
+    return stages
+
+
+def reference(fn, model, sequences, dtype):
+    per_seq = [fn(model, *((s,) if not isinstance(s, tuple) else s), dtype) for s in sequences]
+    return {k: [p[k] for p in per_seq] for k in per_seq[0]}
+
+
+
+
+def stage_errors(fn, model_a, model_b, sequences):
+    """{stage: max abs difference between two models} in float64, over all sequences."""
+    ra = reference(fn, model_a, sequences, torch.float64)
+    rb = reference(fn, model_b, sequences, torch.float64)
+    return {k: max(float(np.max(np.abs(x - y))) for x, y in zip(ra[k], rb[k])) for k in ra}

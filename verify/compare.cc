@@ -1,0 +1,138 @@
+// Stage-by-stage comparison of two forward passes.
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "verify/verify.h"
+
+namespace tensorferry::verify {
+
+std::string_view status_name(StageStatus status) {
+  switch (status) {
+    case StageStatus::kOk: return "ok";
+    case StageStatus::kExceeds: return "EXCEEDS";
+    case StageStatus::kShape: return "SHAPE";
+    case StageStatus::kProblem: return "CANNOT RUN";
+    case StageStatus::kMissing: return "MISSING";
+    case StageStatus::kNotReached: return "not reached";
+    case StageStatus::kSkipped: return "skipped";
+  }
+  return "?";
+}
+
+namespace {
+
+void measure(const Stage& a, const Stage& b, double max_error, StageReport& r) {
+  double sum = 0;
+  size_t worst = 0;
+  bool bad_number = false;
+  for (size_t i = 0; i < a.values.data.size(); ++i) {
+    const double x = a.values.data[i];
+    const double y = b.values.data[i];
+    const double err = std::fabs(x - y);
+    r.max_abs_value = std::max(r.max_abs_value, std::fabs(x));
+    if (!std::isfinite(err) && !(std::isnan(x) && std::isnan(y))) {
+      // A NaN or infinity on one side is the worst possible difference.
+      if (!bad_number) worst = i;
+      bad_number = true;
+      continue;
+    }
+    if (std::isnan(err)) continue;
+    sum += err;
+    if (!bad_number && err > r.max_abs_error) {
+      r.max_abs_error = err;
+      worst = i;
+    }
+  }
+  if (bad_number) r.max_abs_error = std::numeric_limits<double>::infinity();
+  const size_t n = a.values.data.size();
+  r.mean_abs_error = n ? sum / static_cast<double>(n) : 0.0;
+  const int64_t row = a.values.cols ? static_cast<int64_t>(worst) / a.values.cols : 0;
+  r.column = a.values.cols ? static_cast<int64_t>(worst) % a.values.cols : 0;
+  for (size_t s = 0; s + 1 < a.offsets.size(); ++s)
+    if (row >= a.offsets[s] && row < a.offsets[s + 1]) {
+      r.sequence = s;
+      r.token = row - a.offsets[s];
+    }
+  r.status = r.max_abs_error > max_error || bad_number ? StageStatus::kExceeds : StageStatus::kOk;
+}
+
+}  // namespace
+
+std::vector<StageReport> compare_forward(const ForwardResult& a, const ForwardResult& b,
+                                         const VerifyOptions& options) {
+  std::map<std::string, const Stage*> b_stages;
+  for (const auto& s : b.stages) b_stages[s.name] = &s;
+  // A side whose encoder hit a problem ends its list there: later stages were never computed.
+  auto stopped = [](const ForwardResult& r) {
+    for (const auto& s : r.stages)
+      if (!s.problem.empty() && !s.head) return true;
+    return false;
+  };
+  const bool a_cut = stopped(a);
+  const bool b_cut = stopped(b);
+
+  std::vector<StageReport> out;
+  auto one_sided = [&](const Stage& s, bool in_a) {
+    StageReport r;
+    r.name = s.name;
+    r.layer = s.layer;
+    r.head = s.head;
+    r.rows = s.values.rows;
+    r.cols = s.values.cols;
+    (in_a ? r.tensors_a : r.tensors_b) = s.tensors;
+    const char* other = in_a ? "B" : "A";
+    if (in_a ? b_cut : a_cut) {
+      r.status = StageStatus::kNotReached;
+      r.note = std::string(other) + " stopped at an earlier stage";
+    } else if (s.head && options.allow_missing_heads) {
+      r.status = StageStatus::kSkipped;
+      r.note = std::string("head only in ") + (in_a ? "A" : "B");
+    } else {
+      r.status = StageStatus::kMissing;
+      r.note = std::string(s.head ? "head" : "stage") + " missing in " + other;
+    }
+    if (!s.problem.empty()) {
+      r.status = StageStatus::kProblem;
+      r.note = std::string(in_a ? "A: " : "B: ") + s.problem;
+    }
+    out.push_back(std::move(r));
+  };
+
+  std::map<std::string, bool> seen;
+  for (const auto& sa : a.stages) {
+    auto it = b_stages.find(sa.name);
+    if (it == b_stages.end()) {
+      one_sided(sa, true);
+      continue;
+    }
+    seen[sa.name] = true;
+    const Stage& sb = *it->second;
+    StageReport r;
+    r.name = sa.name;
+    r.layer = sa.layer;
+    r.head = sa.head;
+    r.rows = sa.values.rows;
+    r.cols = sa.values.cols;
+    r.tensors_a = sa.tensors;
+    r.tensors_b = sb.tensors;
+    if (!sa.problem.empty() || !sb.problem.empty()) {
+      r.status = StageStatus::kProblem;
+      if (!sa.problem.empty()) r.note = "A: " + sa.problem;
+      if (!sb.problem.empty()) r.note += (r.note.empty() ? "" : "; ") + ("B: " + sb.problem);
+    } else if (sa.values.rows != sb.values.rows || sa.values.cols != sb.values.cols) {
+      r.status = StageStatus::kShape;
+      r.note = "A gives " + std::to_string(sa.values.rows) + "×" + std::to_string(sa.values.cols) +
+               " values, B " + std::to_string(sb.values.rows) + "×" +
+               std::to_string(sb.values.cols);
+    } else {
+      measure(sa, sb, options.max_error, r);
+    }
+    out.push_back(std::move(r));
+  }
+  for (const auto& sb : b.stages)
+    if (!seen.count(sb.name)) one_sided(sb, false);
+  return out;
+}
+
+}  // namespace tensorferry::verify

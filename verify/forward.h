@@ -1,0 +1,50 @@
+// Reference forward passes of GPT-2 and BERT, stage by stage.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "verify/kernels.h"
+#include "verify/model.h"
+
+namespace tensorferry::verify {
+
+struct TokenSequence {
+  std::vector<int64_t> tokens;
+  std::vector<int64_t> token_types;  // BERT segment ids; empty = all 0
+};
+
+// One observable intermediate result of a forward pass over all sequences at once.
+struct Stage {
+  std::string name;   // "embeddings", "layer 3 attention", "layer 3", "logits", "pooler", ...
+  int layer = -1;     // transformer layer the stage belongs to; -1 for embeddings and heads
+  bool head = false;  // an output head that a checkpoint may or may not carry
+  Matrix values;      // rows of sequence s: [offsets[s], offsets[s+1])
+  std::vector<int64_t> offsets;
+  std::string problem;               // set when the stage could not be computed, and why
+  std::vector<std::string> tensors;  // stored names of the tensors the stage read
+};
+
+struct ForwardResult {
+  std::vector<Stage> stages;
+  std::vector<std::string> unused_weights;
+};
+
+// Runs the model's family with its convention's semantics on every sequence. A checkpoint whose
+// tensors do not fit (missing, misshapen) yields a stage with `problem` set; the stages that
+// depend on it are left out. Throws Error(kUsage) for tokens outside the model's tables.
+ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequences);
+
+// Fixed, deterministic sequences that fit both configs: three sequences of 7, 19 and 40 tokens
+// (capped at the position table), spread over the whole vocabulary including its first and last
+// id; for BERT the second half of each sequence is segment 1.
+std::vector<TokenSequence> default_sequences(const ModelConfig& a, const ModelConfig& b);
+
+// Stage names in the order the passes produce them, for one config (for reports and tests).
+std::vector<std::string> stage_names(const ModelConfig& config);
+
+ForwardResult run_gpt2(Model& model, const std::vector<TokenSequence>& sequences);
+ForwardResult run_bert(Model& model, const std::vector<TokenSequence>& sequences);
+
+}  // namespace tensorferry::verify

@@ -1,0 +1,94 @@
+#include "verify/model.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/error.h"
+#include "formats/registry.h"
+
+namespace tensorferry::verify {
+namespace fs = std::filesystem;
+
+namespace {
+
+Param token_table(Family family) {
+  return family == Family::kGpt2 ? Param::kGpt2Wte : Param::kBertWordEmb;
+}
+
+bool has_token_table(const std::vector<TensorEntry>& tensors, Family family,
+                     Convention convention) {
+  const ParamSpec* spec = find_param(family, convention, token_table(family));
+  const auto names = spellings(spec->stored, 0);
+  for (const auto& t : tensors) {
+    auto key = normalize_name(family, convention, t.name);
+    if (key && std::find(names.begin(), names.end(), *key) != names.end()) return true;
+  }
+  return false;
+}
+
+std::string find_config(const Model& model) {
+  fs::path dir = fs::is_directory(model.path) ? fs::path(model.path)
+                                              : fs::path(model.checkpoint).parent_path();
+  if (dir.empty()) dir = ".";
+  std::vector<std::string> names = {config_file_name(model.convention)};
+  // Google's code takes the config from a flag, so a folder may carry it under HF's name.
+  if (model.convention == Convention::kGoogleTf1) names.push_back("config.json");
+  for (const auto& name : names) {
+    const fs::path p = dir / name;
+    if (fs::is_regular_file(p)) return p.string();
+  }
+  throw_bad_input(dir.string(), std::nullopt,
+                  "no " + names.front() + " next to the " +
+                      std::string(convention_name(model.convention)) +
+                      " checkpoint: verify needs the model's config");
+}
+
+}  // namespace
+
+std::pair<Family, Convention> detect_convention(const std::vector<TensorEntry>& tensors,
+                                                const std::string& path,
+                                                std::optional<Convention> forced) {
+  std::vector<std::pair<Family, Convention>> found;
+  for (Family family : {Family::kGpt2, Family::kBert})
+    for (Convention convention : conventions_of(family)) {
+      if (forced && convention != *forced) continue;
+      if (has_token_table(tensors, family, convention)) found.emplace_back(family, convention);
+    }
+  if (found.size() == 1) return found.front();
+  if (found.empty()) {
+    std::string expected;
+    for (Family family : {Family::kGpt2, Family::kBert})
+      for (Convention convention : conventions_of(family)) {
+        if (forced && convention != *forced) continue;
+        expected +=
+            std::string(expected.empty() ? "" : ", ") +
+            spellings(find_param(family, convention, token_table(family))->stored, 0).front() +
+            " (" + std::string(family_name(family)) + " " +
+            std::string(convention_name(convention)) + ")";
+      }
+    throw_bad_input(path, std::nullopt,
+                    "not a model checkpoint verify knows: no token embedding named like " +
+                        (expected.empty() ? std::string("any convention") : expected));
+  }
+  std::string list;
+  for (const auto& [f, c] : found)
+    list += std::string(list.empty() ? "" : ", ") + std::string(family_name(f)) + " " +
+            std::string(convention_name(c));
+  throw_bad_input(path, std::nullopt,
+                  "tensor names fit several model conventions (" + list + "); choose with --from");
+}
+
+Model open_model(const std::string& path, std::optional<Convention> forced) {
+  Model model;
+  model.path = path;
+  auto reader = open_checkpoint(path);
+  model.checkpoint = reader->path();
+  model.format = reader->format();
+  std::tie(model.family, model.convention) = detect_convention(reader->tensors(), path, forced);
+  model.convention_forced = forced.has_value();
+  model.config = read_model_config(model.family, model.convention, find_config(model));
+  model.weights = std::make_unique<ModelWeights>(std::move(reader), model.family, model.convention);
+  return model;
+}
+
+}  // namespace tensorferry::verify

@@ -1,0 +1,38 @@
+// A checkpoint opened as a model: its container, family, convention, config and weights.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "verify/convention.h"
+#include "verify/model_config.h"
+#include "verify/weights.h"
+
+namespace tensorferry::verify {
+
+struct Model {
+  std::string path;        // as the user gave it
+  std::string checkpoint;  // the file or bundle prefix read
+  std::string format;      // container: safetensors, pytorch, tf-bundle, keras-h5
+  Family family = Family::kGpt2;
+  Convention convention = Convention::kHfPytorch;
+  bool convention_forced = false;  // given by the caller instead of detected
+  ModelConfig config;
+  std::unique_ptr<ModelWeights> weights;
+};
+
+// Detects the family and convention from tensor names: each convention's token-embedding name
+// (HF PyTorch "wte.weight" / "embeddings.word_embeddings.weight" with or without the head-class
+// prefix, HF TF2 ".../transformer/wte/embeddings:0" / ".../bert/embeddings/word_embeddings/
+// weight:0", OpenAI "model/wte", Google "bert/embeddings/word_embeddings"). With `forced`, only
+// that convention is tried. Throws Error(kBadInput) when nothing or more than one thing matches.
+std::pair<Family, Convention> detect_convention(const std::vector<TensorEntry>& tensors,
+                                                const std::string& path,
+                                                std::optional<Convention> forced);
+
+// Opens the checkpoint at `path` (file, bundle prefix, shard index or folder) and the config of
+// its convention next to it (config.json, hparams.json or bert_config.json).
+Model open_model(const std::string& path, std::optional<Convention> forced = std::nullopt);
+
+}  // namespace tensorferry::verify

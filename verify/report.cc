@@ -1,0 +1,198 @@
+#include "verify/report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace tensorferry::verify {
+namespace {
+
+std::string pad(const std::string& s, size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+std::string describe(const ModelSummary& m) {
+  return m.path + "  [" + m.family + " " + m.convention + (m.convention_forced ? " (given)" : "") +
+         ", " + m.format + "; config " + m.config_file + ": " + std::to_string(m.layers) +
+         " layers, width " + std::to_string(m.hidden) + ", " + std::to_string(m.heads) +
+         " heads, LayerNorm eps " + scientific(m.layer_norm_eps) + ", " + m.activation + "]";
+}
+
+std::string where(const StageReport& s) {
+  return "sequence " + std::to_string(s.sequence + 1) + ", token " + std::to_string(s.token) +
+         ", column " + std::to_string(s.column);
+}
+
+std::string join(const std::vector<std::string>& items, size_t limit) {
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < limit; ++i) out += (i ? ", " : "") + items[i];
+  if (items.size() > limit) out += ", … (" + std::to_string(items.size()) + " in all)";
+  return out;
+}
+
+nlohmann::json summary_json(const ModelSummary& m) {
+  return {{"path", m.path},
+          {"checkpoint", m.checkpoint},
+          {"format", m.format},
+          {"family", m.family},
+          {"convention", m.convention},
+          {"convention_given", m.convention_forced},
+          {"config_file", m.config_file},
+          {"vocab_size", m.vocab_size},
+          {"layers", m.layers},
+          {"hidden", m.hidden},
+          {"heads", m.heads},
+          {"inner", m.inner},
+          {"layer_norm_eps", m.layer_norm_eps},
+          {"activation", m.activation},
+          {"unused_weights", m.unused_weights}};
+}
+
+nlohmann::json sequences_json(const std::vector<TokenSequence>& sequences) {
+  auto list = nlohmann::json::array();
+  for (const auto& s : sequences) {
+    nlohmann::json j = {{"tokens", s.tokens}};
+    if (!s.token_types.empty()) j["token_types"] = s.token_types;
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
+}  // namespace
+
+std::string scientific(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3e", v);
+  return buf;
+}
+
+nlohmann::json json_number(double value) {
+  if (std::isfinite(value)) return value;
+  return scientific(value);
+}
+
+std::string format_verify_table(const VerifyReport& r) {
+  std::ostringstream out;
+  out << "A: " << describe(r.a) << "\n";
+  out << "B: " << describe(r.b) << "\n";
+  out << r.sequences.size() << " token sequences (";
+  for (size_t i = 0; i < r.sequences.size(); ++i)
+    out << (i ? ", " : "") << r.sequences[i].tokens.size();
+  out << " tokens), max error " << scientific(r.max_error) << "\n\n";
+  size_t width = 18;
+  for (const auto& s : r.stages) width = std::max(width, s.name.size() + 2);
+  out << pad("stage", width) << pad("max abs error", 15) << pad("mean abs error", 16)
+      << pad("max |A|", 11) << "status\n";
+  for (const auto& s : r.stages) {
+    const bool compared = s.status == StageStatus::kOk || s.status == StageStatus::kExceeds;
+    out << pad(s.name, width) << pad(compared ? scientific(s.max_abs_error) : "-", 15)
+        << pad(compared ? scientific(s.mean_abs_error) : "-", 16)
+        << pad(compared ? scientific(s.max_abs_value) : "-", 11) << status_name(s.status);
+    if (!s.note.empty()) out << "  " << s.note;
+    out << "\n";
+  }
+  out << "\n";
+  for (const auto& note : r.notes) out << "note: " << note << "\n";
+  if (r.passed) {
+    double largest = 0;
+    std::string at;
+    for (const auto& s : r.stages)
+      if (s.status == StageStatus::kOk && s.max_abs_error >= largest) {
+        largest = s.max_abs_error;
+        at = s.name;
+      }
+    out << "OK: " << r.stages.size() << " stages agree within " << scientific(r.max_error)
+        << " (largest error " << scientific(largest) << (at.empty() ? "" : " at " + at) << ")\n";
+  } else {
+    const StageReport& f = r.stages[*r.first_failure];
+    out << "FAILED: first divergence at \"" << f.name << "\"";
+    if (f.layer >= 0) out << " (layer " << f.layer << ")";
+    if (f.status == StageStatus::kExceeds)
+      out << ": max abs error " << scientific(f.max_abs_error) << " > " << scientific(r.max_error)
+          << " at " << where(f);
+    else
+      out << ": " << status_name(f.status) << (f.note.empty() ? "" : " — " + f.note);
+    out << "\n";
+    if (!f.tensors_a.empty()) out << "  A tensors of this stage: " << join(f.tensors_a, 8) << "\n";
+    if (!f.tensors_b.empty()) out << "  B tensors of this stage: " << join(f.tensors_b, 8) << "\n";
+  }
+  return out.str();
+}
+
+nlohmann::json verify_report_json(const VerifyReport& r) {
+  nlohmann::json doc;
+  doc["passed"] = r.passed;
+  doc["max_error"] = r.max_error;
+  doc["a"] = summary_json(r.a);
+  doc["b"] = summary_json(r.b);
+  doc["sequences"] = sequences_json(r.sequences);
+  auto& stages = doc["stages"] = nlohmann::json::array();
+  for (const auto& s : r.stages) {
+    nlohmann::json j = {{"name", s.name},
+                        {"layer", s.layer},
+                        {"head", s.head},
+                        {"status", std::string(status_name(s.status))},
+                        {"failed", is_failure(s.status)},
+                        {"rows", s.rows},
+                        {"cols", s.cols},
+                        {"tensors_a", s.tensors_a},
+                        {"tensors_b", s.tensors_b}};
+    if (s.status == StageStatus::kOk || s.status == StageStatus::kExceeds) {
+      j["max_abs_error"] = json_number(s.max_abs_error);
+      j["mean_abs_error"] = json_number(s.mean_abs_error);
+      j["max_abs_value"] = json_number(s.max_abs_value);
+      j["worst"] = {{"sequence", s.sequence}, {"token", s.token}, {"column", s.column}};
+    }
+    if (!s.note.empty()) j["note"] = s.note;
+    stages.push_back(std::move(j));
+  }
+  if (r.first_failure) {
+    const StageReport& f = r.stages[*r.first_failure];
+    doc["first_failure"] = {
+        {"stage", f.name}, {"layer", f.layer}, {"status", std::string(status_name(f.status))}};
+    if (f.status == StageStatus::kExceeds)
+      doc["first_failure"]["max_abs_error"] = json_number(f.max_abs_error);
+    if (!f.note.empty()) doc["first_failure"]["note"] = f.note;
+  } else {
+    doc["first_failure"] = nullptr;
+  }
+  doc["notes"] = r.notes;
+  doc["seconds"] = r.seconds;
+  return doc;
+}
+
+nlohmann::json forward_json(const Model& model, const std::vector<TokenSequence>& sequences,
+                            const ForwardResult& result) {
+  nlohmann::json doc;
+  doc["model"] = summary_json(summarize(model));
+  doc["model"]["unused_weights"] = result.unused_weights;
+  doc["sequences"] = sequences_json(sequences);
+  auto& stages = doc["stages"] = nlohmann::json::array();
+  for (const auto& s : result.stages) {
+    nlohmann::json j = {
+        {"name", s.name}, {"layer", s.layer}, {"head", s.head}, {"tensors", s.tensors}};
+    if (!s.problem.empty()) {
+      j["problem"] = s.problem;
+    } else {
+      // values[sequence][token][column]
+      auto values = nlohmann::json::array();
+      for (size_t q = 0; q + 1 < s.offsets.size(); ++q) {
+        auto rows = nlohmann::json::array();
+        for (int64_t r = s.offsets[q]; r < s.offsets[q + 1]; ++r) {
+          auto row = nlohmann::json::array();
+          for (int64_t c = 0; c < s.values.cols; ++c)
+            row.push_back(json_number(s.values.row(r)[c]));
+          rows.push_back(std::move(row));
+        }
+        values.push_back(std::move(rows));
+      }
+      j["values"] = std::move(values);
+    }
+    stages.push_back(std::move(j));
+  }
+  return doc;
+}
+
+}  // namespace tensorferry::verify

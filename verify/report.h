@@ -1,0 +1,25 @@
+// How verify and forward results are shown: a table for people, JSON for scripts.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "verify/verify.h"
+
+namespace tensorferry::verify {
+
+std::string format_verify_table(const VerifyReport& report);
+nlohmann::json verify_report_json(const VerifyReport& report);
+
+// Every stage's values, per sequence and token (the debugging view `tensorferry forward` prints,
+// which the tests compare against the frameworks' own hidden states).
+nlohmann::json forward_json(const Model& model, const std::vector<TokenSequence>& sequences,
+                            const ForwardResult& result);
+
+// "1.234e-05"; "inf", "-inf", "nan" for the non-finite.
+std::string scientific(double value);
+
+// JSON has no infinity or NaN: those become the strings "inf", "-inf", "nan".
+nlohmann::json json_number(double value);
+
+}  // namespace tensorferry::verify

@@ -1,0 +1,108 @@
+#include "verify/verify.h"
+
+#include <chrono>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace tensorferry::verify {
+namespace {
+
+std::string number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+// Differences between the two configs that change the numbers, said up front: they explain a
+// divergence better than the layer it first shows in.
+void note_config_differences(const ModelConfig& a, const ModelConfig& b,
+                             std::vector<std::string>& notes) {
+  auto differ = [&](const char* what, const std::string& x, const std::string& y) {
+    if (x != y)
+      notes.push_back(std::string("configs differ: ") + what + " " + x + " (A, " + a.file +
+                      ") vs " + y + " (B, " + b.file + ")");
+  };
+  differ("vocabulary size", std::to_string(a.vocab_size), std::to_string(b.vocab_size));
+  differ("positions", std::to_string(a.max_positions), std::to_string(b.max_positions));
+  differ("width", std::to_string(a.hidden), std::to_string(b.hidden));
+  differ("layers", std::to_string(a.layers), std::to_string(b.layers));
+  differ("heads", std::to_string(a.heads), std::to_string(b.heads));
+  differ("MLP width", std::to_string(a.inner), std::to_string(b.inner));
+  differ("token types", std::to_string(a.type_vocab_size), std::to_string(b.type_vocab_size));
+  differ("LayerNorm epsilon", number(a.layer_norm_eps), number(b.layer_norm_eps));
+  if (a.activation != b.activation) differ("activation", a.activation_name, b.activation_name);
+  differ("tied word embeddings", a.tie_word_embeddings ? "true" : "false",
+         b.tie_word_embeddings ? "true" : "false");
+}
+
+}  // namespace
+
+ModelSummary summarize(const Model& model) {
+  ModelSummary s;
+  s.path = model.path;
+  s.checkpoint = model.checkpoint;
+  s.format = model.format;
+  s.family = family_name(model.family);
+  s.convention = convention_name(model.convention);
+  s.convention_forced = model.convention_forced;
+  s.config_file = model.config.file;
+  s.activation = model.config.activation_name;
+  s.vocab_size = model.config.vocab_size;
+  s.layers = model.config.layers;
+  s.hidden = model.config.hidden;
+  s.heads = model.config.heads;
+  s.inner = model.config.inner;
+  s.layer_norm_eps = model.config.layer_norm_eps;
+  return s;
+}
+
+VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  if (a.family != b.family)
+    throw Error(ErrorKind::kVerifyFailed,
+                "A (" + a.path + ") is " + std::string(family_name(a.family)) + ", B (" + b.path +
+                    ") is " + std::string(family_name(b.family)) + ": not the same model");
+  if (!(options.max_error >= 0)) throw_usage("--max-error must be a number >= 0");
+  VerifyReport report;
+  report.a = summarize(a);
+  report.b = summarize(b);
+  report.max_error = options.max_error;
+  if (options.fixed_sequences) report.sequences = default_sequences(a.config, b.config);
+  report.sequences.insert(report.sequences.end(), options.sequences.begin(),
+                          options.sequences.end());
+  if (report.sequences.empty()) throw_usage("no token sequences to run");
+
+  note_config_differences(a.config, b.config, report.notes);
+  const ForwardResult fa = run_forward(a, report.sequences);
+  const ForwardResult fb = run_forward(b, report.sequences);
+  report.a.unused_weights = fa.unused_weights;
+  report.b.unused_weights = fb.unused_weights;
+  for (const auto& [side, unused] : {std::pair{"A", &fa.unused_weights}, {"B", &fb.unused_weights}})
+    if (!unused->empty())
+      report.notes.push_back(
+          std::string(side) + " has " + std::to_string(unused->size()) +
+          " weight tensor(s) the forward pass did not read, first: " + unused->front());
+
+  report.stages = compare_forward(fa, fb, options);
+  for (size_t i = 0; i < report.stages.size(); ++i)
+    if (is_failure(report.stages[i].status)) {
+      report.first_failure = i;
+      break;
+    }
+  report.passed = !report.first_failure.has_value();
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+VerifyReport verify_checkpoints(const std::string& path_a, const std::string& path_b,
+                                const VerifyOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  Model a = open_model(path_a, options.convention_a);
+  Model b = open_model(path_b, options.convention_b);
+  VerifyReport report = verify_models(a, b, options);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace tensorferry::verify

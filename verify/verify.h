@@ -1,0 +1,88 @@
+// `tensorferry verify A B`: runs the reference forward pass of the model family on both
+// checkpoints, each read in its own convention, and compares the embeddings, every layer's
+// hidden state and every output head. The library entry point for the CLI and for `convert`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "verify/forward.h"
+
+namespace tensorferry::verify {
+
+struct VerifyOptions {
+  double max_error = 1e-5;  // largest acceptable absolute difference of any stage value
+  std::optional<Convention> convention_a;  // instead of detecting it from tensor names
+  std::optional<Convention> convention_b;
+  std::vector<TokenSequence> sequences;  // run in addition to the fixed ones
+  bool fixed_sequences = true;
+  // A head (pooler, MLM, NSP, classifier, QA) present on one side only is a failure unless set.
+  bool allow_missing_heads = false;
+};
+
+enum class StageStatus {
+  kOk,          // compared, within max_error
+  kExceeds,     // compared, error above max_error (or not finite)
+  kShape,       // both computed, different shapes
+  kProblem,     // a side could not compute it (missing or misshapen tensor)
+  kMissing,     // a side has no such stage (a head it does not carry, a layer it lacks)
+  kNotReached,  // a side stopped at an earlier problem
+  kSkipped,     // one-sided head, allowed by allow_missing_heads
+};
+std::string_view status_name(StageStatus status);
+inline bool is_failure(StageStatus s) {
+  return s != StageStatus::kOk && s != StageStatus::kSkipped;
+}
+
+struct StageReport {
+  std::string name;
+  int layer = -1;
+  bool head = false;
+  StageStatus status = StageStatus::kOk;
+  int64_t rows = 0, cols = 0;  // of A's values
+  double max_abs_error = 0;
+  double mean_abs_error = 0;
+  double max_abs_value = 0;  // largest |value| in A's stage, for scale
+  // Where the largest error is: sequence (0-based), token inside it, column.
+  size_t sequence = 0;
+  int64_t token = 0;
+  int64_t column = 0;
+  std::string note;
+  std::vector<std::string> tensors_a;  // stored tensors the stage read on each side
+  std::vector<std::string> tensors_b;
+};
+
+struct ModelSummary {
+  std::string path, checkpoint, format, family, convention, config_file, activation;
+  bool convention_forced = false;
+  int64_t vocab_size = 0, layers = 0, hidden = 0, heads = 0, inner = 0;
+  double layer_norm_eps = 0;
+  std::vector<std::string> unused_weights;
+};
+
+struct VerifyReport {
+  ModelSummary a, b;
+  std::vector<TokenSequence> sequences;
+  double max_error = 0;
+  std::vector<StageReport> stages;
+  std::optional<size_t> first_failure;  // index into stages
+  bool passed = false;
+  std::vector<std::string> notes;  // config differences, unused tensors, ...
+  double seconds = 0;
+};
+
+// Opens both checkpoints (detecting convention and config), runs both forward passes and
+// compares them. Throws Error(kBadInput) for unreadable input, Error(kUsage) for bad tokens;
+// a checkpoint whose tensors do not fit its convention is a failed stage in the report.
+VerifyReport verify_checkpoints(const std::string& path_a, const std::string& path_b,
+                                const VerifyOptions& options);
+VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options);
+
+// Compares two forward passes stage by stage (exposed for tests).
+std::vector<StageReport> compare_forward(const ForwardResult& a, const ForwardResult& b,
+                                         const VerifyOptions& options);
+
+ModelSummary summarize(const Model& model);
+
+}  // namespace tensorferry::verify
