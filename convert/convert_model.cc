@@ -1,5 +1,8 @@
 #include "convert/convert_model.h"
 
+#include <filesystem>
+
+#include "core/error.h"
 #include "formats/registry.h"
 
 namespace tensorferry {
@@ -13,6 +16,13 @@ ModelConvertOutcome convert_model(const std::string& input, const std::string& o
     verify_ties(outcome.plan, *reader);
     return outcome;
   }
+  // Like `mkdir -p` for the folder the output goes into (the output itself appears atomically).
+  std::string folder = output;
+  while (folder.size() > 1 && folder.back() == '/') folder.pop_back();  // "out/" names "out"
+  const std::filesystem::path parent = std::filesystem::absolute(folder).parent_path();
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) throw_io(parent.string(), "cannot create the folder for the output", ec.value());
   outcome.result = execute_plan(outcome.plan, *reader);
   return outcome;
 }
