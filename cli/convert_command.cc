@@ -8,6 +8,7 @@
 #include "convert/copy.h"
 #include "convert/report.h"
 #include "core/error.h"
+#include "verify/verify.h"
 
 namespace tensorferry::cli {
 namespace {
@@ -28,7 +29,36 @@ struct ConvertArgs {
   std::string hf_class;
   bool dry_run = false;
   bool json = false;
+  bool no_verify = false;
 };
+
+// The built-in proof after every model conversion: a reference forward pass on source and result.
+// A cast to a narrower dtype cannot meet the fp32 bound, so it is checked against a bound that
+// fits the cast and the figure is reported.
+int verify_conversion(const ConvertArgs& args, const ModelConvertOptions& options) {
+  verify::VerifyOptions verify_options;
+  if (options.dtype == DType::kF16) verify_options.max_error = 1e-2;
+  if (options.dtype == DType::kBF16) verify_options.max_error = 5e-2;
+  verify_options.allow_missing_heads = true;  // heads the target cannot hold were reported above
+  const verify::VerifyReport report =
+      verify::verify_checkpoints(args.input, args.output, verify_options);
+  std::ostream& out = args.json ? std::cerr : std::cout;
+  double largest = 0;
+  for (const auto& stage : report.stages) largest = std::max(largest, stage.max_abs_error);
+  if (report.passed) {
+    if (!args.quiet)
+      out << "verify: ok, " << report.stages.size() << " stages agree within "
+          << verify_options.max_error << " (largest error " << largest << ", "
+          << report.seconds << " s); `tensorferry verify` shows every stage\n";
+    return 0;
+  }
+  std::string where = "?";
+  if (report.first_failure) where = report.stages[*report.first_failure].name;
+  std::cerr << "verify: FAILED: the converted model diverges first at " << where
+            << " (largest error " << largest << "); run `tensorferry verify "
+            << args.input << " " << args.output << "` for the table\n";
+  return static_cast<int>(ErrorKind::kVerifyFailed);
+}
 
 int run_model_convert(const ConvertArgs& args) {
   ModelConvertOptions options;
@@ -67,7 +97,8 @@ int run_model_convert(const ConvertArgs& args) {
   } else if (!args.quiet || args.dry_run) {
     std::cout << plan_to_text(outcome.plan, result);
   }
-  return 0;
+  if (args.dry_run || args.no_verify) return 0;
+  return verify_conversion(args, options);
 }
 
 int run_convert(const ConvertArgs& args) {
@@ -131,6 +162,8 @@ Run add_convert_command(CLI::App& app) {
   cmd->add_option("--class", args->hf_class,
                   "Hugging Face class to write (default: config.json architectures, else from "
                   "the heads present)");
+  cmd->add_flag("--no-verify", args->no_verify,
+                "skip the reference forward pass that checks a model conversion");
   cmd->add_flag("--dry-run", args->dry_run,
                 "print the plan (every tensor, its rename and layout "
                 "step) without writing");
