@@ -118,8 +118,9 @@ AtomicOutput::AtomicOutput(const fs::path& final_path, Kind kind, bool force)
   if (fs::exists(fs::symlink_status(final_, ec)) && !force)
     throw Error(ErrorKind::kUsage, "output exists; pass --force to replace it", final_.string());
   const fs::path parent = final_.parent_path();
-  if (!fs::is_directory(parent, ec))
-    throw Error(ErrorKind::kIo, "the folder to write into does not exist", parent.string());
+  if (!fs::is_directory(parent, ec) && !fs::create_directories(parent, ec))
+    throw Error(ErrorKind::kIo, "cannot create the folder to write into: " + ec.message(),
+                parent.string());
   remove_stale_temporaries(final_);
   staging_ = parent / (temp_prefix(final_) + std::to_string(::getpid()));
   fs::remove_all(staging_, ec);

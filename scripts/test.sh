@@ -34,7 +34,14 @@ passed=$((passed + ${cpp_pass:-0})); failed=$((failed + ${cpp_fail:-0}))
 
 for suite in torch tf cross; do
   [[ -d tests/python/$suite ]] || continue
-  "$venv/bin/python" -m pytest "tests/python/$suite" -q -p no:cacheprovider 2>&1 | tee "$log"
+  # transformers imports every framework it finds unless told not to.
+  case $suite in
+    torch) framework_env=(USE_TF=0) ;;
+    tf) framework_env=(USE_TORCH=0 TF_USE_LEGACY_KERAS=1) ;;
+    *) framework_env=() ;;
+  esac
+  env "${framework_env[@]}" "$venv/bin/python" -m pytest "tests/python/$suite" -q \
+    -p no:cacheprovider 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   count "$log"
   # 5 = no tests collected: a suite folder without tests is a mistake, not a pass.

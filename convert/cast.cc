@@ -1,0 +1,147 @@
+#include "convert/cast.h"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace tensorferry {
+
+float bf16_to_f32(uint16_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
+
+uint16_t f32_to_bf16(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x0040u);
+  // Round to nearest even: add 0x7fff plus the lowest kept bit, then truncate. A carry into the
+  // exponent is the correct rounding (up to the next binade, or to infinity).
+  const uint32_t rounded = bits + 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(rounded >> 16);
+}
+
+float f16_to_f32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1fu;
+  const uint32_t mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000u | (mantissa << 13);  // inf / NaN (payload kept)
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
+  } else {
+    // Subnormal half: value = mantissa * 2^-24, exact in f32.
+    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+    bits = sign | std::bit_cast<uint32_t>(magnitude);
+  }
+  return std::bit_cast<float>(bits);
+}
+
+uint16_t f32_to_f16(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  const uint32_t abs = bits & 0x7fffffffu;
+  if (abs > 0x7f800000u) return sign | 0x7e00u | static_cast<uint16_t>((abs >> 13) & 0x1ffu);
+  if (abs >= 0x477ff000u) return sign | 0x7c00u;  // >= 65520 rounds to infinity
+  if (abs < 0x38800000u) {
+    // Result is subnormal (or zero): the value in units of 2^-24, rounded to nearest even.
+    if (abs < 0x33000000u) return sign;  // below half of the smallest subnormal
+    const uint32_t exponent = abs >> 23;
+    const uint32_t mantissa = (abs & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126 - exponent;  // 14..24 for the range above
+    uint32_t result = mantissa >> shift;
+    const uint32_t remainder = mantissa & ((1u << shift) - 1);
+    const uint32_t half = 1u << (shift - 1);
+    if (remainder > half || (remainder == half && (result & 1u))) ++result;
+    return sign | static_cast<uint16_t>(result);
+  }
+  // Normal: rebias the exponent, round the 13 dropped mantissa bits to nearest even.
+  uint32_t result = ((abs >> 13) - (112u << 10));
+  const uint32_t dropped = abs & 0x1fffu;
+  if (dropped > 0x1000u || (dropped == 0x1000u && (result & 1u))) ++result;
+  return sign | static_cast<uint16_t>(result);
+}
+
+bool can_cast(DType from, DType to) {
+  auto ok = [](DType d) {
+    return d == DType::kF64 || d == DType::kF32 || d == DType::kF16 || d == DType::kBF16;
+  };
+  return ok(from) && ok(to);
+}
+
+namespace {
+
+// The general path reads every element as a double (exact for all four types). Narrowing to
+// f32 uses the hardware conversion (round to nearest even); to f16/bf16 it goes through f32,
+// which is exact for f16 <-> bf16 and can double-round only f64 inputs that lie within 2^-29
+// relative of a half-way point (documented in docs/conversions.md).
+double load(const std::byte* p, DType d) {
+  switch (d) {
+    case DType::kF64: {
+      double v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+    case DType::kF32: {
+      float v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case DType::kF16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return f16_to_f32(v);
+    }
+    default: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return bf16_to_f32(v);
+    }
+  }
+}
+
+}  // namespace
+
+void cast_elements(const std::byte* src, DType from, std::byte* dst, DType to, uint64_t count) {
+  if (!can_cast(from, to))
+    throw Error(ErrorKind::kUsage, "cannot cast " + std::string(dtype_name(from)) + " to " +
+                                       std::string(dtype_name(to)));
+  const size_t in = dtype_size(from), out = dtype_size(to);
+  if (from == to) {
+    std::memcpy(dst, src, count * in);
+    return;
+  }
+  if (from == DType::kF32 && (to == DType::kF16 || to == DType::kBF16)) {
+    for (uint64_t i = 0; i < count; ++i) {
+      float v;
+      std::memcpy(&v, src + i * 4, 4);
+      const uint16_t h = to == DType::kF16 ? f32_to_f16(v) : f32_to_bf16(v);
+      std::memcpy(dst + i * 2, &h, 2);
+    }
+    return;
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    const double v = load(src + i * in, from);
+    std::byte* p = dst + i * out;
+    switch (to) {
+      case DType::kF64: std::memcpy(p, &v, 8); break;
+      case DType::kF32: {
+        const float f = static_cast<float>(v);
+        std::memcpy(p, &f, 4);
+        break;
+      }
+      case DType::kF16:
+      case DType::kBF16: {
+        // From f16/bf16 (exact in f32) or f64 (rounded once to f32 first: see above).
+        const float f = static_cast<float>(v);
+        const uint16_t h = to == DType::kF16 ? f32_to_f16(f) : f32_to_bf16(f);
+        std::memcpy(p, &h, 2);
+        break;
+      }
+      default: break;
+    }
+  }
+}
+
+}  // namespace tensorferry

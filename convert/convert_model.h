@@ -1,0 +1,20 @@
+// `tensorferry convert SRC DST --to CONVENTION`: detect -> plan -> (dry run | execute).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "convert/execute.h"
+#include "convert/plan.h"
+
+namespace tensorferry {
+
+struct ModelConvertOutcome {
+  Plan plan;
+  std::optional<ConvertResult> result;  // empty for a dry run
+};
+
+ModelConvertOutcome convert_model(const std::string& input, const std::string& output,
+                                  const ModelConvertOptions& options, bool dry_run);
+
+}  // namespace tensorferry

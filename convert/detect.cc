@@ -1,0 +1,178 @@
+#include "convert/detect.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "models/config_json.h"
+
+namespace tensorferry {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Checkpoint files per HF convention, in the order transformers prefers them.
+struct Candidate {
+  const char* name;
+  Format format;
+};
+constexpr Candidate kHfPyTorchFiles[] = {
+    {"model.safetensors.index.json", Format::kSafetensors},
+    {"model.safetensors", Format::kSafetensors},
+    {"pytorch_model.bin.index.json", Format::kPyTorch},
+    {"pytorch_model.bin", Format::kPyTorch},
+};
+constexpr Candidate kHfTf2Files[] = {
+    {"tf_model.h5.index.json", Format::kKerasH5},
+    {"tf_model.h5", Format::kKerasH5},
+};
+
+bool is_file(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);
+}
+
+// The TF bundle of a TF1 folder: the `checkpoint` state file's choice when there is one
+// (the tf-bundle reader follows it), else `preferred`.index, else the only *.index file.
+std::optional<std::string> find_tf1_checkpoint(const fs::path& folder, const char* preferred) {
+  if (is_file(folder / "checkpoint")) return folder.string();
+  if (is_file(folder / (std::string(preferred) + ".index"))) return (folder / preferred).string();
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(folder, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file() && name.size() > 6 && name.ends_with(".index") && name[0] != '.')
+      found.push_back(e.path().string().substr(0, e.path().string().size() - 6));
+  }
+  if (found.size() == 1) return found.front();
+  if (found.size() > 1)
+    throw Error(ErrorKind::kUsage,
+                "several TF checkpoints (" + found[0] + ", " + found[1] +
+                    ", ...) and no `checkpoint` state file saying which is current",
+                folder.string());
+  return std::nullopt;
+}
+
+std::optional<ModelSource> find_hf(const fs::path& folder, Convention c,
+                                   const std::string& explicit_file) {
+  if (!is_file(folder / "config.json")) return std::nullopt;
+  ModelSource s;
+  s.convention = c;
+  s.folder = folder.string();
+  s.config_path = (folder / "config.json").string();
+  const auto& list = c == Convention::kHfPyTorch ? std::span<const Candidate>(kHfPyTorchFiles)
+                                                 : std::span<const Candidate>(kHfTf2Files);
+  if (!explicit_file.empty()) {
+    auto f = format_from_extension(explicit_file);
+    if (!f || *f == Format::kTfBundle) return std::nullopt;
+    if ((*f == Format::kKerasH5) != (c == Convention::kHfTf2)) return std::nullopt;
+    s.checkpoint = explicit_file;
+    s.format = *f;
+    return s;
+  }
+  for (const auto& cand : list) {
+    const fs::path p = folder / cand.name;
+    if (is_file(p)) {
+      s.checkpoint = p.string();
+      s.format = cand.format;
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<ModelSource> find_tf1(const fs::path& folder, Convention c,
+                                    const std::string& explicit_file) {
+  const char* config = c == Convention::kOpenAiTf1 ? "hparams.json" : "bert_config.json";
+  const char* prefix = c == Convention::kOpenAiTf1 ? "model.ckpt" : "bert_model.ckpt";
+  if (!is_file(folder / config)) return std::nullopt;
+  ModelSource s;
+  s.convention = c;
+  s.folder = folder.string();
+  s.config_path = (folder / config).string();
+  s.format = Format::kTfBundle;
+  if (!explicit_file.empty()) {
+    std::string p = explicit_file;
+    if (p.ends_with(".index")) p = p.substr(0, p.size() - 6);
+    const auto data = p.find(".data-");
+    if (data != std::string::npos) p = p.substr(0, data);
+    s.checkpoint = p;
+    return s;
+  }
+  auto found = find_tf1_checkpoint(folder, prefix);
+  if (!found) return std::nullopt;
+  s.checkpoint = *found;
+  return s;
+}
+
+const Family* family_from_hf_config(const std::string& path) {
+  const nlohmann::json config = parse_config_json(read_text_file(path), path);
+  for (const Family* f : all_families())
+    if (f->matches_hf_config(config)) return f;
+  std::string type = config.contains("model_type") ? config["model_type"].dump() : "none";
+  throw_bad_input(
+      path, std::nullopt,
+      "not a model family tensorferry knows (model_type " + type + "); known: gpt2, bert");
+}
+
+}  // namespace
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::kIo, "cannot open", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+ModelSource detect_model(const std::string& path, std::optional<Convention> from) {
+  std::error_code ec;
+  fs::path folder = path;
+  std::string explicit_file;
+  if (!fs::is_directory(folder, ec)) {
+    if (is_file(folder) || is_file(path + ".index")) {
+      explicit_file = path;
+      folder = fs::path(path).parent_path();
+      if (folder.empty()) folder = ".";
+    } else {
+      throw Error(ErrorKind::kIo, "no such file or folder", path);
+    }
+  }
+  std::vector<Convention> order = {Convention::kOpenAiTf1, Convention::kGoogleTf1,
+                                   Convention::kHfPyTorch, Convention::kHfTf2};
+  if (from) order = {*from};
+  for (Convention c : order) {
+    std::optional<ModelSource> s =
+        is_hf(c) ? find_hf(folder, c, explicit_file) : find_tf1(folder, c, explicit_file);
+    if (!s) continue;
+    if (c == Convention::kOpenAiTf1)
+      s->family = family_by_name("gpt2");
+    else if (c == Convention::kGoogleTf1)
+      s->family = family_by_name("bert");
+    else
+      s->family = family_from_hf_config(s->config_path);
+    return *s;
+  }
+  if (from) {
+    const char* needs = "";
+    switch (*from) {
+      case Convention::kHfPyTorch:
+        needs = "config.json and model.safetensors or pytorch_model.bin (or their .index.json)";
+        break;
+      case Convention::kHfTf2: needs = "config.json and tf_model.h5 (or its .index.json)"; break;
+      case Convention::kOpenAiTf1: needs = "hparams.json and a TF checkpoint"; break;
+      case Convention::kGoogleTf1: needs = "bert_config.json and a TF checkpoint"; break;
+    }
+    throw_bad_input(folder.string(), std::nullopt,
+                    "not a model folder of the " + std::string(convention_name(*from)) +
+                        " convention: needs " + needs);
+  }
+  throw_bad_input(folder.string(), std::nullopt,
+                  "not a model folder tensorferry recognises: expected config.json with "
+                  "model.safetensors / pytorch_model.bin / tf_model.h5 (Hugging Face), "
+                  "hparams.json with model.ckpt (OpenAI GPT-2) or bert_config.json with "
+                  "bert_model.ckpt (Google BERT)");
+}
+
+}  // namespace tensorferry

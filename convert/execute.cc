@@ -1,0 +1,138 @@
+#include "convert/execute.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "convert/cast.h"
+#include "convert/layout.h"
+#include "core/error.h"
+#include "core/output.h"
+#include "formats/tf_bundle/tf_bundle.h"
+
+namespace tensorferry {
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_text(const fs::path& path, const std::string& text) {
+  OutputFile out(path.string());
+  out.write(text);
+  out.close();
+}
+
+}  // namespace
+
+std::unique_ptr<CheckpointWriter> default_writer(const Plan& plan, const fs::path& staging) {
+  WriterOptions options;
+  options.force = false;  // the staging folder is new; the folder as a whole honours --force
+  options.shard_size = plan.shard_size;
+  const std::string path = (staging / plan.target_file).string();
+  switch (plan.target_format) {
+    case Format::kSafetensors:
+      // transformers refuses safetensors files whose metadata lacks format "pt" (or tf/flax).
+      options.metadata["format"] = "pt";
+      return create_checkpoint_writer(plan.target_format, path, options);
+    case Format::kTfBundle: {
+      // With the `checkpoint` state file naming the prefix relative to the folder ("model.ckpt"),
+      // which tf.train.latest_checkpoint reads; a relative path keeps the folder movable.
+      TfBundleOptions bundle;
+      bundle.write_state_file = true;
+      return create_tf_bundle_writer(path, options, bundle);
+    }
+    case Format::kKerasH5:
+      // Top-level layers (the root layer_names attribute as a JSON array), including weightless
+      // ones such as BERT's classifier dropout, in the order TF saves them.
+      options.metadata["layer_names"] = nlohmann::json(plan.tf2_layers).dump();
+      return create_checkpoint_writer(plan.target_format, path, options);
+    case Format::kPyTorch: return create_checkpoint_writer(plan.target_format, path, options);
+  }
+  throw_usage("unknown output format");
+}
+
+std::span<const std::byte> transform_entry(const PlanEntry& entry,
+                                           std::span<const std::byte> source,
+                                           std::vector<std::byte>& moved,
+                                           std::vector<std::byte>& cast) {
+  std::span<const std::byte> bytes = source;
+  const size_t in_size = dtype_size(entry.source_dtype);
+  if (entry.step == Step::kTranspose) {
+    if (bytes.size() != entry.rows * entry.cols * in_size)
+      throw Error(ErrorKind::kBadInput, "size does not match its [rows, cols] view", "",
+                  entry.source_name);
+    moved.resize(bytes.size());
+    transpose_2d(bytes.data(), moved.data(), entry.rows, entry.cols, in_size);
+    bytes = moved;
+  }
+  if (entry.target.dtype != entry.source_dtype) {
+    const uint64_t count = bytes.size() / in_size;
+    cast.resize(count * dtype_size(entry.target.dtype));
+    cast_elements(bytes.data(), entry.source_dtype, cast.data(), entry.target.dtype, count);
+    bytes = cast;
+  }
+  if (bytes.size() != entry.target.nbytes)
+    throw Error(ErrorKind::kBadInput,
+                "has " + std::to_string(bytes.size()) + " bytes after conversion, expected " +
+                    std::to_string(entry.target.nbytes),
+                "", entry.source_name);
+  return bytes;
+}
+
+ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
+                           const WriterFactory& make_writer) {
+  verify_ties(plan, reader);
+  AtomicOutput folder(plan.output, AtomicOutput::Kind::kDirectory, plan.force);
+  const fs::path staging = folder.staging_path();
+
+  std::vector<TensorInfo> infos;
+  std::vector<size_t> last_use(reader.tensors().size(), SIZE_MAX);
+  for (size_t i = 0; i < plan.entries.size(); ++i) {
+    infos.push_back(plan.entries[i].target);
+    if (plan.entries[i].source) last_use[*plan.entries[i].source] = i;
+  }
+  auto writer = make_writer(plan, staging);
+  writer->begin(infos);
+
+  ConvertResult result;
+  std::vector<std::byte> scratch, moved, cast;
+  const auto& tensors = reader.tensors();
+  for (size_t i = 0; i < plan.entries.size(); ++i) {
+    const PlanEntry& e = plan.entries[i];
+    std::span<const std::byte> out;
+    if (e.step == Step::kConstant) {
+      out = e.constant;
+    } else {
+      const size_t src = *e.source;
+      const auto bytes = reader.read(src, scratch);
+      if (bytes.size() != tensors[src].nbytes)
+        throw Error(ErrorKind::kBadInput,
+                    "reader returned " + std::to_string(bytes.size()) + " bytes, expected " +
+                        std::to_string(tensors[src].nbytes),
+                    reader.path(), tensors[src].name);
+      try {
+        out = transform_entry(e, bytes, moved, cast);
+      } catch (const Error& err) {
+        throw err.with_context(reader.path(), tensors[src].name);
+      }
+    }
+    writer->write(i, out);
+    if (e.source && last_use[*e.source] == i) reader.release(*e.source);
+    result.bytes += out.size();
+    ++result.tensors;
+  }
+
+  if (!plan.config_name.empty()) {
+    write_text(staging / plan.config_name, plan.config_text);
+    result.files.push_back(plan.config_name);
+  }
+  if (plan.target_format == Format::kTfBundle) result.files.push_back("checkpoint");
+  for (const auto& f : plan.files) {
+    // Byte copies (vocabularies are small); OutputFile fsyncs like every other output file.
+    write_text(staging / f.target, read_text_file(f.source));
+    result.files.push_back(f.target);
+  }
+  writer->commit();
+  folder.commit();
+  return result;
+}
+
+}  // namespace tensorferry

@@ -1,0 +1,209 @@
+// BERT configs: HF config.json <-> Google bert_config.json. Both use the same key names for the
+// architecture; Google's BertConfig.from_dict copies every key without validation, and its
+// modeling.py hard-codes what HF makes configurable (LayerNorm epsilon 1e-12, absolute position
+// embeddings, an encoder without cross-attention), which check_expressible enforces.
+#include <algorithm>
+
+#include "core/error.h"
+#include "models/bert/bert.h"
+#include "models/config_json.h"
+
+namespace tensorferry {
+
+namespace {
+
+// BertConfig() as transformers 4.57.6 serialises it.
+const nlohmann::json& hf_defaults() {
+  static const nlohmann::json defaults = {
+      {"attention_probs_dropout_prob", 0.1},
+      {"classifier_dropout", nullptr},
+      {"hidden_act", "gelu"},
+      {"hidden_dropout_prob", 0.1},
+      {"hidden_size", 768},
+      {"initializer_range", 0.02},
+      {"intermediate_size", 3072},
+      {"layer_norm_eps", 1e-12},
+      {"max_position_embeddings", 512},
+      {"model_type", "bert"},
+      {"num_attention_heads", 12},
+      {"num_hidden_layers", 12},
+      {"pad_token_id", 0},
+      {"position_embedding_type", "absolute"},
+      {"type_vocab_size", 2},
+      {"use_cache", true},
+      {"vocab_size", 30522},
+  };
+  return defaults;
+}
+
+// The architecture keys of Google's BertConfig, with its defaults (type_vocab_size has no
+// default here: versions of modeling.py disagree (2 or 16), so it comes from the tensors).
+const nlohmann::json& google_defaults() {
+  static const nlohmann::json defaults = {
+      {"attention_probs_dropout_prob", 0.1},
+      {"hidden_act", "gelu"},
+      {"hidden_dropout_prob", 0.1},
+      {"hidden_size", 768},
+      {"initializer_range", 0.02},
+      {"intermediate_size", 3072},
+      {"max_position_embeddings", 512},
+      {"num_attention_heads", 12},
+      {"num_hidden_layers", 12},
+  };
+  return defaults;
+}
+
+constexpr const char* kGoogleKeys[] = {"attention_probs_dropout_prob",
+                                       "hidden_act",
+                                       "hidden_dropout_prob",
+                                       "hidden_size",
+                                       "initializer_range",
+                                       "intermediate_size",
+                                       "max_position_embeddings",
+                                       "num_attention_heads",
+                                       "num_hidden_layers",
+                                       "type_vocab_size",
+                                       "vocab_size"};
+
+void set_labels(nlohmann::json& hf, uint64_t count) {
+  nlohmann::json id2label = nlohmann::json::object(), label2id = nlohmann::json::object();
+  for (uint64_t i = 0; i < count; ++i) {
+    id2label[std::to_string(i)] = "LABEL_" + std::to_string(i);
+    label2id["LABEL_" + std::to_string(i)] = i;
+  }
+  hf["id2label"] = id2label;
+  hf["label2id"] = label2id;
+}
+
+ModelConfig finish(nlohmann::json hf, const std::string& file, bool type_vocab_known) {
+  ModelConfig config;
+  const uint64_t vocab = require_config_uint(hf, "vocab_size", file);
+  const uint64_t hidden = require_config_uint(hf, "hidden_size", file);
+  const uint64_t layers = require_config_uint(hf, "num_hidden_layers", file);
+  const uint64_t heads = require_config_uint(hf, "num_attention_heads", file);
+  const uint64_t inner = require_config_uint(hf, "intermediate_size", file);
+  const uint64_t positions = require_config_uint(hf, "max_position_embeddings", file);
+  if (hidden % heads != 0)
+    throw_bad_input(file, std::nullopt,
+                    "hidden_size " + std::to_string(hidden) +
+                        " is not a multiple of num_attention_heads " + std::to_string(heads));
+  if (layers > 100000 || hidden > (1u << 20) || vocab > (1u << 26) || positions > (1u << 24) ||
+      inner > (1u << 24))
+    throw_bad_input(file, std::nullopt, "implausibly large model dimensions");
+  config.symbols = {{'V', vocab}, {'P', positions}, {'H', hidden},
+                    {'I', inner}, {'L', layers},    {'N', heads}};
+  if (type_vocab_known) config.symbols['T'] = require_config_uint(hf, "type_vocab_size", file);
+  // The number of labels, when the config states it.
+  if (auto it = hf.find("id2label"); it != hf.end() && it->is_object() && !it->empty())
+    config.symbols['C'] = it->size();
+  else if (auto n = config_uint(hf, "num_labels", file); n && *n > 0)
+    config.symbols['C'] = *n;
+  config.hf = std::move(hf);
+  return config;
+}
+
+}  // namespace
+
+bool BertFamily::matches_hf_config(const nlohmann::json& config) const {
+  if (auto it = config.find("model_type"); it != config.end() && it->is_string())
+    return *it == "bert";
+  if (auto it = config.find("architectures"); it != config.end() && it->is_array())
+    for (const auto& a : *it)
+      if (a.is_string() && a.get<std::string>().starts_with("Bert")) return true;
+  // pytorch-pretrained-bert era configs (SpanBERT's) carry neither.
+  return config.contains("hidden_size") && config.contains("num_attention_heads") &&
+         config.contains("type_vocab_size");
+}
+
+ModelConfig BertFamily::read_config(Convention c, const std::string& text,
+                                    const std::string& file) const {
+  nlohmann::json source = parse_config_json(text, file);
+  if (c == Convention::kGoogleTf1) {
+    nlohmann::json google = with_defaults(source, google_defaults());
+    nlohmann::json hf = with_defaults(google, hf_defaults());
+    const bool type_vocab_known = source.contains("type_vocab_size");
+    if (!type_vocab_known) hf.erase("type_vocab_size");
+    if (!source.contains("vocab_size"))
+      throw_bad_input(file, std::nullopt, "missing \"vocab_size\"");
+    return finish(std::move(hf), file, type_vocab_known);
+  }
+  return finish(with_defaults(source, hf_defaults()), file, true);
+}
+
+void BertFamily::bind_symbol(ModelConfig& config, char symbol, uint64_t value) const {
+  config.symbols[symbol] = value;
+  if (symbol == 'T') config.hf["type_vocab_size"] = value;
+  if (symbol == 'C') set_labels(config.hf, value);
+}
+
+bool BertFamily::group_enabled(const ModelConfig& config, std::string_view group) const {
+  if (group == "untied_decoder") return !config_bool(config.hf, "tie_word_embeddings", true);
+  return true;
+}
+
+std::vector<std::string> BertFamily::check_expressible(
+    Convention target, const ModelConfig& config, const std::vector<std::string>& groups) const {
+  const nlohmann::json& hf = config.hf;
+  const std::string file = "config";
+  auto refuse = [&](const std::string& why) {
+    throw Error(ErrorKind::kUsage,
+                std::string(convention_name(target)) + " cannot express this model: " + why);
+  };
+  const bool untied = std::find(groups.begin(), groups.end(), "untied_decoder") != groups.end();
+  if (untied && target != Convention::kHfPyTorch)
+    refuse(
+        "its MLM decoder (cls.predictions.decoder.weight) is not tied to the word "
+        "embeddings, and " +
+        std::string(target == Convention::kHfTf2 ? "the TF2 BERT classes"
+                                                 : "Google's run_pretraining.py") +
+        " always decode with the word embeddings");
+  if (target != Convention::kGoogleTf1) return {};
+
+  const double eps = config_number(hf, "layer_norm_eps", file).value_or(1e-12);
+  if (!same_float(eps, 1e-12))
+    refuse("layer_norm_eps is " + nlohmann::json(eps).dump() +
+           " but Google's modeling.py hard-codes 1e-12");
+  const std::string position =
+      config_string(hf, "position_embedding_type", file).value_or("absolute");
+  if (position != "absolute")
+    refuse("position_embedding_type is \"" + position +
+           "\" but Google's modeling.py only has absolute position embeddings");
+  if (config_bool(hf, "is_decoder", false) || config_bool(hf, "add_cross_attention", false))
+    refuse(
+        "it is a decoder (is_decoder / add_cross_attention) and Google's modeling.py is an "
+        "encoder only");
+  const std::string act = config_string(hf, "hidden_act", file).value_or("gelu");
+  static const char* kGoogleActivations[] = {"gelu", "relu", "tanh", "linear"};
+  if (std::none_of(std::begin(kGoogleActivations), std::end(kGoogleActivations),
+                   [&](const char* a) { return act == a; }))
+    refuse("hidden_act is \"" + act +
+           "\" and Google's modeling.py only knows gelu, relu, tanh "
+           "and linear");
+  std::vector<std::string> notes;
+  if (act == "gelu")
+    notes.push_back(
+        "hidden_act \"gelu\": transformers computes the exact erf GELU, google-research/bert's "
+        "current modeling.py the tanh approximation (max difference 4.7e-4 per activation); "
+        "BERT's original release used erf");
+  return notes;
+}
+
+std::string BertFamily::write_config(Convention target, const ModelConfig& config,
+                                     const HfClass* hf_class) const {
+  if (target == Convention::kGoogleTf1) {
+    nlohmann::json google = nlohmann::json::object();
+    for (const char* key : kGoogleKeys)
+      if (config.hf.contains(key)) google[key] = config.hf[key];
+    return dump_sorted_json(google);
+  }
+  nlohmann::json hf = config.hf;
+  if (hf_class) hf["architectures"] = {std::string(hf_class->name)};
+  if (auto c = config.symbols.find('C');
+      c != config.symbols.end() && hf_class && hf_class->name == "BertForSequenceClassification") {
+    auto it = hf.find("id2label");
+    if (it == hf.end() || !it->is_object() || it->size() != c->second) set_labels(hf, c->second);
+  }
+  return dump_sorted_json(hf);
+}
+
+}  // namespace tensorferry

@@ -1,0 +1,76 @@
+#include "models/config_json.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace tensorferry {
+
+nlohmann::json parse_config_json(const std::string& text, const std::string& file) {
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw_bad_input(file, e.byte, std::string("not valid JSON: ") + e.what());
+  }
+  if (!config.is_object()) throw_bad_input(file, std::nullopt, "expected a JSON object");
+  return config;
+}
+
+std::optional<uint64_t> config_uint(const nlohmann::json& config, const std::string& key,
+                                    const std::string& file) {
+  auto it = config.find(key);
+  if (it == config.end() || it->is_null()) return std::nullopt;
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  if (it->is_number_integer() && it->get<int64_t>() >= 0) return it->get<uint64_t>();
+  if (it->is_number_float()) {
+    const double v = it->get<double>();
+    if (v >= 0 && v < 1e15 && std::floor(v) == v) return static_cast<uint64_t>(v);
+  }
+  throw_bad_input(file, std::nullopt,
+                  "\"" + key + "\" must be a non-negative integer, not " + it->dump());
+}
+
+uint64_t require_config_uint(const nlohmann::json& config, const std::string& key,
+                             const std::string& file) {
+  auto v = config_uint(config, key, file);
+  if (!v) throw_bad_input(file, std::nullopt, "missing \"" + key + "\"");
+  if (*v == 0) throw_bad_input(file, std::nullopt, "\"" + key + "\" must not be 0");
+  return *v;
+}
+
+std::optional<double> config_number(const nlohmann::json& config, const std::string& key,
+                                    const std::string& file) {
+  auto it = config.find(key);
+  if (it == config.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) throw_bad_input(file, std::nullopt, "\"" + key + "\" must be a number");
+  return it->get<double>();
+}
+
+std::optional<std::string> config_string(const nlohmann::json& config, const std::string& key,
+                                         const std::string& file) {
+  auto it = config.find(key);
+  if (it == config.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) throw_bad_input(file, std::nullopt, "\"" + key + "\" must be a string");
+  return it->get<std::string>();
+}
+
+bool config_bool(const nlohmann::json& config, const std::string& key, bool fallback) {
+  auto it = config.find(key);
+  if (it == config.end() || !it->is_boolean()) return fallback;
+  return it->get<bool>();
+}
+
+nlohmann::json with_defaults(const nlohmann::json& config, const nlohmann::json& defaults) {
+  nlohmann::json out = defaults;
+  for (auto it = config.begin(); it != config.end(); ++it) out[it.key()] = it.value();
+  return out;
+}
+
+std::string dump_sorted_json(const nlohmann::json& config) { return config.dump(2) + "\n"; }
+
+bool same_float(double a, double b) {
+  return std::fabs(a - b) <= 1e-6 * std::max(std::fabs(a), std::fabs(b));
+}
+
+}  // namespace tensorferry

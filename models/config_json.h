@@ -1,0 +1,37 @@
+// Reading and writing the JSON config files of model folders (config.json, hparams.json,
+// bert_config.json) with errors that name the file and the key.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace tensorferry {
+
+// Parses `text`; throws kBadInput naming `file` when it is not a JSON object.
+nlohmann::json parse_config_json(const std::string& text, const std::string& file);
+
+// A positive integer at `key` (also accepts an integral float such as 768.0, which some tools
+// write); nullopt when absent or null. Throws kBadInput naming file and key for anything else.
+std::optional<uint64_t> config_uint(const nlohmann::json& config, const std::string& key,
+                                    const std::string& file);
+uint64_t require_config_uint(const nlohmann::json& config, const std::string& key,
+                             const std::string& file);
+std::optional<double> config_number(const nlohmann::json& config, const std::string& key,
+                                    const std::string& file);
+std::optional<std::string> config_string(const nlohmann::json& config, const std::string& key,
+                                         const std::string& file);
+bool config_bool(const nlohmann::json& config, const std::string& key, bool fallback);
+
+// `defaults` with every key of `config` laid over it.
+nlohmann::json with_defaults(const nlohmann::json& config, const nlohmann::json& defaults);
+
+// The way transformers (and Google's BertConfig) serialise configs: two-space indent, sorted
+// keys, trailing newline.
+std::string dump_sorted_json(const nlohmann::json& config);
+
+// Two floats equal to the precision a JSON round trip keeps.
+bool same_float(double a, double b);
+
+}  // namespace tensorferry

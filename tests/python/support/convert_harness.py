@@ -1,0 +1,69 @@
+"""Shared driver of the model-conversion tests (tests/python/cross/test_convert_*.py): runs every
+ordered pair of conventions through tensorferry, and the way back, so that the framework
+subprocesses can then load every output in one go. Imports no framework."""
+import json
+import os
+from pathlib import Path
+
+from conftest import run_tf
+
+SUPPORT_ROOT = str(Path(__file__).resolve().parents[1])  # tests/python: `import support.x`
+
+
+def convert(src, dst, to, *extra):
+    """tensorferry convert SRC DST --to TO --json; returns the report."""
+    proc = run_tf("convert", src, dst, "--to", to, "--json", *extra)
+    return json.loads(proc.stdout)
+
+
+def convert_all(sources, conventions, workdir, extras=()):
+    """sources: {name: (folder, convention)}. Converts each source to every other convention and
+    back, then runs `extras`: (source name, target convention, [extra flags], tag). Returns the
+    list of outputs: {"name", "path", "convention", "root" (source name), "back_of" (None, or the
+    source the folder should equal bit for bit), "flags", "report"}."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    outputs = []
+    for name, (folder, convention) in sources.items():
+        for target in conventions:
+            if target == convention:
+                continue
+            out = workdir / f"{name}__{target}"
+            report = convert(folder, out, target)
+            outputs.append({"name": out.name, "path": str(out), "convention": target,
+                            "root": name, "back_of": None, "report": report})
+            back = workdir / f"{name}__{target}__back"
+            report = convert(out, back, convention)
+            outputs.append({"name": back.name, "path": str(back), "convention": convention,
+                            "root": name, "back_of": name, "report": report})
+    for name, target, flags, tag in extras:
+        out = workdir / f"{name}__{target}__{tag}"
+        report = convert(sources[name][0], out, target, *flags)
+        outputs.append({"name": out.name, "path": str(out), "convention": target, "root": name,
+                        "back_of": None, "flags": list(flags), "report": report})
+    return outputs
+
+
+def flag_value(output, flag):
+    flags = output.get("flags") or []
+    return flags[flags.index(flag) + 1] if flag in flags else None
+
+
+def snippet_header(framework):
+    """Preamble of a subprocess snippet. transformers imports TensorFlow as soon as any model class
+    is imported when both frameworks are installed; USE_TF=0 / USE_TORCH=0 keep each process to
+    one framework."""
+    off = {"torch": "USE_TF", "tf": "USE_TORCH", "none": None}[framework]
+    env = f"os.environ[{off!r}] = '0'\n" if off else ""
+    if framework == "tf":
+        # oneDNN's reordered kernels move TF's float32 results by up to 2e-5 against PyTorch on
+        # MiniLM (6 x 384); plain Eigen stays within 1e-5 (measured: 9.3e-6).
+        env += "os.environ['TF_ENABLE_ONEDNN_OPTS'] = '0'\n"
+    return f"import sys, json, os\n{env}sys.path.insert(0, {SUPPORT_ROOT!r})\n"
+
+
+def max_abs(a, b):
+    import numpy as np
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
