@@ -30,29 +30,28 @@ np.savez(os.path.join(out, "state.npz"),
 print(json.dumps(config.to_dict()))
 """
 
-TF2_FROM_PT = r"""
+# The TensorFlow side, in one process because TF is slow to import. Arguments:
+#   [--tf2 CLASS PT_DIR OUT]  transformers' TF class from_pretrained(from_pt=True) + save_pretrained
+#   NPZ FOLDER ...            a TF1 name-based checkpoint per pair, with tf.compat.v1's Saver
+TF_SIDE = r"""
 import json, os, sys
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
-import transformers
-cls_name, src, out = sys.argv[1], sys.argv[2], sys.argv[3]
-model = getattr(transformers, "TF" + cls_name).from_pretrained(src, from_pt=True)
-model.save_pretrained(out)
-print(json.dumps(sorted(os.listdir(out))))
-"""
-
-# Writes a TF1 name-based checkpoint with tf.compat.v1.train.Saver: {name: array} from an npz.
-SAVE_TF1 = r"""
-import json, os, sys
 import numpy as np, tensorflow as tf
-arrays, out = np.load(sys.argv[1]), sys.argv[2]
-tf.compat.v1.disable_eager_execution()
-with tf.Graph().as_default():
-    variables = [tf.compat.v1.get_variable(name, initializer=tf.constant(arrays[name]))
-                 for name in arrays.files]
-    saver = tf.compat.v1.train.Saver(variables)
-    with tf.compat.v1.Session() as session:
-        session.run(tf.compat.v1.global_variables_initializer())
-        saver.save(session, os.path.join(out, "model.ckpt"), write_meta_graph=False)
+args = sys.argv[1:]
+if args[:1] == ["--tf2"]:
+    import transformers
+    cls_name, src, out = args[1:4]
+    getattr(transformers, "TF" + cls_name).from_pretrained(src, from_pt=True).save_pretrained(out)
+    args = args[4:]
+for npz, out in zip(args[0::2], args[1::2]):
+    arrays = np.load(npz)
+    with tf.Graph().as_default():
+        variables = [tf.compat.v1.get_variable(name, initializer=tf.constant(arrays[name]))
+                     for name in arrays.files]
+        saver = tf.compat.v1.train.Saver(variables)
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            saver.save(session, os.path.join(out, "model.ckpt"), write_meta_graph=False)
 print(json.dumps(sorted(os.listdir(out))))
 """
 
@@ -166,14 +165,25 @@ print(json.dumps({"wrong": wrong, "checked": checked}))
 """
 
 
+def write_tf1_many(tmp, specs, tf2=()):
+    """specs: [(folder name, {name: array}, config file name, config)] -> folders. With
+    tf2 = (class, pt_dir, out), the same TF process also writes the HF TF2 model."""
+    folders, args = [], []
+    for name, arrays, config_name, config in specs:
+        folder = Path(tmp) / name
+        folder.mkdir()
+        np.savez(folder / "arrays.npz", **arrays)
+        (folder / config_name).write_text(json.dumps(config))
+        folders.append(folder)
+        args += [folder / "arrays.npz", folder]
+    run_python(TF_SIDE, *(["--tf2", *tf2] if tf2 else []), *args)
+    for folder in folders:
+        (folder / "arrays.npz").unlink()
+    return folders
+
+
 def write_tf1(tmp, folder, arrays, config_name, config):
-    folder = Path(tmp) / folder
-    folder.mkdir()
-    np.savez(folder / "arrays.npz", **arrays)
-    run_python(SAVE_TF1, folder / "arrays.npz", folder)
-    (folder / "arrays.npz").unlink()
-    (folder / config_name).write_text(json.dumps(config))
-    return folder
+    return write_tf1_many(tmp, [(folder, arrays, config_name, config)])[0]
 
 
 def load_state(pt_dir):
@@ -191,10 +201,10 @@ BERT_KW = dict(vocab_size=99, hidden_size=32, num_hidden_layers=3, num_attention
 def gpt2(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gpt2")
     run_python(MAKE_PT, "gpt2", "GPT2LMHeadModel", json.dumps(GPT2_KW), tmp / "pt")
-    run_python(TF2_FROM_PT, "GPT2LMHeadModel", tmp / "pt", tmp / "tf2")
     state = load_state(tmp / "pt")
     hparams = {"n_vocab": 1000, "n_ctx": 64, "n_embd": 32, "n_head": 4, "n_layer": 4}
-    openai = write_tf1(tmp, "openai", openai_names(state), "hparams.json", hparams)
+    [openai] = write_tf1_many(tmp, [("openai", openai_names(state), "hparams.json", hparams)],
+                              tf2=("GPT2LMHeadModel", tmp / "pt", tmp / "tf2"))
     return dict(tmp=tmp, pt=tmp / "pt", tf2=tmp / "tf2", openai=openai, state=state,
                 hparams=hparams)
 
@@ -207,16 +217,15 @@ BERT_CLASSES = {"BertForPreTraining": dict(), "BertForSequenceClassification": d
 def bert(request, tmp_path_factory):
     cls = request.param
     tmp = tmp_path_factory.mktemp(cls)
-    config = json.loads(json.dumps(run_python(MAKE_PT, "bert", cls,
-                                              json.dumps({**BERT_KW, **BERT_CLASSES[cls]}),
-                                              tmp / "pt")))
-    run_python(TF2_FROM_PT, cls, tmp / "pt", tmp / "tf2")
+    config = run_python(MAKE_PT, "bert", cls, json.dumps({**BERT_KW, **BERT_CLASSES[cls]}),
+                        tmp / "pt")
     state = load_state(tmp / "pt")
     bert_config = {k: config[k] for k in (
         "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
         "intermediate_size", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob",
         "max_position_embeddings", "type_vocab_size", "initializer_range")}
-    google = write_tf1(tmp, "google", google_names(state), "bert_config.json", bert_config)
+    [google] = write_tf1_many(tmp, [("google", google_names(state), "bert_config.json",
+                                      bert_config)], tf2=(cls, tmp / "pt", tmp / "tf2"))
     return dict(cls=cls, tmp=tmp, pt=tmp / "pt", tf2=tmp / "tf2", google=google, state=state,
                 bert_config=bert_config)
 
@@ -267,45 +276,44 @@ def test_transformers_tf1_importer_reads_the_google_checkpoint(bert, tmp_path):
     assert result["wrong"] == [] and result["checked"] > 10, result
 
 
-def test_broken_google_checkpoint_missing_query_transpose(bert, tmp_path):
-    arrays = google_names(bert["state"])
+def test_broken_google_checkpoints(bert, tmp_path):
+    # A square kernel left untransposed (the PyTorch weight written as is): a numeric error.
+    untransposed = google_names(bert["state"])
     name = "bert/encoder/layer_1/attention/self/query/kernel"
-    arrays[name] = np.ascontiguousarray(arrays[name].T)  # the PyTorch weight, untransposed
-    broken = write_tf1(tmp_path, "g", arrays, "bert_config.json", bert["bert_config"])
-    rc, report = verify(bert["pt"], broken)
+    untransposed[name] = np.ascontiguousarray(untransposed[name].T)
+    # A head's output_weights transposed as if it were a kernel: refused on its shape.
+    if bert["cls"] == "BertForQuestionAnswering":
+        head_name, head = "cls/squad/output_weights", "qa start logits"
+    elif bert["cls"] == "BertForSequenceClassification":
+        head_name, head = "output_weights", "classifier logits"
+    else:
+        head_name, head = "cls/seq_relationship/output_weights", "nsp logits"
+    head_transposed = google_names(bert["state"])
+    head_transposed[head_name] = np.ascontiguousarray(head_transposed[head_name].T)
+    a, b = write_tf1_many(tmp_path, [("q", untransposed, "bert_config.json", bert["bert_config"]),
+                                     ("h", head_transposed, "bert_config.json",
+                                      bert["bert_config"])])
+    rc, report = verify(bert["pt"], a)
     assert rc == 1 and report["first_failure"]["stage"] == "layer 1 attention"
     assert stage(report, "layer 0")["max_abs_error"] < 1e-9
-
-
-def test_broken_google_head_transposed_like_a_kernel(bert, tmp_path):
-    if bert["cls"] == "BertForQuestionAnswering":
-        name, head = "cls/squad/output_weights", "qa start logits"
-    elif bert["cls"] == "BertForSequenceClassification":
-        name, head = "output_weights", "classifier logits"
-    else:
-        name, head = "cls/seq_relationship/output_weights", "nsp logits"
-    arrays = google_names(bert["state"])
-    arrays[name] = np.ascontiguousarray(arrays[name].T)
-    broken = write_tf1(tmp_path, "g", arrays, "bert_config.json", bert["bert_config"])
-    rc, report = verify(bert["pt"], broken)
+    rc, report = verify(bert["pt"], b)
     assert rc == 1 and report["first_failure"]["stage"] == head
     assert report["first_failure"]["status"] == "CANNOT RUN"
-    assert name in report["first_failure"]["note"]
+    assert head_name in report["first_failure"]["note"]
 
 
 def test_broken_openai_checkpoints(gpt2, tmp_path):
-    arrays = openai_names(gpt2["state"])
+    swapped = openai_names(gpt2["state"])
     for name in ("model/h2/attn/c_attn/w", "model/h2/attn/c_attn/b"):
-        q, k, v = np.split(arrays[name], 3, axis=-1)
-        arrays[name] = np.ascontiguousarray(np.concatenate([k, q, v], axis=-1))
-    broken = write_tf1(tmp_path, "swap", arrays, "hparams.json", gpt2["hparams"])
-    rc, report = verify(gpt2["pt"], broken)
+        q, k, v = np.split(swapped[name], 3, axis=-1)
+        swapped[name] = np.ascontiguousarray(np.concatenate([k, q, v], axis=-1))
+    reshaped = openai_names(gpt2["state"])
+    reshaped["model/h0/mlp/c_fc/w"] = reshaped["model/h0/mlp/c_fc/w"][0]  # [in, out]
+    a, b = write_tf1_many(tmp_path, [("swap", swapped, "hparams.json", gpt2["hparams"]),
+                                     ("shape", reshaped, "hparams.json", gpt2["hparams"])])
+    rc, report = verify(gpt2["pt"], a)
     assert rc == 1 and report["first_failure"]["stage"] == "layer 2 attention"
-
-    arrays = openai_names(gpt2["state"])
-    arrays["model/h0/mlp/c_fc/w"] = arrays["model/h0/mlp/c_fc/w"][0]  # [in, out], not [1, in, out]
-    broken = write_tf1(tmp_path, "shape", arrays, "hparams.json", gpt2["hparams"])
-    rc, report = verify(gpt2["pt"], broken)
+    rc, report = verify(gpt2["pt"], b)
     assert rc == 1 and report["first_failure"]["stage"] == "layer 0"
     assert "[1, 32, 128]" in report["first_failure"]["note"]
 
