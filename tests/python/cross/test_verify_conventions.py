@@ -116,37 +116,31 @@ def google_names(state):
     return out
 
 
-# Reads a TF1 checkpoint with TensorFlow's own reader into an npz (name -> array).
-DUMP_TF1 = r"""
-import json, sys
-import numpy as np, tensorflow as tf
-path, out = sys.argv[1], sys.argv[2]
-arrays = {name: tf.train.load_variable(path, name) for name, _ in tf.train.list_variables(path)}
-np.savez(out, **arrays)
-print(json.dumps(sorted(arrays)))
+# Reads a TF1 checkpoint with TensorFlow's own reader into an npz (support/tf_shim.py).
+DUMP_TF1 = snippet_header("tf") + r"""
+from support import tf_shim
+print(json.dumps(tf_shim.dump_with_tensorflow(sys.argv[1], sys.argv[2])))
 """
 
 # Runs transformers' own TF1 importer (load_tf_weights_in_gpt2 / _bert) on those arrays in a
-# torch-only process, by giving it a stand-in for the two tf.train functions it calls, and
-# reports every parameter that differs from the original model.
-HF_TF1_IMPORT = r"""
-import json, os, sys, types
-os.environ["USE_TF"] = "0"
-import numpy as np, torch, transformers
+# torch-only process (support/tf_shim.py stands in for the two tf.train functions it calls),
+# and reports every parameter that differs from the original model. `scope` other than "all"
+# keeps only the variables under it.
+HF_TF1_IMPORT = snippet_header("torch") + r"""
+import numpy as np, transformers
 from transformers.models.bert import modeling_bert
 from transformers.models.gpt2 import modeling_gpt2
+from support import tf_shim
 family, arrays_path, pt_dir, scope = sys.argv[1:5]
-arrays = dict(np.load(arrays_path))
 if scope != "all":
-    arrays = {k: v for k, v in arrays.items() if k.startswith(scope)}
+    data = np.load(arrays_path)
+    order = [n for n in json.loads(str(data["__order__"])) if n.startswith(scope)]
+    arrays = {n: data[n] for n in order}
+    arrays_path = arrays_path + ".scoped.npz"
+    np.savez(arrays_path, __order__=np.array(json.dumps(order)), **arrays)
 config = transformers.AutoConfig.from_pretrained(pt_dir)
 model = (modeling_gpt2.GPT2Model if family == "gpt2" else modeling_bert.BertForPreTraining)(config)
-# Only now, with transformers imported: the importer's own `import tensorflow as tf`.
-tf = types.ModuleType("tensorflow")
-tf.train = types.SimpleNamespace(
-    list_variables=lambda path: [(k, list(v.shape)) for k, v in arrays.items()],
-    load_variable=lambda path, name: arrays[name])
-sys.modules["tensorflow"] = tf
+tf_shim.install(arrays_path)  # only now, with transformers imported
 if family == "gpt2":
     modeling_gpt2.load_tf_weights_in_gpt2(model, config, "ckpt")
     prefix = "transformer."
