@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import run_python
-from verify_util import diff, stage, verify
+from support.convert_harness import snippet_header
+from verify_util import compare_stages, diff, forward, stage, verify
 
 MAKE_PT = r"""
 import json, os, sys
@@ -115,37 +116,31 @@ def google_names(state):
     return out
 
 
-# Reads a TF1 checkpoint with TensorFlow's own reader into an npz (name -> array).
-DUMP_TF1 = r"""
-import json, sys
-import numpy as np, tensorflow as tf
-path, out = sys.argv[1], sys.argv[2]
-arrays = {name: tf.train.load_variable(path, name) for name, _ in tf.train.list_variables(path)}
-np.savez(out, **arrays)
-print(json.dumps(sorted(arrays)))
+# Reads a TF1 checkpoint with TensorFlow's own reader into an npz (support/tf_shim.py).
+DUMP_TF1 = snippet_header("tf") + r"""
+from support import tf_shim
+print(json.dumps(tf_shim.dump_with_tensorflow(sys.argv[1], sys.argv[2])))
 """
 
 # Runs transformers' own TF1 importer (load_tf_weights_in_gpt2 / _bert) on those arrays in a
-# torch-only process, by giving it a stand-in for the two tf.train functions it calls, and
-# reports every parameter that differs from the original model.
-HF_TF1_IMPORT = r"""
-import json, os, sys, types
-os.environ["USE_TF"] = "0"
-import numpy as np, torch, transformers
+# torch-only process (support/tf_shim.py stands in for the two tf.train functions it calls),
+# and reports every parameter that differs from the original model. `scope` other than "all"
+# keeps only the variables under it.
+HF_TF1_IMPORT = snippet_header("torch") + r"""
+import numpy as np, transformers
 from transformers.models.bert import modeling_bert
 from transformers.models.gpt2 import modeling_gpt2
+from support import tf_shim
 family, arrays_path, pt_dir, scope = sys.argv[1:5]
-arrays = dict(np.load(arrays_path))
 if scope != "all":
-    arrays = {k: v for k, v in arrays.items() if k.startswith(scope)}
+    data = np.load(arrays_path)
+    order = [n for n in json.loads(str(data["__order__"])) if n.startswith(scope)]
+    arrays = {n: data[n] for n in order}
+    arrays_path = arrays_path + ".scoped.npz"
+    np.savez(arrays_path, __order__=np.array(json.dumps(order)), **arrays)
 config = transformers.AutoConfig.from_pretrained(pt_dir)
 model = (modeling_gpt2.GPT2Model if family == "gpt2" else modeling_bert.BertForPreTraining)(config)
-# Only now, with transformers imported: the importer's own `import tensorflow as tf`.
-tf = types.ModuleType("tensorflow")
-tf.train = types.SimpleNamespace(
-    list_variables=lambda path: [(k, list(v.shape)) for k, v in arrays.items()],
-    load_variable=lambda path, name: arrays[name])
-sys.modules["tensorflow"] = tf
+tf_shim.install(arrays_path)  # only now, with transformers imported
 if family == "gpt2":
     modeling_gpt2.load_tf_weights_in_gpt2(model, config, "ckpt")
     prefix = "transformer."
@@ -162,6 +157,37 @@ for name, value in model.state_dict().items():
     if not np.array_equal(value.numpy(), original[key]):
         wrong.append(name)
 print(json.dumps({"wrong": wrong, "checked": checked}))
+"""
+
+
+# OpenAI's and Google's model code as TF1 graphs (tests/python/support, written from
+# openai/gpt-2 model.py and google-research/bert modeling.py), restoring a TF1 checkpoint with a
+# Saver over every model variable and running each sequence: {stage: [array per sequence]} in
+# tensorferry's stage names.
+TF1_GRAPHS = snippet_header("tf") + r"""
+from support import google_bert_tf1, openai_gpt2_tf1
+family, folder, sequences, heads, labels, layers = sys.argv[1:7]
+sequences, heads = json.loads(sequences), json.loads(heads)
+names = {"last_hidden_state": f"layer {int(layers) - 1}", "pooler_output": "pooler",
+         "prediction_logits": "mlm logits", "seq_relationship_logits": "nsp logits",
+         "logits": "classifier logits", "start_logits": "qa start logits",
+         "end_logits": "qa end logits", "hidden": "final layer norm"}
+stages = {}
+for tokens, types in sequences:
+    if family == "gpt2":
+        out = openai_gpt2_tf1.run(folder, [tokens], restore_from=folder)
+        out = {"hidden": out["hidden"][0], "logits": out["logits"][0]}
+    else:
+        inputs = {"input_ids": [tokens], "attention_mask": [[1] * len(tokens)],
+                  "token_type_ids": [types]}
+        out = google_bert_tf1.run(folder, inputs, heads=heads, num_labels=int(labels),
+                                  restore_from=folder)
+        out = {k: v if k in ("pooler_output", "seq_relationship_logits") or
+               (k == "logits" and "classifier" in heads) else v[0] for k, v in out.items()}
+    for key, value in out.items():
+        name = "logits" if family == "gpt2" and key == "logits" else names[key]
+        stages.setdefault(name, []).append(value.tolist())
+print(json.dumps(stages))
 """
 
 
@@ -274,6 +300,30 @@ def test_transformers_tf1_importer_reads_the_google_checkpoint(bert, tmp_path):
     scope = "all" if bert["cls"] == "BertForPreTraining" else "bert/"
     result = run_python(HF_TF1_IMPORT, "bert", tmp_path / "arrays.npz", bert["pt"], scope)
     assert result["wrong"] == [] and result["checked"] > 10, result
+
+
+def test_openai_model_code_agrees_with_the_reference_forward(gpt2):
+    """tensorferry's forward pass on the OpenAI and Google checkpoints against TF executing those
+    projects' model code (the support reimplementations, erf GELU for BERT as documented),
+    restored from the same files: final hidden states, logits and every head within 1e-5."""
+    gpt2_seqs = [([5, 999, 0, 17, 300], None), (list(range(40, 63)), None)]
+    ours, _ = forward(gpt2["openai"], [t for t, _ in gpt2_seqs])
+    theirs = run_python(TF1_GRAPHS, "gpt2", gpt2["openai"], json.dumps(gpt2_seqs), "[]", 0, 4)
+    assert set(theirs) == {"final layer norm", "logits"}
+    compare_stages(ours, theirs, 1e-5)
+
+
+def test_google_model_code_agrees_with_the_reference_forward(bert):
+    heads, labels = {"BertForPreTraining": (["pooler", "mlm", "nsp"], 2),
+                     "BertForSequenceClassification": (["pooler", "classifier"], 3),
+                     "BertForQuestionAnswering": (["squad"], 2)}[bert["cls"]]
+    bert_seqs = [([2, 5, 98, 7, 3, 0, 44], [0, 0, 0, 1, 1, 1, 1]), ([1], [0]),
+                 (list(range(10, 40)), [0] * 12 + [1] * 18)]
+    ours, _ = forward(bert["google"], bert_seqs)
+    theirs = run_python(TF1_GRAPHS, "bert", bert["google"], json.dumps(bert_seqs),
+                        json.dumps(heads), labels, 3)
+    assert len(theirs) == 1 + len(heads) + (1 if "squad" in heads else 0)
+    compare_stages(ours, theirs, 1e-5)
 
 
 def test_broken_google_checkpoints(bert, tmp_path):
