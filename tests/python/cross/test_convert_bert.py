@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_python, run_tf
-from support.convert_harness import convert, convert_all, snippet_header
+from support.convert_harness import (check_missing_and_extra, convert, convert_all,
+                                     snippet_header)
 
 TOL = 1e-5
 CONVENTIONS = ("hf-pytorch", "hf-tf2", "google-tf1")
@@ -542,28 +543,10 @@ def test_dry_run_plan(bert, tmp_path):
 
 
 def test_missing_and_extra_tensors(bert, tmp_path):
-    script = snippet_header("none") + r"""
-from safetensors.numpy import load_file, save_file
-src, dst, mode = sys.argv[1:4]
-sd = load_file(os.path.join(src, "model.safetensors"))
-if mode == "missing": del sd["cls.predictions.transform.dense.bias"]
-else: sd["bert.encoder.layer.1.attention.self.rotary"] = sd["bert.pooler.dense.bias"].copy()
-os.makedirs(dst); save_file(sd, os.path.join(dst, "model.safetensors"), metadata={"format": "pt"})
-print("{}")
-"""
-    src = Path(bert["sources"]["pt_pre"])
-    for mode in ("missing", "extra"):
-        run_python(script, src, tmp_path / mode, mode)
-        shutil.copy(src / "config.json", tmp_path / mode)
-    proc = run_tf("convert", tmp_path / "missing", tmp_path / "o1", "--to", "google-tf1",
-                  check=False)
-    assert proc.returncode == 3, proc.stderr
-    assert "missing tensor cls.predictions.transform.dense.bias" in proc.stderr
-    assert not (tmp_path / "o1").exists()
-    report = convert(tmp_path / "extra", tmp_path / "o2", "google-tf1")
-    assert {"name": "bert.encoder.layer.1.attention.self.rotary",
-            "reason": "not in the bert table for hf-pytorch"} in report["skipped"]
-
+    check_missing_and_extra(bert["sources"]["pt_pre"], tmp_path, "google-tf1", "bert",
+                            missing="cls.predictions.transform.dense.bias",
+                            extra="bert.encoder.layer.1.attention.self.rotary",
+                            extra_copy_of="bert.pooler.dense.bias")
 
 def test_refuses_what_google_cannot_express(bert, tmp_path):
     folder = tmp_path / "eps"

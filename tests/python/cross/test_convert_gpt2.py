@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_python, run_tf
-from support.convert_harness import convert, convert_all, flag_value, snippet_header
+from support.convert_harness import (check_missing_and_extra, convert, convert_all,
+                                     flag_value, snippet_header)
 
 TOL = 1e-5
 EXAMPLE_VOCAB = ROOT / "examples" / "gpt2-tiny"
@@ -432,29 +433,9 @@ def test_dry_run_plan(gpt2, tmp_path):
 
 
 def test_missing_and_extra_tensors(gpt2, tmp_path):
-    script = snippet_header("none") + r"""
-from safetensors.numpy import load_file, save_file
-src, dst, mode = sys.argv[1:4]
-sd = load_file(os.path.join(src, "model.safetensors"))
-if mode == "missing": del sd["transformer.h.1.ln_2.bias"]
-else: sd["transformer.extra.weight"] = sd["transformer.ln_f.bias"].copy()
-os.makedirs(dst); save_file(sd, os.path.join(dst, "model.safetensors"), metadata={"format": "pt"})
-print("{}")
-"""
-    src = Path(gpt2["sources"]["pt_a"])
-    for mode in ("missing", "extra"):
-        folder = tmp_path / mode
-        run_python(script, src, folder, mode)
-        shutil.copy(src / "config.json", folder)
-    proc = run_tf("convert", tmp_path / "missing", tmp_path / "o1", "--to", "openai-tf1", check=False)
-    assert proc.returncode == 3
-    assert "missing tensor transformer.h.1.ln_2.bias" in proc.stderr
-    assert not (tmp_path / "o1").exists()
-    report = convert(tmp_path / "extra", tmp_path / "o2", "openai-tf1")
-    assert {"name": "transformer.extra.weight",
-            "reason": "not in the gpt2 table for hf-pytorch"} in report["skipped"]
-    assert "unknown tensor skipped: transformer.extra.weight" in report["notes"]
-
+    check_missing_and_extra(gpt2["sources"]["pt_a"], tmp_path, "openai-tf1", "gpt2",
+                            missing="transformer.h.1.ln_2.bias", extra="transformer.extra.weight",
+                            extra_copy_of="transformer.ln_f.bias")
 
 def test_refuses_what_openai_cannot_express(gpt2, tmp_path):
     src = Path(gpt2["sources"]["pt_a"])

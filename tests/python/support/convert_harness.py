@@ -3,9 +3,10 @@ ordered pair of conventions through tensorferry, and the way back, so that the f
 subprocesses can then load every output in one go. Imports no framework."""
 import json
 import os
+import shutil
 from pathlib import Path
 
-from conftest import run_tf
+from conftest import run_python, run_tf
 
 SUPPORT_ROOT = str(Path(__file__).resolve().parents[1])  # tests/python: `import support.x`
 
@@ -67,3 +68,30 @@ def max_abs(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     assert a.shape == b.shape, (a.shape, b.shape)
     return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+_EDIT_SAFETENSORS = r"""
+from safetensors.numpy import load_file, save_file
+src, dst, drop, add, copy_of = sys.argv[1:6]
+sd = load_file(os.path.join(src, "model.safetensors"))
+if drop: del sd[drop]
+if add: sd[add] = sd[copy_of].copy()
+os.makedirs(dst); save_file(sd, os.path.join(dst, "model.safetensors"), metadata={"format": "pt"})
+print("{}")
+"""
+
+
+def check_missing_and_extra(src, workdir, target, family, missing, extra, extra_copy_of):
+    """An hf-pytorch folder without `missing` must be refused (exit 3, nothing written); one with
+    an unknown tensor `extra` converts and reports it skipped."""
+    src = Path(src)
+    for mode, args in (("missing", (missing, "", "")), ("extra", ("", extra, extra_copy_of))):
+        run_python(snippet_header("none") + _EDIT_SAFETENSORS, src, workdir / mode, *args)
+        shutil.copy(src / "config.json", workdir / mode)
+    proc = run_tf("convert", workdir / "missing", workdir / "o1", "--to", target, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert f"missing tensor {missing}" in proc.stderr
+    assert not (workdir / "o1").exists()
+    report = convert(workdir / "extra", workdir / "o2", target)
+    assert {"name": extra, "reason": f"not in the {family} table for hf-pytorch"} in report["skipped"]
+    assert f"unknown tensor skipped: {extra}" in report["notes"]

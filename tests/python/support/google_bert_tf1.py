@@ -37,16 +37,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from support.tf1_session import restore, session_config
+
 v1 = tf.compat.v1
-
-
-def session_config():
-    """Grappler's oneDNN remapper rewrites LayerNorm-shaped subgraphs into a fused kernel that
-    crashes in TF 2.15 ("key not found: value"); the tests want the plain arithmetic anyway."""
-    from tensorflow.core.protobuf import rewriter_config_pb2
-    config = v1.ConfigProto()
-    config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
-    return config
 
 
 def load_config(folder):
@@ -194,10 +187,7 @@ def run(config_or_folder, inputs, heads=("pooler",), num_labels=2, restore_from=
         saver = v1.train.Saver(var_list=model_vars)
         with v1.Session(graph=graph, config=session_config()) as sess:
             if restore_from is not None:
-                path = restore_from
-                if os.path.isdir(path):
-                    path = v1.train.latest_checkpoint(path) or os.path.join(path, "bert_model.ckpt")
-                saver.restore(sess, path)
+                restore(saver, sess, restore_from, default_name="bert_model.ckpt")
             else:
                 sess.run(v1.global_variables_initializer())
             feed = {ids: inputs["input_ids"], mask: inputs["attention_mask"],

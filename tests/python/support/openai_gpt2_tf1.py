@@ -24,16 +24,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from support.tf1_session import restore, session_config
+
 v1 = tf.compat.v1
-
-
-def session_config():
-    """Grappler's oneDNN remapper rewrites LayerNorm-shaped subgraphs into a fused kernel that
-    crashes in TF 2.15 ("key not found: value"); the tests want the plain arithmetic anyway."""
-    from tensorflow.core.protobuf import rewriter_config_pb2
-    config = v1.ConfigProto()
-    config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
-    return config
 
 
 def load_hparams(folder):
@@ -133,11 +126,7 @@ def run(folder_or_hparams, token_ids, restore_from=None, save_to=None, seed=0):
         saver = v1.train.Saver(var_list=v1.global_variables())
         with v1.Session(graph=graph, config=session_config()) as sess:
             if restore_from is not None:
-                path = restore_from
-                if os.path.isdir(path):
-                    path = v1.train.latest_checkpoint(path)
-                    assert path is not None, f"no checkpoint state file in {restore_from}"
-                saver.restore(sess, path)
+                restore(saver, sess, restore_from)
             else:
                 sess.run(v1.global_variables_initializer())
                 # Biases and LayerNorm parameters random too, so that a swapped or transposed

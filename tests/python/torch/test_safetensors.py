@@ -21,24 +21,12 @@ from safetensors.numpy import save_file as np_save_file
 from safetensors.torch import load_file, save_file
 
 from conftest import BIN, dump, inspect_json, run_tf
+from torch_dtypes import TORCH_DTYPE_NAMES
 
-# torch dtype -> tensorferry's name, for every dtype torch and safetensors.torch share.
-TORCH_DTYPES = {
-    torch.float64: "f64",
-    torch.float32: "f32",
-    torch.float16: "f16",
-    torch.bfloat16: "bf16",
-    torch.int64: "i64",
-    torch.int32: "i32",
-    torch.int16: "i16",
-    torch.int8: "i8",
-    torch.uint8: "u8",
-    torch.bool: "bool",
-    torch.float8_e4m3fn: "f8_e4m3fn",
-    torch.float8_e5m2: "f8_e5m2",
-}
 # safetensors 0.5.3's save_file refuses torch.uint16/32/64 (KeyError), but its load_file maps
-# U16/U32/U64 to them: such files are made with safetensors.numpy.
+# U16/U32/U64 to them: such files are made with safetensors.numpy. safetensors has no complex.
+TORCH_DTYPES = {t: name for t, name in TORCH_DTYPE_NAMES.items()
+                if name not in ("u16", "u32", "u64", "c64", "c128")}
 NUMPY_ONLY_DTYPES = {np.uint16: "u16", np.uint32: "u32", np.uint64: "u64"}
 
 

@@ -30,28 +30,11 @@ import torch
 os.environ["USE_TF"] = "0"
 
 from conftest import BIN, dump, inspect_json, run_tf
+from torch_dtypes import TORCH_DTYPE_NAMES
 
 EXIT_BAD_INPUT = 3
 
-DTYPES = {
-    torch.float64: "f64",
-    torch.float32: "f32",
-    torch.float16: "f16",
-    torch.bfloat16: "bf16",
-    torch.int64: "i64",
-    torch.int32: "i32",
-    torch.int16: "i16",
-    torch.int8: "i8",
-    torch.uint8: "u8",
-    torch.bool: "bool",
-    torch.uint16: "u16",
-    torch.uint32: "u32",
-    torch.uint64: "u64",
-    torch.complex64: "c64",
-    torch.complex128: "c128",
-    torch.float8_e4m3fn: "f8_e4m3fn",
-    torch.float8_e5m2: "f8_e5m2",
-}
+DTYPES = TORCH_DTYPE_NAMES
 
 
 def torch_bytes(t):
