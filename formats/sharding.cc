@@ -199,6 +199,11 @@ class ShardedWriter final : public CheckpointWriter {
       out.close();
     }
     // Shards first, the index last: until the index exists no loader sees a sharded checkpoint.
+    // An earlier index (--force) goes before the first shard is replaced, so that a crash in
+    // between never leaves the old index naming a mix of old and new shards.
+    std::error_code ec;
+    if (fs::remove(index_output_->final_path(), ec))
+      sync_directory(index_output_->final_path().parent_path());
     for (auto& w : writers_) w->commit();
     index_output_->commit();
   }
