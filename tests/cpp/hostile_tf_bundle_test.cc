@@ -65,7 +65,7 @@ class HostileBundle : public ::testing::Test {
   }
 
   // Opens the bundle and reads every tensor; the result must be a clean refusal.
-  Error expect_refused(const std::string& what) {
+  Error expect_refused(const std::string& what, bool with_offset = true) {
     try {
       auto reader = open_tf_bundle(prefix_);
       std::vector<std::byte> scratch;
@@ -73,7 +73,8 @@ class HostileBundle : public ::testing::Test {
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << what << ": " << e.what();
       EXPECT_FALSE(e.file().empty()) << what << ": " << e.what();
-      EXPECT_TRUE(e.offset().has_value()) << what << ": no offset in " << e.what();
+      if (with_offset)
+        EXPECT_TRUE(e.offset().has_value()) << what << ": no offset in " << e.what();
       return e;
     } catch (const std::exception& e) {
       ADD_FAILURE() << what << ": not an Error: " << e.what();
@@ -138,8 +139,9 @@ TEST_F(HostileBundle, ShardCountsAndIds) {
     auto h = header_;
     h.set_num_shards(n);
     write_index(h, {{"w", good_.SerializeAsString()}});
-    // A count of 2^31-1 must not make the reader build two billion shard names.
-    expect_refused("num_shards " + std::to_string(n));
+    // A count of 2^31-1 must not make the reader build two billion shard names. A missing data
+    // file is a fault of no particular byte.
+    expect_refused("num_shards " + std::to_string(n), /*with_offset=*/n <= 0);
   }
   for (int32_t id : {-1, 1, std::numeric_limits<int32_t>::max()}) {
     auto e = good_;
@@ -163,7 +165,7 @@ TEST_F(HostileBundle, GarbageEntriesAndHeaders) {
     table.finish();
     out.close();
   }
-  expect_refused("no header");
+  expect_refused("no header", /*with_offset=*/false);  // an absence has no offset
 }
 
 TEST_F(HostileBundle, StringTensorsWithLyingLengths) {

