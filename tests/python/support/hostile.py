@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class Run:
     stderr: str
     max_rss_kb: int
     timed_out: bool
+    seconds: float = 0.0
 
     def describe(self):
         return (f"tensorferry {' '.join(map(str, self.args))} -> rc={self.returncode} "
@@ -74,6 +76,7 @@ with open(report, "w") as f:
 
 def run_limited(*args, cwd=None, timeout=TIMEOUT_S):
     """Runs the binary with a timeout and RLIMIT_AS; returns a Run with its peak RSS."""
+    start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report"
         out, err = Path(tmp) / "out", Path(tmp) / "err"
@@ -83,7 +86,8 @@ def run_limited(*args, cwd=None, timeout=TIMEOUT_S):
                            stdout=o, stderr=e, cwd=cwd, timeout=timeout + 30)
         rc, rss, timed_out = report.read_text().split()
         return Run(list(args), int(rc), out.read_text("utf-8", "replace"),
-                   err.read_text("utf-8", "replace"), int(rss), timed_out == "1")
+                   err.read_text("utf-8", "replace"), int(rss), timed_out == "1",
+                   time.monotonic() - start)
 
 
 def check_refused(run, path, tensor=None, offset=True, rss_kb=MAX_RSS_KB):

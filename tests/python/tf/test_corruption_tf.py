@@ -24,6 +24,14 @@ from conftest import inspect_json, run_tf
 from support.hostile import check_clean_outcome, check_refused, flip_bit, run_limited
 
 SAMPLE = 12  # extra random offsets per file, besides the structural ones
+H5_CAP = 50  # structural points per HDF5 file (an HF model has hundreds of objects)
+
+
+def capped(points, size, seed):
+    points = sorted(p for p in points if 0 <= p < size)
+    if len(points) <= H5_CAP:
+        return points
+    return sorted(random.Random(seed).sample(points, H5_CAP))
 
 
 def _varint(data, pos):
@@ -128,10 +136,11 @@ def test_bundle_every_data_flip_is_detected(kind, bundles, tmp_path):
             prefix = str(work / Path(bundles[kind]).name)
             for run in (run_limited("inspect", "--check", prefix),
                         run_limited("dump", prefix, work / "out"),
-                        run_limited("convert", prefix, work / "o.safetensors")):
+                        run_limited("convert", prefix, work / "o.ckpt")):
                 check_refused(run, work / data.name, tensor=t["name"])
-                assert "checksum" in run.stderr, run.describe()
-            assert not (work / "o.safetensors").exists()
+                # A string tensor's length prefix may be refused for its sum before the checksum.
+                assert "checksum" in run.stderr or t["dtype"] == "string", run.describe()
+            assert not (work / "o.ckpt.index").exists()
             shutil.rmtree(work)
 
 
@@ -139,7 +148,7 @@ def test_bundle_every_data_flip_is_detected(kind, bundles, tmp_path):
 def test_bundle_index_flips_are_caught_or_harmless(kind, bundles, tmp_path):
     index, _ = bundle_files(bundles[kind])
     raw = index.read_bytes()
-    expected = inspect_json(bundles[kind])["tensors"]
+    expected = [dict(t, file=None) for t in inspect_json(bundles[kind])["tensors"]]
     rng = random.Random(2)
     points = set(table_boundaries(raw)) | {rng.randrange(len(raw)) for _ in range(SAMPLE)}
     for at in sorted(points):
@@ -151,7 +160,7 @@ def test_bundle_index_flips_are_caught_or_harmless(kind, bundles, tmp_path):
         check_clean_outcome(run)
         if run.returncode == 0:
             # Only bytes nobody reads (footer padding) may change without an error.
-            got = json.loads(run.stdout)["tensors"]
+            got = [dict(t, file=None) for t in json.loads(run.stdout)["tensors"]]
             assert got == expected, f"flip at {at} changed the listing silently"
         shutil.rmtree(work)
 
@@ -168,7 +177,9 @@ def h5_files(tmp_path_factory):
     from transformers import BertConfig, TFBertModel
     cfg = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                      intermediate_size=32, max_position_embeddings=32)
-    TFBertModel(cfg).save_pretrained(str(d / "hf"))
+    bert = TFBertModel(cfg)
+    bert(bert.dummy_inputs)
+    bert.save_pretrained(str(d / "hf"))
     return {"keras": d / "keras.h5", "hf": d / "hf" / "tf_model.h5"}
 
 
@@ -206,7 +217,8 @@ def test_h5_truncations_at_every_boundary(kind, h5_files, tmp_path):
     src = h5_files[kind]
     raw = src.read_bytes()
     rng = random.Random(3)
-    cuts = set(h5_boundaries(src)) | {rng.randrange(len(raw)) for _ in range(SAMPLE)}
+    cuts = set(capped(h5_boundaries(src), len(raw), 8))
+    cuts |= {rng.randrange(len(raw)) for _ in range(SAMPLE)}
     for cut in sorted(cuts):
         path = tmp_path / "cut.h5"
         path.write_bytes(raw[:cut])
@@ -223,13 +235,19 @@ def test_h5_flips_end_cleanly(kind, h5_files, tmp_path):
     src = h5_files[kind]
     raw = src.read_bytes()
     rng = random.Random(4)
+    slow = []
     points = set(h5_boundaries(src))
     for off, size in dataset_spans(src):
         points.add(off + size // 2)
+    points = set(capped(points, len(raw), 9))
+    points |= {p + 2 for p in list(points)}
     points |= {rng.randrange(len(raw)) for _ in range(SAMPLE)}
-    points |= {p + d for p in list(points) for d in (2, 5) if p + d < len(raw)}
-    for at in sorted(points):
+    for at in sorted(p for p in points if p < len(raw)):
         path = tmp_path / "flip.h5"
         path.write_bytes(flip_bit(raw, at, at % 8))
         run = run_limited("dump", path, tmp_path / "out", "--force")
         check_clean_outcome(run)
+        slow.append((run.seconds, at)) if run.seconds > 5 else None
+    # A damaged file that sends libhdf5 into a loop is cut off by the probe's deadline (10 s);
+    # report how often that happened rather than hide it.
+    print(f"{kind}: {len(slow)} flips needed the probe deadline: {slow}")
