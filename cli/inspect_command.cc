@@ -130,8 +130,9 @@ int run_inspect(const InspectArgs& args) {
 
 Run add_inspect_command(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
-  auto* cmd = app.add_subcommand("inspect", "List the tensors of a checkpoint file or model folder "
-                                            "(reads headers only, unless --check)");
+  auto* cmd = app.add_subcommand("inspect",
+                                 "List the tensors of a checkpoint file or model folder "
+                                 "(reads headers only, unless --check)");
   cmd->add_option("path", args->path, "file, bundle prefix, shard index or model folder")
       ->required();
   cmd->add_option("--format", args->format,

@@ -73,8 +73,7 @@ class HostileBundle : public ::testing::Test {
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << what << ": " << e.what();
       EXPECT_FALSE(e.file().empty()) << what << ": " << e.what();
-      if (with_offset)
-        EXPECT_TRUE(e.offset().has_value()) << what << ": no offset in " << e.what();
+      if (with_offset) EXPECT_TRUE(e.offset().has_value()) << what << ": no offset in " << e.what();
       return e;
     } catch (const std::exception& e) {
       ADD_FAILURE() << what << ": not an Error: " << e.what();
@@ -95,11 +94,11 @@ TEST_F(HostileBundle, EntriesPointingOutsideTheData) {
     const char* what;
     int64_t offset, size;
   };
-  for (const Case& c : {Case{"offset past the end", 1 << 20, 8},
-                        Case{"offset + size overflows", kI64Max - 3, 8},
-                        Case{"offset i64 max", kI64Max, 8}, Case{"negative offset", -8, 8},
-                        Case{"negative size", 0, -8}, Case{"size i64 max", 0, kI64Max},
-                        Case{"size 2^40", 0, int64_t{1} << 40}}) {
+  for (const Case& c :
+       {Case{"offset past the end", 1 << 20, 8}, Case{"offset + size overflows", kI64Max - 3, 8},
+        Case{"offset i64 max", kI64Max, 8}, Case{"negative offset", -8, 8},
+        Case{"negative size", 0, -8}, Case{"size i64 max", 0, kI64Max},
+        Case{"size 2^40", 0, int64_t{1} << 40}}) {
     auto e = good_;
     e.set_offset(c.offset);
     e.set_size(c.size);
@@ -173,7 +172,7 @@ TEST_F(HostileBundle, StringTensorsWithLyingLengths) {
   // entry's size must be refused before a buffer of that size is made.
   std::string data;
   data += "\xff\xff\xff\xff\xff\xff\xff\x7f";  // a varint of ~2^56 for the single element
-  data += std::string(4, '\0');                 // the lengths' checksum
+  data += std::string(4, '\0');                // the lengths' checksum
   data += "abc";
   put(prefix_ + ".data-00000-of-00001", data + std::string(64, '\0'));
   auto e = good_;
@@ -204,12 +203,12 @@ TEST_F(HostileBundle, TableBlockHandlesThatLie) {
     return index.substr(0, footer) + handles + index.substr(index.size() - 8);
   };
   const uint64_t huge = uint64_t{1} << 62;
-  for (const auto& [what, idx] :
-       std::vector<std::pair<std::string, BlockHandle>>{{"index block past the end", {1 << 20, 16}},
-                                                        {"index block 2^62", {0, huge}},
-                                                        {"index offset 2^62", {huge, 16}},
-                                                        {"offset + size overflows", {huge, huge * 3}},
-                                                        {"empty index block", {0, 0}}}) {
+  for (const auto& [what, idx] : std::vector<std::pair<std::string, BlockHandle>>{
+           {"index block past the end", {1 << 20, 16}},
+           {"index block 2^62", {0, huge}},
+           {"index offset 2^62", {huge, 16}},
+           {"offset + size overflows", {huge, huge * 3}},
+           {"empty index block", {0, 0}}}) {
     put(prefix_ + ".index", with_footer_handles({0, 0}, idx));
     const Error err = expect_refused(what);
     EXPECT_EQ(err.file(), prefix_ + ".index") << what;
