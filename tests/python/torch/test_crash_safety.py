@@ -10,6 +10,7 @@ that time (plus one kill as soon as the staging file appears).
 """
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -114,7 +115,14 @@ CASES = {
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     d = tmp_path_factory.mktemp("crash_inputs")
-    return make_input(d / "a.safetensors", 1), make_input(d / "b.safetensors", 2)
+    yield make_input(d / "a.safetensors", 1), make_input(d / "b.safetensors", 2)
+    shutil.rmtree(d)  # pytest keeps the last runs' temp folders; these are 380 MB
+
+
+@pytest.fixture(autouse=True)
+def _remove_outputs(tmp_path):
+    yield
+    shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 @pytest.mark.parametrize("previous", [True, False], ids=["replacing", "fresh"])
@@ -207,7 +215,8 @@ def gpt2_folder(tmp_path_factory):
     GPT2LMHeadModel(cfg).save_pretrained(d / "src", safe_serialization=True)
     torch.manual_seed(1)
     GPT2LMHeadModel(cfg).save_pretrained(d / "other", safe_serialization=True)
-    return d / "src", d / "other"
+    yield d / "src", d / "other"
+    shutil.rmtree(d)
 
 
 def test_killed_model_conversion_folder(gpt2_folder, tmp_path):
