@@ -252,3 +252,10 @@ def test_h5_flips_end_cleanly(kind, h5_files, tmp_path):
     # A damaged file that sends libhdf5 into a loop is cut off by the probe's deadline (10 s);
     # report how often that happened rather than hide it.
     print(f"{kind}: {len(slow)} flips needed the probe deadline: {slow}")
+
+
+@pytest.mark.parametrize("kind", ["tf2", "tf1"])
+def test_check_verifies_every_bundle_crc(kind, bundles):
+    doc = json.loads(run_limited("inspect", "--check", "--json", bundles[kind]).stdout)
+    assert doc["check"]["bundle_crc32c_tensors"] == doc["tensor_count"] > 0
+    assert doc["check"]["tensors_read"] == doc["tensor_count"]
