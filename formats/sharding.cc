@@ -199,6 +199,11 @@ class ShardedWriter final : public CheckpointWriter {
       out.close();
     }
     // Shards first, the index last: until the index exists no loader sees a sharded checkpoint.
+    // An earlier index (--force) goes before the first shard is replaced, so that a crash in
+    // between never leaves the old index naming a mix of old and new shards.
+    std::error_code ec;
+    if (fs::remove(index_output_->final_path(), ec))
+      sync_directory(index_output_->final_path().parent_path());
     for (auto& w : writers_) w->commit();
     index_output_->commit();
   }
@@ -223,7 +228,20 @@ std::unique_ptr<CheckpointReader> open_sharded(
   ShardIndex index = read_shard_index(index_path);
   const fs::path dir = fs::path(index_path).parent_path();
   std::vector<std::unique_ptr<CheckpointReader>> shards;
-  for (const auto& file : index.files) shards.push_back(open_shard((dir / file).string()));
+  for (const auto& file : index.files) {
+    // A shard the index names but the folder lacks is a fault of the index (exit 3), not of
+    // the operating system; the offset is where the index first names it.
+    std::error_code ec;
+    if (!fs::exists(dir / file, ec)) {
+      const auto index_file = MappedFile::open(index_path);
+      const auto text = as_chars(index_file->bytes());
+      const size_t at = text.find("\"" + file + "\"");
+      throw_bad_input(index_path,
+                      at == std::string_view::npos ? std::nullopt : std::optional<uint64_t>(at),
+                      "weight_map names the shard \"" + file + "\", which does not exist");
+    }
+    shards.push_back(open_shard((dir / file).string()));
+  }
   return std::make_unique<ShardedReader>(std::move(index), std::move(shards));
 }
 

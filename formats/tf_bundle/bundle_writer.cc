@@ -133,6 +133,10 @@ class BundleWriter final : public CheckpointWriter {
     if (generate_graph_) add_generated_tensors();
     for (auto& shard : shards_) shard.file->close();
     write_index();
+    // The index is the commit point of the files a bundle spreads over. When an earlier bundle
+    // is being replaced (--force), its index goes before any new data shard replaces an old one:
+    // a crash in between then leaves no loadable bundle, never the old index over new data.
+    retire_previous_index();
     for (auto& shard : shards_) shard.output->commit();
     index_->commit();
     committed_ = true;
@@ -222,6 +226,11 @@ class BundleWriter final : public CheckpointWriter {
     }
     table.finish();
     file.close();
+  }
+
+  void retire_previous_index() {
+    std::error_code ec;
+    if (fs::remove(index_->final_path(), ec)) sync_directory(index_->final_path().parent_path());
   }
 
   void write_state_file() {

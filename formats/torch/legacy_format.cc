@@ -73,6 +73,7 @@ std::unique_ptr<CheckpointReader> open_torch_legacy(const std::shared_ptr<const 
   TorchFileLayout layout;
   layout.file = file;
   layout.metadata["pytorch.layout"] = "legacy";
+  layout.pickle_offset = root_at;
   layout.storages.resize(env.storages().size());
   std::vector<bool> seen(env.storages().size(), false);
   for (ValueId key : store.items(keys)) {

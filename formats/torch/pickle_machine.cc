@@ -195,7 +195,9 @@ class Machine {
   }
 
   // Picklers number memo entries 0, 1, 2, ...; those live in a vector (4 bytes each), any other
-  // key in a map. Both count against max_memo.
+  // key in a map. Both count against max_memo; the map, at ~50 bytes a node, also against
+  // kMaxSparseMemo, which no pickler's output comes near (Python's never skips a number).
+  static constexpr uint64_t kMaxSparseMemo = 1u << 16;
   void memo_put(uint64_t key) {
     const ValueId v = top();
     if (key < limits_.max_memo) {
@@ -205,10 +207,14 @@ class Machine {
       return;
     }
     auto [it, inserted] = memo_sparse_.emplace(key, v);
-    if (inserted)
+    if (inserted) {
       count_memo_entry();
-    else
+      if (memo_sparse_.size() > kMaxSparseMemo)
+        fail("pickle memo uses more than " + std::to_string(kMaxSparseMemo) +
+             " out-of-sequence keys");
+    } else {
       it->second = v;
+    }
   }
   void count_memo_entry() {
     if (++memo_entries_ > limits_.max_memo)

@@ -10,6 +10,7 @@
 #include "formats/sharding.h"
 #include "formats/torch/legacy_format.h"
 #include "formats/torch/torch_writer.h"
+#include "formats/torch/zip_directory.h"
 #include "formats/torch/zip_format.h"
 
 namespace tensorferry {
@@ -37,6 +38,15 @@ bool looks_like_torch(std::span<const std::byte> first_bytes, uint64_t /*file_si
 std::unique_ptr<CheckpointReader> open_torch(const std::string& path) {
   if (path.ends_with(".index.json")) return open_sharded(path, open_single);
   return open_single(path);
+}
+
+uint64_t verify_torch_zip_checksums(const std::string& path) {
+  auto file = MappedFile::open(path);
+  const auto head = file->bytes().subspan(0, std::min<uint64_t>(file->size(), 4));
+  if (head.size() < 4 || as_chars(head) != std::string_view("PK\x03\x04", 4)) return 0;
+  const ZipDirectory dir = ZipDirectory::read(*file);
+  for (const ZipEntry& entry : dir.entries()) verify_zip_crc(*file, entry);
+  return dir.entries().size();
 }
 
 std::unique_ptr<CheckpointWriter> create_torch_writer(const std::string& path,

@@ -85,7 +85,7 @@ std::unique_ptr<CheckpointReader> make_torch_reader(TorchFileLayout layout, cons
   try {
     named = name_tensors(store, env, root);
   } catch (const Error& e) {
-    throw e.with_context(path);
+    throw e.with_context(path, {}, layout.pickle_offset);
   }
   std::vector<TensorEntry> entries;
   std::vector<TensorView> views;

@@ -26,6 +26,7 @@ struct TorchFileLayout {
   std::shared_ptr<const MappedFile> file;
   std::vector<StorageBytes> storages;  // parallel to TorchUnpickler::storages()
   bool big_endian = false;             // stored bytes need swapping to little-endian
+  uint64_t pickle_offset = 0;          // of the object's pickle: errors about it as a whole
   std::map<std::string, std::string> metadata;
 };
 

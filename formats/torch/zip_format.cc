@@ -124,6 +124,7 @@ std::unique_ptr<CheckpointReader> open_torch_zip(const std::shared_ptr<const Map
   TorchFileLayout layout;
   layout.file = file;
   layout.big_endian = big_endian;
+  layout.pickle_offset = pickle->data_offset;
   layout.metadata = std::move(metadata);
   for (const StorageDecl& s : env.storages()) {
     const ZipEntry* e = dir.find(prefix + "data/" + s.key);
