@@ -40,4 +40,14 @@ class MappedFile {
   uint64_t size_;
 };
 
+// Consumers of large spans call this on each piece they are done with: when the piece lies inside
+// a live MappedFile, its whole pages are dropped from this process (they stay valid to read and
+// come back from the page cache if touched again); any other memory is left alone. This keeps
+// the resident set near one piece, not one tensor, while a tensor streams through.
+void release_consumed(std::span<const std::byte> piece);
+
+// Pieces of this size are what streaming consumers (checksums, file writes) work through before
+// releasing them: large enough that the syscalls do not count, small next to the RSS bound.
+inline constexpr size_t kStreamPiece = 8 << 20;
+
 }  // namespace tensorferry
