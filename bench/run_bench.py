@@ -189,8 +189,9 @@ def bench_model(name, work, peers, verify, repeat):
     return {"safetensors": st.stat().st_size, "bin": pt.stat().st_size}, rows
 
 
-def render(all_rows, sizes, command):
-    lines = [f"### Run of {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC", "",
+def render(all_rows, sizes, command, label=None):
+    title = f"### Run of {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    lines = [title + (f": {label}" if label else ""), "",
              f"Machine: {platform.node()}, {os.cpu_count()} cores, "
              f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM, "
              f"{platform.platform()}  ",
@@ -230,17 +231,20 @@ def render(all_rows, sizes, command):
     return "\n".join(lines)
 
 
-def write_section(path, section):
-    """Replaces the "## convert" section of the results file (or adds it before "## verify")."""
+def write_section(path, run):
+    """Adds `run` at the top of the "## convert" section of the results file (created before
+    "## verify" when missing); earlier runs stay below it."""
     text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"^## convert\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        return path.write_text(pattern.sub(lambda _: section.rstrip() + "\n\n", text))
-    at = text.find("\n## ")
-    if at < 0:
-        text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
+    header = "## convert\n\n"
+    at = text.find(header)
+    if at >= 0:
+        at += len(header)
+        text = text[:at] + run.rstrip() + "\n\n" + text[at:]
     else:
-        text = text[:at + 1] + "\n" + section.rstrip() + "\n\n" + text[at + 1:]
+        at = text.find("\n## ")
+        section = header + run.rstrip() + "\n"
+        text = (text.rstrip() + "\n\n" + section if at < 0
+                else text[:at + 1] + "\n" + section + "\n" + text[at + 1:])
     path.write_text(text)
 
 
@@ -253,6 +257,7 @@ def main():
     parser.add_argument("--no-peers", action="store_true", help="skip the Python peer paths")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip the convert cases with the default verify")
+    parser.add_argument("--label", help="a note for the run's heading (e.g. which build)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each cp/tensorferry case; the fastest counts")
     parser.add_argument("--results", type=Path,
@@ -268,11 +273,11 @@ def main():
     for name in names:
         sizes[name], all_rows[name] = bench_model(name, args.work, not args.no_peers,
                                                   not args.no_verify, args.repeat)
-    section = "## convert\n\n" + render(all_rows, sizes, " ".join(
-        ["python", "bench/run_bench.py", *sys.argv[1:]]))
-    print(section)
+    run = render(all_rows, sizes, " ".join(["python", "bench/run_bench.py", *sys.argv[1:]]),
+                 args.label)
+    print(run)
     if args.results:
-        write_section(args.results, section)
+        write_section(args.results, run)
 
 
 if __name__ == "__main__":

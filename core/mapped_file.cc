@@ -100,6 +100,15 @@ void MappedFile::release(uint64_t offset, uint64_t length) const {
   if (end > begin) advise(data_, size_, begin, end - begin, MADV_DONTNEED);
 }
 
+void MappedFile::unmap_around(uint64_t offset, uint64_t length) const {
+  constexpr uint64_t kRegion = 2 << 20;
+  if (!data_ || offset >= size_) return;
+  const uint64_t begin = offset / kRegion * kRegion;
+  const uint64_t last = std::min(size_, offset + length);
+  const uint64_t end = std::min(size_, (last + kRegion - 1) / kRegion * kRegion);
+  advise(data_, size_, begin, end - begin, MADV_DONTNEED);
+}
+
 void MappedFile::prefetch(uint64_t offset, uint64_t length) const {
   advise(data_, size_, offset, length, MADV_WILLNEED);
 }

@@ -29,6 +29,10 @@ class MappedFile {
 
   // Tells the kernel these pages will not be needed again (they stay valid to read).
   void release(uint64_t offset, uint64_t length) const;
+  // Unmaps from this process the 2 MiB-aligned region around a small range just read: a fault
+  // maps a whole large page-cache folio, not one page. Whatever else lies in the region is
+  // merely unmapped (it stays valid to read).
+  void unmap_around(uint64_t offset, uint64_t length) const;
   // Asks the kernel to read ahead these pages.
   void prefetch(uint64_t offset, uint64_t length) const;
 
