@@ -74,6 +74,12 @@ def timed(cmd, log=None, ok_codes=(0,)):
     return seconds, rss / 1024, proc.returncode, proc.stdout
 
 
+def cpu_seconds(time_v_output):
+    """User + system CPU seconds from the text /usr/bin/time -v printed."""
+    return sum(float(x) for x in
+               re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", time_v_output))
+
+
 def machine_load():
     """The 1/5/15-minute load averages, for the record (other jobs may share the machine)."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())

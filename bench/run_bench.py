@@ -18,6 +18,7 @@ import datetime
 import os
 import platform
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BIN, PY, machine_load, make_model, timed  # noqa: E402
+from _common import BIN, PY, cpu_seconds, machine_load, make_model, timed  # noqa: E402
 
 SIZES = {
     # family, config kwargs
@@ -127,7 +128,7 @@ def bench_model(name, work, peers, verify, repeat):
 
     def case(label, cmd, output, inputs, kind, transposes=None, peer_of=None, ok_codes=(0,)):
         # tensorferry and cp run `repeat` times (fastest wall, largest RSS); the slow peers once.
-        walls, rsss = [], []
+        walls, rsss, cpus = [], [], []
         for _ in range(repeat if kind in ("cp", "baseline", "inspect", "convert") else 1):
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
@@ -136,10 +137,11 @@ def bench_model(name, work, peers, verify, repeat):
             wall, rss, code, _ = timed(cmd, logs / f"{len(rows):02d}.log", ok_codes=ok_codes)
             walls.append(wall)
             rsss.append(rss)
+            cpus.append(cpu_seconds((logs / f"{len(rows):02d}.log").read_text()))
             written = tree_size(output) if output else 0
-        wall, rss = min(walls), max(rsss)
-        rows.append(dict(case=label, wall=wall, rss=rss, bytes=written, kind=kind, code=code,
-                         transposes=transposes, peer_of=peer_of, load=load,
+        wall, rss, cpu = min(walls), max(rsss), min(cpus)
+        rows.append(dict(case=label, wall=wall, rss=rss, cpu=cpu, bytes=written, kind=kind,
+                         code=code, transposes=transposes, peer_of=peer_of, load=load,
                          cmd=" ".join(map(str, cmd))))
         print(f"[{name}] {label}: {wall:.3f} s, {rss:.0f} MiB, exit {code}, load {load}",
               flush=True)
@@ -200,7 +202,8 @@ def render(all_rows, sizes, command, label=None):
              "each case (warm cache); cp and tensorferry cases: fastest wall and largest RSS of "
              "--repeat runs, Python peers: one run. tensorferry fsyncs its outputs, so the baseline is "
              "`cp` + `sync FILE`. × cp+sync = wall / (baseline wall × bytes written / bytes the "
-             "baseline wrote). Load = 1/5/15-min load average when the case started (other "
+             "baseline wrote). CPU s: user+sys of the process (smallest of the runs); on a "
+             "shared disk it varies less than wall time. Load = 1/5/15-min load average when the case started (other "
              "jobs share the machine).", ""]
     for name, rows in all_rows.items():
         base = next(r for r in rows if r["kind"] == "baseline")
@@ -208,8 +211,9 @@ def render(all_rows, sizes, command, label=None):
         size = sizes[name]
         lines += [f"#### {name} (model.safetensors {size['safetensors'] / 1e6:.1f} MB, "
                   f"pytorch_model.bin {size['bin'] / 1e6:.1f} MB)", "",
-                  "| case | transposes | wall s | × cp+sync | peak RSS MiB | MB/s written | load |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| case | transposes | wall s | × cp+sync | CPU s (user+sys) | peak RSS MiB | "
+                  "MB/s written | load |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in rows:
             ratio = "" if not r["bytes"] or r["kind"] == "baseline" else \
                 f"{r['wall'] / (r['bytes'] / base_rate):.2f}"
@@ -217,7 +221,7 @@ def render(all_rows, sizes, command, label=None):
             tr = {None: "", True: "yes", False: "no"}[r["transposes"]]
             exit_note = f" (exit {r['code']})" if r["code"] != 0 else ""
             lines.append(f"| {r['case']}{exit_note} | {tr} | {r['wall']:.3f} | {ratio} | "
-                         f"{r['rss']:.0f} | {rate} | {r['load']} |")
+                         f"{r['cpu']:.2f} | {r['rss']:.0f} | {rate} | {r['load']} |")
         peers = [r for r in rows if r["peer_of"]]
         if peers:
             lines += ["", "| Python peer | tensorferry case | wall ratio (peer / tensorferry) | "
@@ -273,7 +277,7 @@ def main():
     for name in names:
         sizes[name], all_rows[name] = bench_model(name, args.work, not args.no_peers,
                                                   not args.no_verify, args.repeat)
-    run = render(all_rows, sizes, " ".join(["python", "bench/run_bench.py", *sys.argv[1:]]),
+    run = render(all_rows, sizes, shlex.join(["python", "bench/run_bench.py", *sys.argv[1:]]),
                  args.label)
     print(run)
     if args.results:
