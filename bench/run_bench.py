@@ -236,13 +236,17 @@ def render(all_rows, sizes, command, label=None):
 
 
 def write_section(path, run):
-    """Adds `run` at the top of the "## convert" section of the results file (created before
-    "## verify" when missing); earlier runs stay below it."""
+    """Adds `run` above the earlier runs of the "## convert" section of the results file (created
+    before "## verify" when missing)."""
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     header = "## convert\n\n"
     at = text.find(header)
     if at >= 0:
         at += len(header)
+        first_run = text.find("### Run of", at)  # below a summary written by hand, if any
+        next_section = text.find("\n## ", at)
+        if first_run >= 0 and (next_section < 0 or first_run < next_section):
+            at = first_run
         text = text[:at] + run.rstrip() + "\n\n" + text[at:]
     else:
         at = text.find("\n## ")
