@@ -171,20 +171,18 @@ struct FoldConstants {
         by128_hi(reflect33(x_pow_mod(128 - 32))) {}
 };
 
-__attribute__((target("pclmul,sse4.1"))) inline __m128i fold(__m128i x, __m128i k,
-                                                             __m128i next) {
-  return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00),
-                                     _mm_clmulepi64_si128(x, k, 0x11)),
-                       next);
+__attribute__((target("pclmul,sse4.1"))) inline __m128i fold(__m128i x, __m128i k, __m128i next) {
+  return _mm_xor_si128(
+      _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11)), next);
 }
 
 __attribute__((target("pclmul,sse4.1"))) uint32_t folding_extend(uint32_t crc, const uint8_t* p,
                                                                  size_t n) {
   static const FoldConstants c;
-  const __m128i k512 = _mm_set_epi64x(static_cast<long long>(c.by512_hi),
-                                      static_cast<long long>(c.by512_lo));
-  const __m128i k128 = _mm_set_epi64x(static_cast<long long>(c.by128_hi),
-                                      static_cast<long long>(c.by128_lo));
+  const __m128i k512 =
+      _mm_set_epi64x(static_cast<long long>(c.by512_hi), static_cast<long long>(c.by512_lo));
+  const __m128i k128 =
+      _mm_set_epi64x(static_cast<long long>(c.by128_hi), static_cast<long long>(c.by128_lo));
   auto load = [](const uint8_t* q) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(q)); };
   __m128i x0 = _mm_xor_si128(load(p), _mm_cvtsi32_si128(static_cast<int>(~crc)));
   __m128i x1 = load(p + 16), x2 = load(p + 32), x3 = load(p + 48);

@@ -122,8 +122,8 @@ class H5FileWriter final : public CheckpointWriter {
     if (row_bytes == 0) return;
     const uint64_t rows_per_block = std::max<uint64_t>(1, kStreamPiece / row_bytes);
     h5::Handle file_space(H5Dget_space(dataset));
-    h5::check(file_space.get(), ErrorKind::kIo, file_name(), "cannot get the space of " + dataset_path,
-              info.name);
+    h5::check(file_space.get(), ErrorKind::kIo, file_name(),
+              "cannot get the space of " + dataset_path, info.name);
     std::vector<hsize_t> start(rank, 0), count(info.shape.begin(), info.shape.end());
     for (uint64_t r = 0; r < rows; r += rows_per_block) {
       const uint64_t n = std::min(rows_per_block, rows - r);

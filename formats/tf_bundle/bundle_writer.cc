@@ -9,8 +9,8 @@
 
 #include "core/bytes.h"
 #include "core/crc.h"
-#include "core/mapped_file.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/output.h"
 #include "formats/sharding.h"
 #include "formats/tf_bundle/bundle.pb.h"

@@ -1,12 +1,12 @@
 // The CRC fast paths (interleaved lanes for CRC-32C) against the plain one-chain computation.
+#include "core/crc.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <random>
 #include <span>
 #include <vector>
-
-#include "core/crc.h"
 
 namespace tensorferry {
 namespace {
@@ -50,7 +50,8 @@ TEST(Crc32Zip, LargeInputsMatchSmallPieces) {
   const auto data = random_bytes(300'000, 2);
   uint32_t pieces = 0;
   for (size_t i = 0; i < data.size(); i += 13)
-    pieces = crc32_extend(pieces, std::span(data).subspan(i, std::min<size_t>(13, data.size() - i)));
+    pieces =
+        crc32_extend(pieces, std::span(data).subspan(i, std::min<size_t>(13, data.size() - i)));
   EXPECT_EQ(crc32_extend(0, data), pieces);
 }
 
