@@ -21,31 +21,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(os.environ.get("TENSORFERRY_BIN", ROOT / "build" / "tensorferry"))
-PY = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import BIN, PY, make_model, timed  # noqa: E402
 
 MODELS = {
     "gpt2-124M": ("gpt2", dict()),  # GPT2Config defaults: 768 wide, 12 layers, 50257 tokens
     "bert-base": ("bert", dict()),  # BertConfig defaults: 768 wide, 12 layers, 30522 tokens
 }
-
-MAKE_MODEL = textwrap.dedent("""
-    import json, os, sys, torch
-    os.environ["USE_TF"] = "0"
-    from transformers import GPT2Config, GPT2LMHeadModel, BertConfig, BertForPreTraining
-    from transformers.modeling_utils import no_init_weights
-    family, kwargs, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
-    torch.manual_seed(0)
-    with no_init_weights():
-        model = (GPT2LMHeadModel(GPT2Config(**kwargs)) if family == "gpt2"
-                 else BertForPreTraining(BertConfig(**kwargs)))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.02)
-    model.tie_weights()
-    model.save_pretrained(out)
-""")
 
 # Loads the model and runs the sequences; prints load and forward seconds as JSON.
 TORCH_FORWARD = textwrap.dedent("""
@@ -73,28 +55,17 @@ TORCH_FORWARD = textwrap.dedent("""
 """)
 
 
-def timed(cmd):
-    """Runs cmd under /usr/bin/time; returns (wall s, peak RSS MiB, stdout)."""
-    proc = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *map(str, cmd)],
-                          capture_output=True, text=True)
-    if proc.returncode not in (0,):
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n"
-                           f"{proc.stderr[-3000:]}")
-    wall, rss = re.findall(r"TIME ([\d.]+) (\d+)", proc.stderr)[-1]
-    return float(wall), int(rss) / 1024, proc.stdout
-
-
 def bench(name, work):
     family, kwargs = MODELS[name]
     model = work / name
     if not (model / "model.safetensors").exists():
         print(f"[{name}] generating with transformers ...", flush=True)
-        subprocess.run([PY, "-c", MAKE_MODEL, family, json.dumps(kwargs), model], check=True)
+        make_model(family, kwargs, model)
     size = (model / "model.safetensors").stat().st_size
     subprocess.run(["cat", str(model / "model.safetensors")], stdout=subprocess.DEVNULL,
                    check=True)
     rows = []
-    wall, rss, out = timed([BIN, "verify", model, model, "--json"])
+    wall, rss, _, out = timed([BIN, "verify", model, model, "--json"])
     report = json.loads(out)
     assert report["passed"], report["first_failure"]
     sequences = report["sequences"]
@@ -104,9 +75,9 @@ def bench(name, work):
         tokens_args += ["--tokens", ",".join(map(str, s["tokens"]))]
         if "token_types" in s:
             tokens_args += ["--token-types", ",".join(map(str, s["token_types"]))]
-    wall, rss, _ = timed([BIN, "forward", model, *tokens_args])
+    wall, rss, _, _ = timed([BIN, "forward", model, *tokens_args])
     rows.append(("tensorferry forward A (1 pass, fp64)", wall, rss, None))
-    wall, rss, out = timed([PY, "-c", TORCH_FORWARD, family, model, json.dumps(sequences)])
+    wall, rss, _, out = timed([PY, "-c", TORCH_FORWARD, family, model, json.dumps(sequences)])
     t = json.loads(out.strip().splitlines()[-1])
     rows.append((f"PyTorch import + from_pretrained + 2 forward passes (fp32, {t['threads']} threads)",
                  wall, rss, t))

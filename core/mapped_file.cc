@@ -6,10 +6,25 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
+#include <mutex>
 
 #include "core/error.h"
 
 namespace tensorferry {
+
+namespace {
+// Live mappings by start address, so that release_consumed can tell a mapped piece (safe to
+// drop: read-only, file-backed) from heap memory (dropping would zero it).
+struct MappingRegistry {
+  std::mutex mutex;
+  std::map<const std::byte*, uint64_t> ranges;
+};
+MappingRegistry& registry() {
+  static MappingRegistry r;
+  return r;
+}
+}  // namespace
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -36,11 +51,20 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
     data = static_cast<const std::byte*>(p);
   }
   ::close(fd);  // the mapping keeps the file alive
+  if (data) {
+    std::lock_guard lock(registry().mutex);
+    registry().ranges[data] = size;
+  }
   return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (!data_) return;
+  {
+    std::lock_guard lock(registry().mutex);
+    registry().ranges.erase(data_);
+  }
+  ::munmap(const_cast<std::byte*>(data_), size_);
 }
 
 std::span<const std::byte> MappedFile::slice(uint64_t offset, uint64_t length,
@@ -76,8 +100,35 @@ void MappedFile::release(uint64_t offset, uint64_t length) const {
   if (end > begin) advise(data_, size_, begin, end - begin, MADV_DONTNEED);
 }
 
+void MappedFile::unmap_around(uint64_t offset, uint64_t length) const {
+  constexpr uint64_t kRegion = 2 << 20;
+  if (!data_ || offset >= size_) return;
+  const uint64_t begin = offset / kRegion * kRegion;
+  const uint64_t last = std::min(size_, offset + length);
+  const uint64_t end = std::min(size_, (last + kRegion - 1) / kRegion * kRegion);
+  advise(data_, size_, begin, end - begin, MADV_DONTNEED);
+}
+
 void MappedFile::prefetch(uint64_t offset, uint64_t length) const {
   advise(data_, size_, offset, length, MADV_WILLNEED);
+}
+
+void release_consumed(std::span<const std::byte> piece) {
+  if (piece.size() < (64 << 10)) return;  // not worth a syscall
+  const std::byte* begin = piece.data();
+  std::lock_guard lock(registry().mutex);
+  auto it = registry().ranges.upper_bound(begin);
+  if (it == registry().ranges.begin()) return;
+  --it;
+  const std::byte* map_begin = it->first;
+  const uint64_t map_size = it->second;
+  const uint64_t offset = static_cast<uint64_t>(begin - map_begin);
+  if (offset >= map_size || piece.size() > map_size - offset) return;
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t first = (offset + page - 1) / page * page;
+  const uint64_t last = (offset + piece.size()) / page * page;
+  if (last > first)
+    ::madvise(const_cast<std::byte*>(map_begin) + first, last - first, MADV_DONTNEED);
 }
 
 }  // namespace tensorferry

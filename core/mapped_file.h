@@ -29,6 +29,10 @@ class MappedFile {
 
   // Tells the kernel these pages will not be needed again (they stay valid to read).
   void release(uint64_t offset, uint64_t length) const;
+  // Unmaps from this process the 2 MiB-aligned region around a small range just read: a fault
+  // maps a whole large page-cache folio, not one page. Whatever else lies in the region is
+  // merely unmapped (it stays valid to read).
+  void unmap_around(uint64_t offset, uint64_t length) const;
   // Asks the kernel to read ahead these pages.
   void prefetch(uint64_t offset, uint64_t length) const;
 
@@ -39,5 +43,15 @@ class MappedFile {
   const std::byte* data_;
   uint64_t size_;
 };
+
+// Consumers of large spans call this on each piece they are done with: when the piece lies inside
+// a live MappedFile, its whole pages are dropped from this process (they stay valid to read and
+// come back from the page cache if touched again); any other memory is left alone. This keeps
+// the resident set near one piece, not one tensor, while a tensor streams through.
+void release_consumed(std::span<const std::byte> piece);
+
+// Pieces of this size are what streaming consumers (checksums, file writes) work through before
+// releasing them: large enough that the syscalls do not count, small next to the RSS bound.
+inline constexpr size_t kStreamPiece = 8 << 20;
 
 }  // namespace tensorferry

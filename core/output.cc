@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 
 namespace tensorferry {
 namespace fs = std::filesystem;
@@ -61,7 +62,13 @@ void OutputFile::write(std::span<const std::byte> bytes) {
   if (fd_ < 0) throw Error(ErrorKind::kIo, "write after close", path_);
   if (bytes.size() >= kBufferSize) {
     flush();
-    write_all(fd_, path_, bytes.data(), bytes.size());
+    // In pieces, each released once written: a tensor mapped from the input then never has more
+    // than a piece resident in this process.
+    for (size_t done = 0; done < bytes.size(); done += kStreamPiece) {
+      const auto piece = bytes.subspan(done, std::min(kStreamPiece, bytes.size() - done));
+      write_all(fd_, path_, piece.data(), piece.size());
+      release_consumed(piece);
+    }
   } else {
     if (buffer_.size() + bytes.size() > kBufferSize) flush();
     buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());

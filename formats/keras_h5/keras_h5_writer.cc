@@ -17,6 +17,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/output.h"
 #include "formats/keras_h5/hdf5_attributes.h"
 #include "formats/keras_h5/hdf5_dtype.h"
@@ -102,8 +103,42 @@ class H5FileWriter final : public CheckpointWriter {
     h5::Handle dataset(H5Dopen2(file_.get(), dataset_path.c_str(), H5P_DEFAULT));
     h5::check(dataset.get(), ErrorKind::kIo, file_name(), "cannot open " + dataset_path, info.name);
     h5::Handle memory = h5::make_type(info.dtype);
-    h5::check(H5Dwrite(dataset.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()),
-              ErrorKind::kIo, file_name(), "cannot write " + dataset_path, info.name);
+    if (info.shape.empty() || bytes.size() <= kStreamPiece) {
+      h5::check(H5Dwrite(dataset.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()),
+                ErrorKind::kIo, file_name(), "cannot write " + dataset_path, info.name);
+      return;
+    }
+    write_in_row_blocks(dataset.get(), memory.get(), info, bytes, dataset_path);
+  }
+
+  // A large tensor goes in blocks of whole leading-axis rows (a hyperslab of the contiguous
+  // dataset, so HDF5 writes each block straight from memory); each block of a mapped input is
+  // released once written, so the resident set stays near one block.
+  void write_in_row_blocks(hid_t dataset, hid_t memory, const TensorInfo& info,
+                           std::span<const std::byte> bytes, const std::string& dataset_path) {
+    const auto rank = info.shape.size();
+    const uint64_t rows = static_cast<uint64_t>(info.shape[0]);
+    const uint64_t row_bytes = rows ? bytes.size() / rows : 0;
+    if (row_bytes == 0) return;
+    const uint64_t rows_per_block = std::max<uint64_t>(1, kStreamPiece / row_bytes);
+    h5::Handle file_space(H5Dget_space(dataset));
+    h5::check(file_space.get(), ErrorKind::kIo, file_name(),
+              "cannot get the space of " + dataset_path, info.name);
+    std::vector<hsize_t> start(rank, 0), count(info.shape.begin(), info.shape.end());
+    for (uint64_t r = 0; r < rows; r += rows_per_block) {
+      const uint64_t n = std::min(rows_per_block, rows - r);
+      start[0] = r;
+      count[0] = n;
+      h5::check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                    count.data(), nullptr),
+                ErrorKind::kIo, file_name(), "cannot select rows of " + dataset_path, info.name);
+      h5::Handle memory_space(H5Screate_simple(static_cast<int>(rank), count.data(), nullptr));
+      const auto block = bytes.subspan(r * row_bytes, n * row_bytes);
+      h5::check(H5Dwrite(dataset, memory, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                         block.data()),
+                ErrorKind::kIo, file_name(), "cannot write " + dataset_path, info.name);
+      release_consumed(block);
+    }
   }
 
   void commit() override {

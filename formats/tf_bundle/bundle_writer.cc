@@ -10,6 +10,7 @@
 #include "core/bytes.h"
 #include "core/crc.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/output.h"
 #include "formats/sharding.h"
 #include "formats/tf_bundle/bundle.pb.h"
@@ -179,8 +180,14 @@ class BundleWriter final : public CheckpointWriter {
           encode_string_tensor(bytes, *num_elements(entry.shape),
                                [&](std::span<const std::byte> piece) { file.write(piece); });
     } else {
-      entry.masked_crc = crc32c_mask(crc32c(bytes));
-      file.write(bytes);
+      // Checksum and write piece by piece, so that a mapped tensor is read once and released.
+      uint32_t crc = 0;
+      for (size_t done = 0; done < bytes.size(); done += kStreamPiece) {
+        const auto piece = bytes.subspan(done, std::min(kStreamPiece, bytes.size() - done));
+        crc = crc32c_extend(crc, piece);
+        file.write(piece);
+      }
+      entry.masked_crc = crc32c_mask(crc);
     }
     entry.size = file.position() - entry.offset;
   }

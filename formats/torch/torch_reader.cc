@@ -1,9 +1,11 @@
 #include "formats/torch/torch_reader.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/crc.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "formats/torch/strided_copy.h"
 #include "formats/torch/tensor_names.h"
 
@@ -28,7 +30,15 @@ class TorchReader final : public CheckpointReader {
     const TensorView& v = views_.at(index);
     const StorageBytes& s = layout_.storages[v.storage];
     if (s.crc32 && !crc_checked_[v.storage]) {
-      const uint32_t crc = crc32_extend(0, layout_.file->slice(s.offset, s.size, "storage"));
+      // In pieces released as they are summed: the writer reads the tensor again afterwards,
+      // and a storage of a few hundred MB must not stay resident in between.
+      const auto stored = layout_.file->slice(s.offset, s.size, "storage");
+      uint32_t crc = 0;
+      for (size_t done = 0; done < stored.size(); done += kStreamPiece) {
+        const auto piece = stored.subspan(done, std::min(kStreamPiece, stored.size() - done));
+        crc = crc32_extend(crc, piece);
+        release_consumed(piece);
+      }
       if (crc != *s.crc32)
         throw_bad_input(path(), s.offset,
                         "storage bytes are corrupt (CRC-32 differs from the zip directory's)",

@@ -1,8 +1,11 @@
 #include "formats/torch/zip_writer.h"
 
+#include <algorithm>
+
 #include "core/bytes.h"
 #include "core/crc.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 
 namespace tensorferry {
 namespace {
@@ -52,7 +55,12 @@ void ZipWriter::add(std::string_view name, std::span<const std::byte> payload) {
   if (name.size() > kMax16) throw Error(ErrorKind::kUsage, "zip: entry name too long", out_.path());
   const uint64_t offset = out_.position();
   const uint64_t size = payload.size();
-  const uint32_t crc = crc32_extend(0, payload);
+  uint32_t crc = 0;
+  for (size_t done = 0; done < payload.size(); done += kStreamPiece) {
+    const auto piece = payload.subspan(done, std::min(kStreamPiece, payload.size() - done));
+    crc = crc32_extend(crc, piece);
+    release_consumed(piece);  // read again by the write below, from the page cache
+  }
   // A local header carries a ZIP64 field only for sizes; the offset goes in the central one.
   const bool zip64 = force_zip64_ || size >= kMax32;
   const uint64_t zip64_extra = zip64 ? 4 + 16 : 0;

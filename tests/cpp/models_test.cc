@@ -734,7 +734,7 @@ TEST(BertConvert, DryRunJsonListsEveryTensor) {
 TEST(Layout, TransposeMatchesTheNaiveLoopForEveryElementSize) {
   for (size_t size : {1, 2, 4, 8}) {
     for (auto [rows, cols] : std::vector<std::pair<uint64_t, uint64_t>>{
-             {1, 1}, {3, 5}, {64, 64}, {65, 130}, {200, 7}}) {
+             {1, 1}, {3, 5}, {8, 8}, {64, 64}, {65, 130}, {200, 7}, {40, 16}, {1030, 36}}) {
       std::vector<std::byte> src(rows * cols * size), dst(src.size()), expect(src.size());
       for (size_t i = 0; i < src.size(); ++i) src[i] = std::byte(i * 31 + 7);
       for (uint64_t r = 0; r < rows; ++r)
