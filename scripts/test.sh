@@ -46,14 +46,20 @@ count() {  # adds "N passed" / "N failed" from a log to the totals
 log=$(mktemp)
 timing=()
 run_cpp() {  # BUILD_DIR: ctest
-  local start=$SECONDS rc cpp_pass cpp_fail
+  local start=$SECONDS rc cpp_total cpp_fail
   ctest --test-dir "$1" --output-on-failure -j "$(nproc)" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
-  cpp_pass=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$log" | awk '{print $6-$1}')
-  cpp_fail=$(grep -Eo '[0-9]+ tests failed out of' "$log" | awk '{print $1}')
-  passed=$((passed + ${cpp_pass:-0})); failed=$((failed + ${cpp_fail:-0}))
+  # "100% tests passed out of N" (CMake 4) or "..., 0 tests failed out of N" (CMake 3);
+  # "X% tests passed, F tests failed out of N".
+  cpp_total=$(grep -Eo 'tests? (passed|failed) out of [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$')
+  cpp_fail=$(grep -Eo '[0-9]+ tests? failed out of' "$log" | tail -1 | grep -Eo '^[0-9]+')
+  cpp_fail=${cpp_fail:-0}
+  passed=$((passed + ${cpp_total:-0} - cpp_fail)); failed=$((failed + cpp_fail))
   # No summary line at all (ctest could not run) is a failure too.
-  [[ $rc -ne 0 || -z $cpp_pass ]] && { status=1; [[ -z $cpp_fail ]] && failed=$((failed + 1)); }
+  if [[ $rc -ne 0 || -z $cpp_total ]]; then
+    status=1
+    ((cpp_fail == 0)) && failed=$((failed + 1))
+  fi
   timing+=("ctest $1: $((SECONDS - start))s")
 }
 
