@@ -52,8 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const auto dir = fuzz::fuzz_dir();
   const std::string prefix = (dir / "model.ckpt").string();
-  fuzz::write_input("model.ckpt.data-00000-of-00001", reinterpret_cast<const uint8_t*>(shard.data()),
-                    shard.size());
+  fuzz::write_input("model.ckpt.data-00000-of-00001",
+                    reinterpret_cast<const uint8_t*>(shard.data()), shard.size());
   std::filesystem::remove(prefix + ".index");
   {
     OutputFile out(prefix + ".index");

@@ -22,11 +22,12 @@ seconds=30
 [[ $mode == fuzz && ${1:-} =~ ^[0-9]+$ ]] && { seconds=$1; shift; }
 
 # Configure/build quietly; the log is shown when it fails.
+mkdir -p "$build"
 if ! { CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DTENSORFERRY_FUZZ=ON \
          -DTENSORFERRY_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
-       cmake --build "$build" -j "$(nproc)"; } >"$build.log" 2>&1; then
-  tail -40 "$build.log"
-  echo "fuzz: build of $build FAILED (log: $build.log)"
+       cmake --build "$build" -j "$(nproc)"; } >"$build/build.log" 2>&1; then
+  tail -40 "$build/build.log"
+  echo "fuzz: build of $build FAILED (log: $build/build.log)"
   exit 1
 fi
 [[ $mode == build ]] && exit 0

@@ -49,7 +49,8 @@ TEST(FuzzRegression, ShardIndexNumberOutOfRangeIsBadInput) {
   const fs::path dir = fs::temp_directory_path() / ("fuzz_regression." + std::to_string(getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "model.safetensors.index.json").string();
-  std::ofstream(path) << R"({"weight_map": {"a": "x.safetensors"}, "metadata": {"total_size": 1e400}})";
+  std::ofstream(path)
+      << R"({"weight_map": {"a": "x.safetensors"}, "metadata": {"total_size": 1e400}})";
   const Error e = bad_input_from([&] { read_shard_index(path); });
   EXPECT_EQ(e.file(), path);
   fs::remove_all(dir);
