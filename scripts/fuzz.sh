@@ -77,7 +77,7 @@ for name in "${targets[@]}"; do
   start=$(date +%s)
   if "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$crashes/" "$corpus" "$seeds/$name" >"$log" 2>&1; then
-    runs=$(grep -aEo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$')
+    runs=$(grep -aEo 'stat::number_of_executed_units: *[0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$')
     units=$(find "$corpus" -type f | wc -l)
     echo "fuzz $name: ok, ${runs:-?} executions in $(($(date +%s) - start))s, corpus $units files"
   else
