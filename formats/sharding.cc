@@ -51,6 +51,9 @@ ShardIndex read_shard_index(const std::string& index_path) {
   } catch (const json::parse_error& e) {
     throw_bad_input(index_path, e.byte > 0 ? std::optional<uint64_t>(e.byte - 1) : std::nullopt,
                     std::string("not valid JSON: ") + e.what());
+  } catch (const json::exception& e) {
+    // nlohmann reports a number beyond double's range (1e999) as out_of_range, not parse_error.
+    throw_bad_input(index_path, std::nullopt, std::string("not valid JSON: ") + e.what());
   }
   if (!doc.is_object() || !doc.contains("weight_map") || !doc["weight_map"].is_object())
     throw_bad_input(index_path, std::nullopt, "index has no \"weight_map\" object");

@@ -1,31 +1,57 @@
-"""Seed corpora for the fuzz targets: small real files made by the real libraries.
+"""Seed corpora for the fuzz targets: small real files made by the real libraries (torch,
+safetensors, TensorFlow, tf-keras, transformers, Python's zipfile), cut the way each target reads
+its input.
 
     $VENV/bin/python fuzz/make_seeds.py OUT_DIR
 
 writes OUT_DIR/<target>/... . TensorFlow and torch run in separate subprocesses.
 """
+import io
 import json
+import pickletools
+import shutil
 import struct
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 TORCH_SEEDS = textwrap.dedent("""
-    import sys, torch
+    import os, sys, torch
     from pathlib import Path
     from safetensors.torch import save_file
     out = Path(sys.argv[1])
-    (out / "torch_fuzzer").mkdir(parents=True, exist_ok=True)
-    (out / "safetensors_fuzzer").mkdir(parents=True, exist_ok=True)
+    for d in ("torch_fuzzer", "safetensors_fuzzer", "safetensors_header_fuzzer",
+              "shard_index_fuzzer", "model_config_fuzzer", "tmp"):
+        (out / d).mkdir(parents=True, exist_ok=True)
     base = torch.arange(12, dtype=torch.float32).reshape(3, 4)
     sd = {"a": base, "t": base.t(), "h": torch.ones(2, dtype=torch.float16),
-          "b": torch.zeros(2, dtype=torch.bfloat16), "i": torch.tensor(7), "e": torch.empty(0, 3)}
+          "b": torch.zeros(2, dtype=torch.bfloat16), "i": torch.tensor(7), "e": torch.empty(0, 3),
+          "v": base[1], "l": torch.arange(3, dtype=torch.int64), "q": torch.tensor([True, False])}
     torch.save(sd, out / "torch_fuzzer" / "new.bin")
     torch.save(sd, out / "torch_fuzzer" / "legacy.bin", _use_new_zipfile_serialization=False)
     torch.save({"state_dict": sd, "epoch": 3}, out / "torch_fuzzer" / "nested.bin")
-    save_file({k: v.contiguous() for k, v in sd.items()}, out / "safetensors_fuzzer" / "a.safetensors",
+    contiguous = {k: v.contiguous() for k, v in sd.items() if k != "v"}
+    save_file(contiguous, out / "safetensors_fuzzer" / "a.safetensors", metadata={"format": "pt"})
+    save_file({"x": base}, out / "safetensors_header_fuzzer" / "one.safetensors")
+    save_file(contiguous, out / "safetensors_header_fuzzer" / "all.safetensors",
               metadata={"format": "pt"})
+    # transformers writes the configs and the sharded index.
+    os.environ["USE_TF"] = "0"
+    from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+    gpt2 = GPT2Config(vocab_size=50, n_positions=16, n_embd=8, n_layer=2, n_head=2)
+    bert = BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                      intermediate_size=16, max_position_embeddings=16)
+    # First byte of a model_config_fuzzer input: bit 0 = BERT, bits 1-2 = convention (0 hf-pytorch).
+    (out / "model_config_fuzzer" / "gpt2_config").write_bytes(b"\\x00" + gpt2.to_json_string().encode())
+    (out / "model_config_fuzzer" / "bert_config").write_bytes(b"\\x01" + bert.to_json_string().encode())
+    GPT2LMHeadModel(gpt2).save_pretrained(out / "tmp" / "gpt2", max_shard_size="2KB")
+    BertModel(bert).save_pretrained(out / "tmp" / "bert", max_shard_size="2KB",
+                                    safe_serialization=False)
+    for name, path in (("gpt2", "gpt2/model.safetensors.index.json"),
+                       ("bert", "bert/pytorch_model.bin.index.json")):
+        (out / "shard_index_fuzzer" / name).write_bytes((out / "tmp" / path).read_bytes())
 """)
 
 TF_SEEDS = textwrap.dedent("""
@@ -36,18 +62,115 @@ TF_SEEDS = textwrap.dedent("""
     out = Path(sys.argv[1])
     tmp = out / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    for d in ("tf_bundle_fuzzer", "keras_h5_fuzzer"):
+    for d in ("tf_bundle_fuzzer", "keras_h5_fuzzer", "tf_table_fuzzer", "tf_checkpoint_state_fuzzer"):
         (out / d).mkdir(parents=True, exist_ok=True)
-    ckpt = tf.train.Checkpoint(w=tf.Variable(np.arange(6, dtype=np.float32).reshape(2, 3)),
-                               s=tf.Variable(b"hello"), h=tf.Variable(np.ones(3, np.float16)))
-    prefix = ckpt.write(str(tmp / "ckpt"))
-    index = Path(prefix + ".index").read_bytes()
-    data = Path(prefix + ".data-00000-of-00001").read_bytes()
-    (out / "tf_bundle_fuzzer" / "tf2").write_bytes(struct.pack("<I", len(index)) + index + data)
+    def bundle(name, prefix):
+        index = Path(prefix + ".index").read_bytes()
+        data = Path(prefix + ".data-00000-of-00001").read_bytes()
+        (out / "tf_bundle_fuzzer" / name).write_bytes(struct.pack("<I", len(index)) + index + data)
+        (out / "tf_table_fuzzer" / name).write_bytes(index)
+        (out / "raw_bundles").mkdir(exist_ok=True)
+        (out / "raw_bundles" / (name + ".index")).write_bytes(index)
+        (out / "raw_bundles" / (name + ".data")).write_bytes(data)
+    # TF2 object-based, with an optimizer (slot variables, counters) and a string variable.
+    w = tf.Variable(np.arange(6, dtype=np.float32).reshape(2, 3))
+    opt = tf.keras.optimizers.Adam()
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(w * w)
+    opt.apply_gradients([(tape.gradient(loss, w), w)])
+    ckpt = tf.train.Checkpoint(w=w, s=tf.Variable(b"hello"), h=tf.Variable(np.ones(3, np.float16)),
+                               opt=opt)
+    bundle("tf2", ckpt.write(str(tmp / "ckpt")))
+    manager = tf.train.CheckpointManager(ckpt, str(tmp / "managed"), max_to_keep=3)
+    manager.save(); manager.save()
+    (out / "tf_checkpoint_state_fuzzer" / "tf2").write_bytes((tmp / "managed" / "checkpoint").read_bytes())
+    # TF1 name-based Saver (absolute paths in the state file, global_step).
+    g = tf.Graph()
+    with g.as_default():
+        tf.compat.v1.get_variable("model/h0/w", initializer=np.ones((2, 2), np.float32))
+        tf.compat.v1.get_variable("model/b", initializer=np.zeros(3, np.float64))
+        tf.compat.v1.get_variable("model/i", initializer=np.array([1, 2], np.int32))
+        step = tf.compat.v1.train.get_or_create_global_step()
+        saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session(graph=g) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            saver.save(sess, str(tmp / "tf1" / "model.ckpt"), global_step=0)
+            prefix = saver.save(sess, str(tmp / "tf1" / "model.ckpt"), global_step=1)
+    bundle("tf1", prefix)
+    (out / "tf_checkpoint_state_fuzzer" / "tf1").write_bytes((tmp / "tf1" / "checkpoint").read_bytes())
     model = tf.keras.Sequential([tf.keras.layers.Dense(3, input_shape=(2,)),
                                  tf.keras.layers.LayerNormalization()])
     model.save_weights(str(out / "keras_h5_fuzzer" / "model.h5"))
 """)
+
+# Google's bert_config.json and OpenAI's hparams.json as their releases ship them (the libraries
+# that read them have no writer); the prefix byte picks the convention (see model_config_fuzzer).
+GOOGLE_BERT_CONFIG = {
+    "attention_probs_dropout_prob": 0.1, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+    "hidden_size": 768, "initializer_range": 0.02, "intermediate_size": 3072,
+    "max_position_embeddings": 512, "num_attention_heads": 12, "num_hidden_layers": 12,
+    "type_vocab_size": 2, "vocab_size": 30522}
+OPENAI_HPARAMS = {"n_vocab": 50257, "n_ctx": 1024, "n_embd": 768, "n_head": 12, "n_layer": 12}
+
+
+def leveldb_entries(index):
+    """(key, value) of every entry of a LevelDB table (uncompressed blocks, as TF writes them)."""
+    def varint(buf, pos):
+        result = shift = 0
+        while True:
+            b = buf[pos]
+            pos += 1
+            result |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                return result, pos
+
+    def block(offset, size):
+        data = index[offset:offset + size]
+        restarts = struct.unpack_from("<I", data, len(data) - 4)[0]
+        end = len(data) - 4 - 4 * restarts
+        pos, key = 0, b""
+        while pos < end:
+            shared, pos = varint(data, pos)
+            unshared, pos = varint(data, pos)
+            value_size, pos = varint(data, pos)
+            key = key[:shared] + data[pos:pos + unshared]
+            pos += unshared
+            yield key, data[pos:pos + value_size]
+            pos += value_size
+
+    footer = index[-48:]
+    _, pos = varint(footer, 0)
+    _, pos = varint(footer, pos)
+    index_offset, pos = varint(footer, pos)
+    index_size, _ = varint(footer, pos)
+    for _, handle in block(index_offset, index_size):
+        offset, pos = varint(handle, 0)
+        size, _ = varint(handle, pos)
+        yield from block(offset, size)
+
+
+def tf_index_seed(index, data):
+    """The tf_index_fuzzer layout of a real bundle (see that file)."""
+    out = struct.pack("<H", len(data)) + data
+    for key, value in leveldb_entries(index):
+        out += bytes([len(key)]) + key + struct.pack("<H", len(value)) + value
+    return out
+
+
+def pickles(stream):
+    """The byte ranges of consecutive pickles in `stream`."""
+    f = io.BytesIO(stream)
+    start = 0
+    while start < len(stream):
+        for op, _, pos in pickletools.genops(f):
+            if op.name == "STOP":
+                break
+        end = f.tell()
+        yield stream[start:end]
+        start = end
+        if len(stream) - start < 2 or stream[start] != 0x80:  # raw storages follow
+            return
 
 
 def main():
@@ -55,10 +178,47 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-c", TORCH_SEEDS, str(out)], check=True)
     subprocess.run([sys.executable, "-c", TF_SEEDS, str(out)], check=True)
-    (out / "shard_index_fuzzer").mkdir(exist_ok=True)
+
+    # Zip: torch's own archives, plus Python's zipfile with deflate, ZIP64 and a data descriptor.
+    (out / "zip_directory_fuzzer").mkdir(exist_ok=True)
+    (out / "torch_pickle_fuzzer").mkdir(exist_ok=True)
+    for name in ("new.bin", "nested.bin"):
+        raw = (out / "torch_fuzzer" / name).read_bytes()
+        (out / "zip_directory_fuzzer" / name).write_bytes(raw)
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            pkl = next(n for n in z.namelist() if n.endswith("/data.pkl"))
+            # The target reads odd-sized inputs as legacy pickles, even-sized as zip ones.
+            record = z.read(pkl)
+            (out / "torch_pickle_fuzzer" / (name + ".pkl")).write_bytes(
+                record if len(record) % 2 == 0 else record + b".")
+    legacy = list(pickles((out / "torch_fuzzer" / "legacy.bin").read_bytes()))
+    data_pickle = legacy[3]
+    (out / "torch_pickle_fuzzer" / "legacy.pkl").write_bytes(
+        data_pickle if len(data_pickle) % 2 else data_pickle + b".")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        with z.open("archive/data/0", "w", force_zip64=True) as f:
+            f.write(bytes(range(64)))
+        z.writestr("archive/version", b"3\n", compress_type=zipfile.ZIP_DEFLATED)
+    (out / "zip_directory_fuzzer" / "zipfile64.zip").write_bytes(buf.getvalue())
+
+    (out / "tf_index_fuzzer").mkdir(exist_ok=True)
+    for name in ("tf1", "tf2"):
+        index = (out / "raw_bundles" / (name + ".index")).read_bytes()
+        data = (out / "raw_bundles" / (name + ".data")).read_bytes()
+        (out / "tf_index_fuzzer" / name).write_bytes(tf_index_seed(index, data))
+
+    configs = out / "model_config_fuzzer"
+    configs.mkdir(exist_ok=True)
+    (configs / "openai_hparams").write_bytes(b"\x04" + json.dumps(OPENAI_HPARAMS).encode())
+    (configs / "google_bert_config").write_bytes(b"\x07" + json.dumps(GOOGLE_BERT_CONFIG).encode())
+
     (out / "shard_index_fuzzer" / "index.json").write_text(json.dumps(
         {"metadata": {"total_size": 24}, "weight_map": {"a": "model-00001-of-00002.safetensors",
                                                         "b": "model-00002-of-00002.safetensors"}}))
+    shutil.rmtree(out / "tmp")
+    shutil.rmtree(out / "raw_bundles")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ nlohmann::json parse_config_json(const std::string& text, const std::string& fil
     config = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw_bad_input(file, e.byte, std::string("not valid JSON: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    // nlohmann reports a number beyond double's range (1e999) as out_of_range, not parse_error.
+    throw_bad_input(file, std::nullopt, std::string("not valid JSON: ") + e.what());
   }
   if (!config.is_object()) throw_bad_input(file, std::nullopt, "expected a JSON object");
   return config;

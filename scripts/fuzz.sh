@@ -1,34 +1,89 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan + UBSan), seeds them with small real files made by
-# the real libraries, and runs each for SECONDS (default 30). Prints executions per target; exits
-# non-zero when a target finds a crash (the reproducer is left in build-fuzz/crashes/<target>/).
+# Builds the sanitized clang tree (build-asan: ASan + UBSan everywhere, libFuzzer coverage, the
+# fuzz targets next to a sanitized tensorferry and tensorferry_tests), seeds each target with small
+# real files made by the real libraries (fuzz/make_seeds.py), replays every committed regression
+# input (fuzz/regressions/<target>/), then runs each target for SECONDS (default 30), one at a time.
+# Prints one line per target; exits non-zero when a replay or a run fails (the reproducer is left
+# in build-asan/fuzz-crashes/<target>/).
 #
-#   scripts/fuzz.sh [SECONDS]
-set -euo pipefail
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     replay + fuzz (all targets by default)
+#   scripts/fuzz.sh --build-only              only build build-asan
+#   scripts/fuzz.sh --replay-only [TARGET...] only replay the regression inputs
+set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-seconds=${1:-30}
-bash scripts/setup.sh >/dev/null
-venv=$(bash scripts/python-env.sh | tail -1)
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DTENSORFERRY_FUZZ=ON \
-  -DTENSORFERRY_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j "$(nproc)"
-seeds=build-fuzz/seeds
-[[ -d $seeds ]] || "$venv/bin/python" fuzz/make_seeds.py "$seeds"
+build=build-asan
+mode=fuzz
+case ${1:-} in
+  --build-only) mode=build; shift ;;
+  --replay-only) mode=replay; shift ;;
+esac
+seconds=30
+[[ $mode == fuzz && ${1:-} =~ ^[0-9]+$ ]] && { seconds=$1; shift; }
+
+# Configure/build quietly; the log is shown when it fails.
+mkdir -p "$build"
+if ! { CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DTENSORFERRY_FUZZ=ON \
+         -DTENSORFERRY_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+       cmake --build "$build" -j "$(nproc)"; } >"$build/build.log" 2>&1; then
+  tail -40 "$build/build.log"
+  echo "fuzz: build of $build FAILED (log: $build/build.log)"
+  exit 1
+fi
+[[ $mode == build ]] && exit 0
+
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+  for f in fuzz/*_fuzzer.cc; do targets+=("$(basename "$f" .cc)"); done
+fi
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
+
+seeds=$build/fuzz-seeds
+if [[ $mode == fuzz && ! -f $seeds/.done ]]; then
+  venv=$(bash scripts/python-env.sh | tail -1)
+  rm -rf "$seeds"
+  if ! HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 \
+      "$venv/bin/python" fuzz/make_seeds.py "$seeds" >"$build/fuzz-seeds.log" 2>&1; then
+    tail -30 "$build/fuzz-seeds.log"
+    echo "fuzz: making the seed corpora FAILED"
+    exit 1
+  fi
+  touch "$seeds/.done"
+fi
+
 status=0
-for fuzzer in build-fuzz/*_fuzzer; do
-  name=$(basename "$fuzzer")
-  corpus=build-fuzz/corpus/$name
-  crashes=build-fuzz/crashes/$name
+for name in "${targets[@]}"; do
+  fuzzer=$build/$name
+  [[ -x $fuzzer ]] || { echo "fuzz $name: FAILED (no such target $fuzzer)"; status=1; continue; }
+  log=$build/$name.log
+  # Regression inputs: every crash ever found, run once each (a file argument is executed, not
+  # fuzzed).
+  regressions=(fuzz/regressions/"$name"/*)
+  if [[ -e ${regressions[0]} ]]; then
+    if "$fuzzer" -runs=1 "${regressions[@]}" >"$log" 2>&1; then
+      echo "fuzz $name: replayed ${#regressions[@]} regression inputs, ok"
+    else
+      echo "fuzz $name: regression replay FAILED"
+      tail -40 "$log"
+      status=1
+      continue
+    fi
+  fi
+  [[ $mode == replay ]] && continue
+  corpus=$build/fuzz-corpus/$name
+  crashes=$build/fuzz-crashes/$name
   mkdir -p "$corpus" "$crashes" "$seeds/$name"
-  log=build-fuzz/$name.log
+  start=$(date +%s)
   if "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$crashes/" "$corpus" "$seeds/$name" >"$log" 2>&1; then
-    runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo "?")
-    echo "fuzz $name: ok, $runs executions in ${seconds}s"
+    runs=$(grep -aEo 'stat::number_of_executed_units: *[0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$')
+    units=$(find "$corpus" -type f | wc -l)
+    echo "fuzz $name: ok, ${runs:-?} executions in $(($(date +%s) - start))s, corpus $units files"
   else
-    echo "fuzz $name: FAILED (see $log, reproducer in $crashes)"
-    tail -30 "$log"
+    echo "fuzz $name: FAILED (log $log, reproducer in $crashes)"
+    grep -a -A30 -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error' "$log" ||
+      tail -40 "$log"
     status=1
   fi
 done

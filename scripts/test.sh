@@ -3,7 +3,26 @@
 # tests, then the interop tests against the real frameworks. TensorFlow and PyTorch never share a
 # process: tests/python/torch and tests/python/tf run in separate pytest processes, and tests in
 # tests/python/cross drive both through subprocesses.
+#
+# Then the same tests again against a second, clang build with AddressSanitizer and
+# UndefinedBehaviorSanitizer (build-asan, made by scripts/fuzz.sh; any sanitizer report aborts the
+# process, so the test that ran it fails), and a short run of every fuzz target plus the replay of
+# every committed crash input.
+#
+#   scripts/test.sh              everything
+#   scripts/test.sh --no-asan    only the regular build (no sanitizer build, no fuzzing)
+#   scripts/test.sh --asan-only  only the sanitized build: its C++ tests, Python suites, fuzz smoke
+# FUZZ_SECONDS (default 15) is the smoke time per fuzz target.
 set -uo pipefail
+run_plain=1
+run_asan=1
+for arg in "$@"; do
+  case $arg in
+    --no-asan) run_asan=0 ;;
+    --asan-only) run_plain=0 ;;
+    *) echo "test.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh || { echo "test.sh: setup failed" >&2; exit 1; }
@@ -25,29 +44,80 @@ count() {  # adds "N passed" / "N failed" from a log to the totals
 }
 
 log=$(mktemp)
-ctest --test-dir build --output-on-failure -j "$(nproc)" 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
-cpp_pass=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$log" | awk '{print $6-$1}')
-cpp_fail=$(grep -Eo '[0-9]+ tests failed out of' "$log" | awk '{print $1}')
-passed=$((passed + ${cpp_pass:-0})); failed=$((failed + ${cpp_fail:-0}))
-[[ $rc -ne 0 ]] && status=1
-
-for suite in torch tf cross; do
-  [[ -d tests/python/$suite ]] || continue
-  # transformers imports every framework it finds unless told not to.
-  case $suite in
-    torch) framework_env=(USE_TF=0) ;;
-    tf) framework_env=(USE_TORCH=0 TF_USE_LEGACY_KERAS=1) ;;
-    *) framework_env=() ;;
-  esac
-  env "${framework_env[@]}" "$venv/bin/python" -m pytest "tests/python/$suite" -q \
-    -p no:cacheprovider 2>&1 | tee "$log"
+timing=()
+run_cpp() {  # BUILD_DIR: ctest
+  local start=$SECONDS rc cpp_total cpp_fail
+  ctest --test-dir "$1" --output-on-failure -j "$(nproc)" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
-  count "$log"
-  # 5 = no tests collected: a suite folder without tests is a mistake, not a pass.
-  [[ $rc -ne 0 ]] && status=1
-done
+  # "100% tests passed out of N" (CMake 4) or "..., 0 tests failed out of N" (CMake 3);
+  # "X% tests passed, F tests failed out of N".
+  cpp_total=$(grep -Eo 'tests? (passed|failed) out of [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$')
+  cpp_fail=$(grep -Eo '[0-9]+ tests? failed out of' "$log" | tail -1 | grep -Eo '^[0-9]+')
+  cpp_fail=${cpp_fail:-0}
+  passed=$((passed + ${cpp_total:-0} - cpp_fail)); failed=$((failed + cpp_fail))
+  # No summary line at all (ctest could not run) is a failure too.
+  if [[ $rc -ne 0 || -z $cpp_total ]]; then
+    status=1
+    ((cpp_fail == 0)) && failed=$((failed + 1))
+  fi
+  timing+=("ctest $1: $((SECONDS - start))s")
+}
+
+run_python_suites() {  # LABEL, extra pytest args...
+  local label=$1 suite rc start
+  shift
+  for suite in torch tf cross; do
+    [[ -d tests/python/$suite ]] || continue
+    start=$SECONDS
+    # transformers imports every framework it finds unless told not to.
+    case $suite in
+      torch) framework_env=(USE_TF=0) ;;
+      tf) framework_env=(USE_TORCH=0 TF_USE_LEGACY_KERAS=1) ;;
+      *) framework_env=() ;;
+    esac
+    env "${framework_env[@]}" "$venv/bin/python" -m pytest "tests/python/$suite" -q \
+      -p no:cacheprovider "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    count "$log"
+    # 5 = no tests collected: a suite folder without tests is a mistake, not a pass.
+    [[ $rc -ne 0 ]] && status=1
+    timing+=("pytest $suite ($label): $((SECONDS - start))s")
+  done
+}
+
+if ((run_plain)); then
+  run_cpp build
+  run_python_suites plain
+fi
+
+if ((run_asan)); then
+  start=$SECONDS
+  if bash scripts/fuzz.sh --build-only; then
+    timing+=("build-asan (clang, ASan + UBSan + fuzz targets): $((SECONDS - start))s")
+    # Every sanitizer report aborts (UBSan is built with -fno-sanitize-recover=all), so a finding
+    # shows up as a failed test, never as a line in a log nobody reads.
+    export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1
+    export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+    run_cpp build-asan
+    TENSORFERRY_BIN="$root/build-asan/tensorferry" run_python_suites asan -n 2
+    start=$SECONDS
+    bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    # One result per target run and per target replay.
+    p=$(grep -cE '^fuzz .*: (ok|replayed .* ok)' "$log" || true)
+    f=$(grep -cE '^fuzz .*FAILED' "$log" || true)
+    passed=$((passed + p)); failed=$((failed + f))
+    [[ $rc -ne 0 ]] && { status=1; ((f == 0)) && failed=$((failed + 1)); }
+    timing+=("fuzz smoke + replay: $((SECONDS - start))s")
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+  else
+    echo "test.sh: the sanitizer build failed"
+    status=1
+    failed=$((failed + 1))
+  fi
+fi
 rm -f "$log"
 echo
+printf '%s\n' "${timing[@]}"
 echo "all suites: $passed passed, $failed failed"
 exit $status
