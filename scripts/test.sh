@@ -99,7 +99,8 @@ if ((run_asan)); then
     export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1
     export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
     run_cpp build-asan
-    TENSORFERRY_BIN="$root/build-asan/tensorferry" run_python_suites asan -n 2
+    TENSORFERRY_BIN="$root/build-asan/tensorferry" TENSORFERRY_TEST_SANITIZED=1 \
+      run_python_suites asan -n 2
     start=$SECONDS
     bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
