@@ -96,9 +96,12 @@ int run_inspect(const InspectArgs& args) {
                       {"bundle_crc32c_tensors", checked->bundle_tensors}};
     auto& list = doc["tensors"] = nlohmann::json::array();
     for (const auto& t : tensors) {
-      nlohmann::json j = {{"name", t.name},   {"dtype", std::string(dtype_name(t.dtype))},
-                          {"shape", t.shape}, {"nbytes", t.nbytes},
-                          {"file", t.file},   {"offset", t.offset},
+      nlohmann::json j = {{"name", t.name},
+                          {"dtype", std::string(dtype_name(t.dtype))},
+                          {"shape", t.shape},
+                          {"nbytes", t.nbytes},
+                          {"file", t.file},
+                          {"offset", t.offset},
                           {"role", std::string(role_name(t.role))}};
       if (!t.note.empty()) j["note"] = t.note;
       list.push_back(std::move(j));

@@ -93,8 +93,8 @@ void OutputFile::write_at(uint64_t offset, std::span<const std::byte> bytes) {
   flush();
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
-                         static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_io(path_, "cannot write", errno);

@@ -9,10 +9,10 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/bytes.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/output.h"
-#include "core/bytes.h"
 
 namespace tensorferry {
 namespace fs = std::filesystem;
@@ -68,16 +68,18 @@ ShardIndex read_shard_index(const std::string& index_path) {
     if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == ".." ||
         shard.find('\0') != std::string::npos)
       throw_bad_input(index_path, std::nullopt,
-                      "weight_map names \"" + shard + "\", which is not a plain file name",
-                      tensor);
+                      "weight_map names \"" + shard + "\", which is not a plain file name", tensor);
     if (seen_files.insert(shard).second) index.files.push_back(shard);
     index.weight_map.emplace_back(tensor, shard);
   }
   if (doc.contains("metadata") && doc["metadata"].is_object()) {
     for (const auto& [key, value] : doc["metadata"].items()) {
-      if (key == "total_size" && value.is_number_unsigned()) index.total_size = value.get<uint64_t>();
-      else if (value.is_string()) index.metadata[key] = value.get<std::string>();
-      else index.metadata[key] = value.dump();
+      if (key == "total_size" && value.is_number_unsigned())
+        index.total_size = value.get<uint64_t>();
+      else if (value.is_string())
+        index.metadata[key] = value.get<std::string>();
+      else
+        index.metadata[key] = value.dump();
     }
   }
   if (index.files.empty()) throw_bad_input(index_path, std::nullopt, "index lists no tensors");
@@ -116,9 +118,10 @@ class ShardedReader final : public CheckpointReader {
     }
     for (const auto& [tensor, file] : index_.weight_map)
       if (!seen.count(tensor))
-        throw_bad_input(index_.path, std::nullopt, "the index lists this tensor in " + file +
-                                                      " but that shard does not contain it",
-                        tensor);
+        throw_bad_input(
+            index_.path, std::nullopt,
+            "the index lists this tensor in " + file + " but that shard does not contain it",
+            tensor);
   }
 
   std::string format() const override { return shards_.front()->format(); }
@@ -147,8 +150,8 @@ class ShardedReader final : public CheckpointReader {
 
 class ShardedWriter final : public CheckpointWriter {
  public:
-  using Factory = std::function<std::unique_ptr<CheckpointWriter>(const std::string&,
-                                                                  const WriterOptions&)>;
+  using Factory =
+      std::function<std::unique_ptr<CheckpointWriter>(const std::string&, const WriterOptions&)>;
   ShardedWriter(std::string path, WriterOptions options, Factory create)
       : path_(std::move(path)), options_(std::move(options)), create_(std::move(create)) {}
 
@@ -167,8 +170,8 @@ class ShardedWriter final : public CheckpointWriter {
       writers_.back()->begin(per_shard[0]);
       return;
     }
-    index_output_ = std::make_unique<AtomicOutput>(path_ + ".index.json",
-                                                   AtomicOutput::Kind::kFile, options_.force);
+    index_output_ = std::make_unique<AtomicOutput>(path_ + ".index.json", AtomicOutput::Kind::kFile,
+                                                   options_.force);
     json weight_map = json::object();
     for (size_t s = 0; s < count; ++s) {
       const std::string shard_path = shard_file_name(path_, s, count);
