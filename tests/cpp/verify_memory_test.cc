@@ -1,0 +1,145 @@
+// verify's memory bounds: the blocked product of a stored matrix against the plain one in every
+// stored layout, and the stage comparison done while B's pass runs against the one done after.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <bit>
+#include <random>
+
+#include "tests/cpp/verify_fixtures.h"
+#include "verify/kernels.h"
+#include "verify/layers.h"
+#include "verify/verify.h"
+
+namespace tensorferry::verify {
+namespace {
+
+using namespace testing;
+
+struct StoredMatrix {
+  TensorEntry entry;
+  std::vector<std::byte> bytes;
+  std::vector<double> values;  // exactly what the stored elements are
+};
+
+// A random matrix of `shape` stored as `dtype` (f32, f16 or bf16).
+StoredMatrix stored_matrix(DType dtype, Shape shape, unsigned seed) {
+  StoredMatrix m;
+  m.entry.name = "w";
+  m.entry.dtype = dtype;
+  m.entry.shape = shape;
+  const uint64_t n = num_elements(shape).value();
+  m.entry.nbytes = n * dtype_size(dtype);
+  m.bytes.resize(m.entry.nbytes);
+  m.values.resize(n);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  for (uint64_t i = 0; i < n; ++i) {
+    float v = dist(rng);
+    if (dtype == DType::kF32) {
+      std::memcpy(m.bytes.data() + 4 * i, &v, 4);
+    } else {
+      const uint16_t bits = dtype == DType::kF16 ? float_to_half(v)
+                                                 : static_cast<uint16_t>(std::bit_cast<uint32_t>(v) >> 16);
+      std::memcpy(m.bytes.data() + 2 * i, &bits, 2);
+    }
+    to_double(dtype, m.bytes, i, 1, &m.values[i]);
+  }
+  return m;
+}
+
+Matrix random_input(int64_t rows, int64_t cols, unsigned seed) {
+  Matrix x(rows, cols);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> dist(-2, 2);
+  for (double& v : x.data) v = dist(rng);
+  return x;
+}
+
+void expect_close(const Matrix& got, const Matrix& want, const std::string& what) {
+  ASSERT_EQ(got.rows, want.rows) << what;
+  ASSERT_EQ(got.cols, want.cols) << what;
+  double largest = 0;
+  for (size_t i = 0; i < want.data.size(); ++i)
+    largest = std::max(largest, std::fabs(got.data[i] - want.data[i]));
+  EXPECT_LT(largest, 1e-12) << what;  // only the order of fp64 summation differs
+}
+
+TEST(VerifyMemory, BlockedProductMatchesThePlainOneInEveryLayout) {
+  const int64_t in = 37, out = 23;
+  const Matrix x = random_input(5, in, 1);
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    // Block sizes of one row, a few rows (the last block partial), and the whole matrix.
+    for (size_t rows_per_block : {size_t{1}, size_t{4}, size_t{1000}}) {
+      const std::string what = std::string(dtype_name(dtype)) + ", " +
+                               std::to_string(rows_per_block) + " rows per block";
+      // PyTorch Linear: W [out, in], y = x·Wᵀ.
+      const StoredMatrix linear = stored_matrix(dtype, {uint64_t(out), uint64_t(in)}, 2);
+      expect_close(multiply_stored({&linear.entry, linear.bytes}, out, in, true, x,
+                                   rows_per_block * in * sizeof(double)),
+                   matmul(x, linear.values.data(), in, out, true), "[out, in] " + what);
+      // Keras Dense / HF Conv1D: W [in, out], y = x·W; OpenAI conv1d: the same bytes as
+      // [1, in, out].
+      for (Shape shape : {Shape{uint64_t(in), uint64_t(out)}, Shape{1, uint64_t(in), uint64_t(out)}}) {
+        const StoredMatrix dense = stored_matrix(dtype, shape, 3);
+        expect_close(multiply_stored({&dense.entry, dense.bytes}, in, out, false, x,
+                                     rows_per_block * out * sizeof(double)),
+                     matmul(x, dense.values.data(), in, out, false),
+                     shape_to_string(shape) + " " + what);
+      }
+    }
+  }
+}
+
+TEST(VerifyMemory, EmptyInputGivesEmptyProduct) {
+  const StoredMatrix w = stored_matrix(DType::kF32, {4, 3}, 5);
+  const Matrix y = multiply_stored({&w.entry, w.bytes}, 4, 3, false, Matrix(0, 4));
+  EXPECT_EQ(y.rows, 0);
+  EXPECT_EQ(y.cols, 3);
+}
+
+// verify_models compares each of B's stages as it is produced and drops the values; the reports
+// must be those of comparing the two complete passes afterwards.
+TEST(VerifyMemory, ComparingDuringThePassEqualsComparingAfterIt) {
+  const ModelConfig c = tiny_gpt2_config();
+  const Weights w = random_gpt2(c, 23);
+  auto b_tensors = [&] {
+    auto t = to_openai(w);
+    find(t, "model/h1/mlp/c_fc/w")->values[7] += 1e-3f;  // differences from layer 1 on
+    return t;
+  };
+  VerifyOptions options;
+  Model a = make_model(to_hf_pytorch(w, Family::kGpt2), Family::kGpt2, Convention::kHfPytorch, c);
+  Model b = make_model(b_tensors(), Family::kGpt2, Convention::kOpenAiTf1, c);
+  const VerifyReport streamed = verify_models(a, b, options);
+
+  Model a2 = make_model(to_hf_pytorch(w, Family::kGpt2), Family::kGpt2, Convention::kHfPytorch, c);
+  Model b2 = make_model(b_tensors(), Family::kGpt2, Convention::kOpenAiTf1, c);
+  const auto seqs = default_sequences(c, c);
+  const auto after = compare_forward(run_forward(a2, seqs), run_forward(b2, seqs), options);
+
+  ASSERT_EQ(streamed.stages.size(), after.size());
+  bool some_error = false;
+  for (size_t i = 0; i < after.size(); ++i) {
+    const StageReport& s = streamed.stages[i];
+    const StageReport& r = after[i];
+    EXPECT_EQ(s.name, r.name);
+    EXPECT_EQ(s.status, r.status) << r.name;
+    EXPECT_EQ(s.rows, r.rows) << r.name;
+    EXPECT_EQ(s.cols, r.cols) << r.name;
+    EXPECT_EQ(s.max_abs_error, r.max_abs_error) << r.name;
+    EXPECT_EQ(s.mean_abs_error, r.mean_abs_error) << r.name;
+    EXPECT_EQ(s.max_abs_value, r.max_abs_value) << r.name;
+    EXPECT_EQ(s.sequence, r.sequence) << r.name;
+    EXPECT_EQ(s.token, r.token) << r.name;
+    EXPECT_EQ(s.column, r.column) << r.name;
+    EXPECT_EQ(s.tensors_b, r.tensors_b) << r.name;
+    some_error = some_error || r.max_abs_error > 1e-6;
+  }
+  EXPECT_TRUE(some_error);  // the comparison compared something
+  EXPECT_FALSE(streamed.passed);
+}
+
+}  // namespace
+}  // namespace tensorferry::verify
