@@ -112,6 +112,10 @@ Matrix gather_rows(ModelWeights& weights, Param table, int64_t rows, int64_t wid
                                          std::to_string(rows) + " rows of " + view.entry->name);
     rows_to_double(view, static_cast<uint64_t>(width), static_cast<uint64_t>(ids[r]), 1,
                    out.row(static_cast<int64_t>(r)));
+    // Each row read maps a large folio around it; dozens of scattered rows would keep as many
+    // 2 MiB regions resident until the table is released.
+    const size_t row_bytes = static_cast<size_t>(width) * dtype_size(view.entry->dtype);
+    release_around(view.bytes.subspan(static_cast<size_t>(ids[r]) * row_bytes, row_bytes));
   }
   weights.release(view);
   return out;
