@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -128,8 +129,8 @@ void release_around(std::span<const std::byte> piece) {
   const auto address = reinterpret_cast<uintptr_t>(piece.data());
   const auto map_address = reinterpret_cast<uintptr_t>(map_begin);
   const uintptr_t begin = std::max(map_address, address / kRegion * kRegion);
-  const uintptr_t end = std::min<uintptr_t>(map_address + map_size,
-                                            (address + piece.size() + kRegion - 1) / kRegion * kRegion);
+  const uintptr_t end = std::min<uintptr_t>(
+      map_address + map_size, (address + piece.size() + kRegion - 1) / kRegion * kRegion);
   const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
   const uintptr_t first = (begin + page - 1) / page * page;
   if (end > first) ::madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED);

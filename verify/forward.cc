@@ -31,9 +31,8 @@ ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequen
                       std::to_string(model.config.type_vocab_size) + " types of the model");
     }
   }
-  ForwardResult result =
-      model.family == Family::kGpt2 ? run_gpt2(model, sequences, observe)
-                                     : run_bert(model, sequences, observe);
+  ForwardResult result = model.family == Family::kGpt2 ? run_gpt2(model, sequences, observe)
+                                                       : run_bert(model, sequences, observe);
   result.unused_weights = model.weights->unused_weights();
   return result;
 }

@@ -36,8 +36,7 @@ void convert_rows(const TensorView& view, int64_t width, int64_t first, int64_t 
                   std::vector<double>& block) {
   const auto w = static_cast<uint64_t>(width);
   block.resize(static_cast<size_t>(count * width));
-  rows_to_double(view, w, static_cast<uint64_t>(first), static_cast<uint64_t>(count),
-                 block.data());
+  rows_to_double(view, w, static_cast<uint64_t>(first), static_cast<uint64_t>(count), block.data());
   const size_t row_bytes = w * dtype_size(view.entry->dtype);
   release_consumed(view.bytes.subspan(static_cast<size_t>(first) * row_bytes,
                                       static_cast<size_t>(count) * row_bytes));

@@ -1,12 +1,14 @@
 // verify's memory bounds: the blocked product of a stored matrix against the plain one in every
 // stored layout, and the stage comparison done while B's pass runs against the one done after.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
-#include <bit>
 #include <random>
 
+#include "core/mapped_file.h"
 #include "tests/cpp/verify_fixtures.h"
 #include "verify/kernels.h"
 #include "verify/layers.h"
@@ -40,8 +42,9 @@ StoredMatrix stored_matrix(DType dtype, Shape shape, unsigned seed) {
     if (dtype == DType::kF32) {
       std::memcpy(m.bytes.data() + 4 * i, &v, 4);
     } else {
-      const uint16_t bits = dtype == DType::kF16 ? float_to_half(v)
-                                                 : static_cast<uint16_t>(std::bit_cast<uint32_t>(v) >> 16);
+      const uint16_t bits = dtype == DType::kF16
+                                ? float_to_half(v)
+                                : static_cast<uint16_t>(std::bit_cast<uint32_t>(v) >> 16);
       std::memcpy(m.bytes.data() + 2 * i, &bits, 2);
     }
     to_double(dtype, m.bytes, i, 1, &m.values[i]);
@@ -81,7 +84,8 @@ TEST(VerifyMemory, BlockedProductMatchesThePlainOneInEveryLayout) {
                    matmul(x, linear.values.data(), in, out, true), "[out, in] " + what);
       // Keras Dense / HF Conv1D: W [in, out], y = x·W; OpenAI conv1d: the same bytes as
       // [1, in, out].
-      for (Shape shape : {Shape{uint64_t(in), uint64_t(out)}, Shape{1, uint64_t(in), uint64_t(out)}}) {
+      for (Shape shape :
+           {Shape{uint64_t(in), uint64_t(out)}, Shape{1, uint64_t(in), uint64_t(out)}}) {
         const StoredMatrix dense = stored_matrix(dtype, shape, 3);
         expect_close(multiply_stored({&dense.entry, dense.bytes}, in, out, false, x,
                                      rows_per_block * out * sizeof(double)),
@@ -139,6 +143,30 @@ TEST(VerifyMemory, ComparingDuringThePassEqualsComparingAfterIt) {
   }
   EXPECT_TRUE(some_error);  // the comparison compared something
   EXPECT_FALSE(streamed.passed);
+}
+
+// release_around drops only this process's mapping of a file region: the bytes stay readable
+// (from the page cache), and a heap piece is left untouched.
+TEST(VerifyMemory, ReleaseAroundKeepsMappedBytesReadableAndHeapIntact) {
+  char path[] = "/tmp/verify_memory_test.XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::vector<std::byte> bytes(5 << 20);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>(i * 7 + (i >> 12));
+  ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  close(fd);
+  {
+    const auto file = MappedFile::open(path);
+    const auto mapped = file->bytes();
+    ASSERT_EQ(std::memcmp(mapped.data(), bytes.data(), bytes.size()), 0);
+    for (size_t at : {size_t{0}, size_t{3} << 20, bytes.size() - 10})
+      release_around(mapped.subspan(at, 10));
+    EXPECT_EQ(std::memcmp(mapped.data(), bytes.data(), bytes.size()), 0);
+  }
+  unlink(path);
+  const auto copy = bytes;
+  release_around(std::span<const std::byte>(bytes).subspan(1 << 20, 100));
+  EXPECT_EQ(bytes, copy);
 }
 
 }  // namespace
