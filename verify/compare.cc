@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <stdexcept>
 
 #include "verify/verify.h"
 
@@ -76,6 +77,10 @@ StageReport compare_stages(const Stage& sa, const Stage& sb, const VerifyOptions
     r.status = StageStatus::kShape;
     r.note = "A gives " + std::to_string(sa.values.rows) + "×" + std::to_string(sa.values.cols) +
              " values, B " + std::to_string(sb.values.rows) + "×" + std::to_string(sb.values.cols);
+  } else if (sa.values.data.size() != static_cast<size_t>(sa.values.rows * sa.values.cols) ||
+             sb.values.data.size() != sa.values.data.size()) {
+    // Values dropped before this comparison: a bug in verify, never a pass.
+    throw std::logic_error("verify: stage " + sa.name + " compared without its values");
   } else {
     measure(sa, sb, options.max_error, r);
   }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "verify/stage_spill.h"
 
 namespace tensorferry::verify {
 namespace {
@@ -74,15 +75,17 @@ VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
   if (report.sequences.empty()) throw_usage("no token sequences to run");
 
   note_config_differences(a.config, b.config, report.notes);
-  ForwardResult fa = run_forward(a, report.sequences);
-  // B's stages are compared as they come and both sides' values dropped: only A's stages are
-  // ever held at once (see StageObserver).
+  // A's stage values wait in a temporary file; B's stages are compared as they come and both
+  // sides' values dropped, so about one stage of each side is in memory at a time.
+  StageSpill spill;
+  ForwardResult fa = run_forward(a, report.sequences, [&](Stage& sa) { spill.put(sa); });
   std::map<std::string, Stage*> a_stages;
   for (auto& s : fa.stages) a_stages.emplace(s.name, &s);
   std::map<std::string, StageReport> compared;
   const ForwardResult fb = run_forward(b, report.sequences, [&](Stage& sb) {
     auto it = a_stages.find(sb.name);
     if (it == a_stages.end() || compared.count(sb.name)) return;
+    spill.take(*it->second);
     compared.emplace(sb.name, compare_stages(*it->second, sb, options));
     std::vector<double>().swap(it->second->values.data);  // rows and cols stay for the report
     std::vector<double>().swap(sb.values.data);
