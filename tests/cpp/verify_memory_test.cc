@@ -12,6 +12,7 @@
 #include "tests/cpp/verify_fixtures.h"
 #include "verify/kernels.h"
 #include "verify/layers.h"
+#include "verify/stage_spill.h"
 #include "verify/verify.h"
 
 namespace tensorferry::verify {
@@ -143,6 +144,44 @@ TEST(VerifyMemory, ComparingDuringThePassEqualsComparingAfterIt) {
   }
   EXPECT_TRUE(some_error);  // the comparison compared something
   EXPECT_FALSE(streamed.passed);
+}
+
+// A's stage values go to the temporary file and come back bit for bit; a second stage of the
+// same name, and a stage without values, stay as they are.
+TEST(VerifyMemory, StageSpillRoundTripsValues) {
+  StageSpill spill;
+  Stage first, second, same_name, problem;
+  first.name = "layer 0";
+  first.values = random_input(3, 5, 7);
+  second.name = "logits";
+  second.values = random_input(4, 9, 8);
+  same_name.name = "layer 0";
+  same_name.values = random_input(1, 2, 9);
+  problem.name = "pooler";
+  problem.problem = "missing tensor";
+  const Matrix first_values = first.values, second_values = second.values;
+  const Matrix same_name_values = same_name.values;
+  for (Stage* s : {&first, &second, &same_name, &problem}) spill.put(*s);
+  EXPECT_TRUE(first.values.data.empty());
+  EXPECT_EQ(first.values.rows, 3);
+  EXPECT_EQ(first.values.cols, 5);
+  EXPECT_TRUE(second.values.data.empty());
+  EXPECT_EQ(same_name.values.data, same_name_values.data);  // kept in memory
+  spill.take(second);
+  spill.take(first);
+  spill.take(problem);
+  EXPECT_EQ(first.values.data, first_values.data);
+  EXPECT_EQ(second.values.data, second_values.data);
+  EXPECT_TRUE(problem.values.data.empty());
+}
+
+// compare_stages never reports on values that were dropped.
+TEST(VerifyMemory, ComparingDroppedValuesIsAnError) {
+  Stage a, b;
+  a.name = b.name = "layer 0";
+  a.values = b.values = random_input(2, 3, 1);
+  std::vector<double>().swap(a.values.data);
+  EXPECT_THROW(compare_stages(a, b, VerifyOptions{}), std::logic_error);
 }
 
 // release_around drops only this process's mapping of a file region: the bytes stay readable
