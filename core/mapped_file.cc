@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -111,6 +112,28 @@ void MappedFile::unmap_around(uint64_t offset, uint64_t length) const {
 
 void MappedFile::prefetch(uint64_t offset, uint64_t length) const {
   advise(data_, size_, offset, length, MADV_WILLNEED);
+}
+
+void release_around(std::span<const std::byte> piece) {
+  if (piece.empty()) return;
+  constexpr uint64_t kRegion = 2 << 20;
+  std::lock_guard lock(registry().mutex);
+  auto it = registry().ranges.upper_bound(piece.data());
+  if (it == registry().ranges.begin()) return;
+  --it;
+  const std::byte* map_begin = it->first;
+  const uint64_t map_size = it->second;
+  const uint64_t offset = static_cast<uint64_t>(piece.data() - map_begin);
+  if (offset >= map_size || piece.size() > map_size - offset) return;
+  // The mapping starts page-aligned, not 2 MiB-aligned: align the region in addresses.
+  const auto address = reinterpret_cast<uintptr_t>(piece.data());
+  const auto map_address = reinterpret_cast<uintptr_t>(map_begin);
+  const uintptr_t begin = std::max(map_address, address / kRegion * kRegion);
+  const uintptr_t end = std::min<uintptr_t>(
+      map_address + map_size, (address + piece.size() + kRegion - 1) / kRegion * kRegion);
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page;
+  if (end > first) ::madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED);
 }
 
 void release_consumed(std::span<const std::byte> piece) {

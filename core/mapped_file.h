@@ -50,6 +50,12 @@ class MappedFile {
 // the resident set near one piece, not one tensor, while a tensor streams through.
 void release_consumed(std::span<const std::byte> piece);
 
+// For small pieces read at scattered places (rows of an embedding table): when the piece lies
+// inside a live MappedFile, unmaps the 2 MiB-aligned region around it (see unmap_around: a
+// fault maps a whole large folio, so a few bytes read can keep 2 MiB resident). Other memory
+// is left alone.
+void release_around(std::span<const std::byte> piece);
+
 // Pieces of this size are what streaming consumers (checksums, file writes) work through before
 // releasing them: large enough that the syscalls do not count, small next to the RSS bound.
 inline constexpr size_t kStreamPiece = 8 << 20;

@@ -11,12 +11,13 @@
 
 namespace tensorferry::verify {
 
-ForwardResult run_bert(Model& model, const std::vector<TokenSequence>& sequences) {
+ForwardResult run_bert(Model& model, const std::vector<TokenSequence>& sequences,
+                       const StageObserver& observe) {
   using enum Param;
   const ModelConfig& c = model.config;
   ModelWeights& w = *model.weights;
   ForwardResult result;
-  StageRecorder record(w, result);
+  StageRecorder record(w, result, observe);
   const auto offsets = sequence_offsets(sequences);
   const auto pooled_offsets = one_row_each(sequences.size());
 

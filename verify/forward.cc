@@ -6,7 +6,8 @@
 
 namespace tensorferry::verify {
 
-ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequences) {
+ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequences,
+                          const StageObserver& observe) {
   for (size_t s = 0; s < sequences.size(); ++s) {
     const auto& seq = sequences[s];
     const std::string which = "sequence " + std::to_string(s + 1);
@@ -30,8 +31,8 @@ ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequen
                       std::to_string(model.config.type_vocab_size) + " types of the model");
     }
   }
-  ForwardResult result =
-      model.family == Family::kGpt2 ? run_gpt2(model, sequences) : run_bert(model, sequences);
+  ForwardResult result = model.family == Family::kGpt2 ? run_gpt2(model, sequences, observe)
+                                                       : run_bert(model, sequences, observe);
   result.unused_weights = model.weights->unused_weights();
   return result;
 }

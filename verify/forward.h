@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,10 +32,16 @@ struct ForwardResult {
   std::vector<std::string> unused_weights;
 };
 
+// Sees each stage as soon as it is recorded, before the pass goes on. verify compares it there
+// with the other side's stage and drops both stages' values, so that the values of all stages
+// (for GPT-2-XL about 110 MB per side) are never held for both sides at once.
+using StageObserver = std::function<void(Stage&)>;
+
 // Runs the model's family with its convention's semantics on every sequence. A checkpoint whose
 // tensors do not fit (missing, misshapen) yields a stage with `problem` set; the stages that
 // depend on it are left out. Throws Error(kUsage) for tokens outside the model's tables.
-ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequences);
+ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequences,
+                          const StageObserver& observe = {});
 
 // Fixed, deterministic sequences that fit both configs: three sequences of 7, 19 and 40 tokens
 // (capped at the position table), spread over the whole vocabulary including its first and last
@@ -44,7 +51,9 @@ std::vector<TokenSequence> default_sequences(const ModelConfig& a, const ModelCo
 // Stage names in the order the passes produce them, for one config (for reports and tests).
 std::vector<std::string> stage_names(const ModelConfig& config);
 
-ForwardResult run_gpt2(Model& model, const std::vector<TokenSequence>& sequences);
-ForwardResult run_bert(Model& model, const std::vector<TokenSequence>& sequences);
+ForwardResult run_gpt2(Model& model, const std::vector<TokenSequence>& sequences,
+                       const StageObserver& observe = {});
+ForwardResult run_bert(Model& model, const std::vector<TokenSequence>& sequences,
+                       const StageObserver& observe = {});
 
 }  // namespace tensorferry::verify

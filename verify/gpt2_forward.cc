@@ -7,12 +7,13 @@
 
 namespace tensorferry::verify {
 
-ForwardResult run_gpt2(Model& model, const std::vector<TokenSequence>& sequences) {
+ForwardResult run_gpt2(Model& model, const std::vector<TokenSequence>& sequences,
+                       const StageObserver& observe) {
   using enum Param;
   const ModelConfig& c = model.config;
   ModelWeights& w = *model.weights;
   ForwardResult result;
-  StageRecorder record(w, result);
+  StageRecorder record(w, result, observe);
   const auto offsets = sequence_offsets(sequences);
 
   std::vector<int64_t> tokens, positions;

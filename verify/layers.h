@@ -18,6 +18,14 @@ Matrix dense_layer(ModelWeights& weights, Param weight, Param bias, int layer, c
 // Same without a bias (LM heads).
 Matrix dense_layer(ModelWeights& weights, Param weight, int layer, const Matrix& x, int64_t out);
 
+// The product dense_layer computes, from a stored matrix `w` viewed as `rows` rows of `width`
+// elements: x·Wᵀ when `out_by_in` (W [out, in]: rows = out), else x·W (W [in, out] or
+// [1, in, out]: rows = in). The stored elements are converted to double a block of rows at a
+// time (about `block_bytes` of doubles) and the mapped pages of each block are dropped once it is
+// multiplied, so neither the fp64 copy nor the resident part of the stored tensor grows with it.
+Matrix multiply_stored(const TensorView& w, int64_t rows, int64_t width, bool out_by_in,
+                       const Matrix& x, size_t block_bytes = 4 << 20);
+
 // LayerNorm with the stored scale and shift (each [width]).
 void layer_norm(ModelWeights& weights, Param scale, Param shift, int layer, Matrix& x, double eps);
 

@@ -11,8 +11,8 @@ namespace tensorferry::verify {
 
 class StageRecorder {
  public:
-  StageRecorder(ModelWeights& weights, ForwardResult& result)
-      : weights_(weights), result_(result) {}
+  StageRecorder(ModelWeights& weights, ForwardResult& result, const StageObserver& observe)
+      : weights_(weights), result_(result), observe_(observe) {}
 
   // Evaluates `compute` (which returns the stage's Matrix) and records it as stage `name` with
   // row ranges `offsets`. Returns false when it stopped on a WeightProblem, recorded instead.
@@ -33,15 +33,15 @@ class StageRecorder {
       ok = false;
     }
     stage.tensors = weights_.take_read_log();
+    if (observe_) observe_(stage);
     result_.stages.push_back(std::move(stage));
     return ok;
   }
 
-  const Matrix& last() const { return result_.stages.back().values; }
-
  private:
   ModelWeights& weights_;
   ForwardResult& result_;
+  const StageObserver& observe_;
 };
 
 // Row offsets of the concatenated sequences, and one-row-per-sequence offsets for pooled heads.

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "verify/stage_spill.h"
 
 namespace tensorferry::verify {
 namespace {
@@ -74,17 +75,32 @@ VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
   if (report.sequences.empty()) throw_usage("no token sequences to run");
 
   note_config_differences(a.config, b.config, report.notes);
-  const ForwardResult fa = run_forward(a, report.sequences);
-  const ForwardResult fb = run_forward(b, report.sequences);
+  // A's stage values wait in a temporary file; B's stages are compared as they come and both
+  // sides' values dropped, so about one stage of each side is in memory at a time.
+  StageSpill spill;
+  ForwardResult fa = run_forward(a, report.sequences, [&](Stage& sa) { spill.put(sa); });
+  std::map<std::string, Stage*> a_stages;
+  for (auto& s : fa.stages) a_stages.emplace(s.name, &s);
+  std::map<std::string, StageReport> compared;
+  const ForwardResult fb = run_forward(b, report.sequences, [&](Stage& sb) {
+    auto it = a_stages.find(sb.name);
+    if (it == a_stages.end() || compared.count(sb.name)) return;
+    spill.take(*it->second);
+    compared.emplace(sb.name, compare_stages(*it->second, sb, options));
+    std::vector<double>().swap(it->second->values.data);  // rows and cols stay for the report
+    std::vector<double>().swap(sb.values.data);
+  });
   report.a.unused_weights = fa.unused_weights;
   report.b.unused_weights = fb.unused_weights;
-  for (const auto& [side, unused] : {std::pair{"A", &fa.unused_weights}, {"B", &fb.unused_weights}})
+  using SideUnused = std::pair<const char*, const std::vector<std::string>*>;
+  for (const auto& [side, unused] :
+       {SideUnused{"A", &fa.unused_weights}, SideUnused{"B", &fb.unused_weights}})
     if (!unused->empty())
       report.notes.push_back(
           std::string(side) + " has " + std::to_string(unused->size()) +
           " weight tensor(s) the forward pass did not read, first: " + unused->front());
 
-  report.stages = compare_forward(fa, fb, options);
+  report.stages = compare_forward(fa, fb, options, &compared);
   for (size_t i = 0; i < report.stages.size(); ++i)
     if (is_failure(report.stages[i].status)) {
       report.first_failure = i;

@@ -3,6 +3,7 @@
 // hidden state and every output head. The library entry point for the CLI and for `convert`.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,9 +80,14 @@ VerifyReport verify_checkpoints(const std::string& path_a, const std::string& pa
                                 const VerifyOptions& options);
 VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options);
 
-// Compares two forward passes stage by stage (exposed for tests).
-std::vector<StageReport> compare_forward(const ForwardResult& a, const ForwardResult& b,
-                                         const VerifyOptions& options);
+// Compares two forward passes stage by stage (exposed for tests). Stage pairs found in
+// `compared` (by name) were compared while the passes ran, and their values dropped: their
+// reports are taken from there.
+std::vector<StageReport> compare_forward(
+    const ForwardResult& a, const ForwardResult& b, const VerifyOptions& options,
+    const std::map<std::string, StageReport>* compared = nullptr);
+// Compares one stage of A with the stage of the same name of B.
+StageReport compare_stages(const Stage& sa, const Stage& sb, const VerifyOptions& options);
 
 ModelSummary summarize(const Model& model);
 

@@ -4,9 +4,20 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "verify/numeric.h"
 
 namespace tensorferry::verify {
+namespace {
+
+// Frees a scratch buffer that a large tensor grew (readers that cannot hand out a view of the
+// file copy the whole tensor into it), so that it does not stay allocated for the rest of the
+// pass; small ones are kept for reuse.
+void drop_large(std::vector<std::byte>& scratch) {
+  if (scratch.capacity() > kStreamPiece) std::vector<std::byte>().swap(scratch);
+}
+
+}  // namespace
 
 ModelWeights::ModelWeights(std::unique_ptr<CheckpointReader> reader, Family family,
                            Convention convention)
@@ -69,11 +80,19 @@ TensorView ModelWeights::view(Param param, int layer, const Shape& expected) {
     // Each view stays valid until the next read with the same scratch buffer.
     const auto copy = reader_->read(other, duplicate_scratch_);
     const auto first = reader_->read(index, scratch_);
-    if (o.dtype != e.dtype || o.shape != e.shape || copy.size() != first.size() ||
-        std::memcmp(copy.data(), first.data(), first.size()) != 0)
+    bool same = o.dtype == e.dtype && o.shape == e.shape && copy.size() == first.size();
+    // In pieces whose mapped pages are dropped once compared: the copies may be hundreds of MB.
+    for (size_t done = 0; same && done < first.size(); done += kStreamPiece) {
+      const size_t n = std::min(kStreamPiece, first.size() - done);
+      same = std::memcmp(copy.data() + done, first.data() + done, n) == 0;
+      release_consumed(copy.subspan(done, n));
+      release_consumed(first.subspan(done, n));
+    }
+    if (!same)
       throw WeightProblem("tensor " + e.name + " is stored again as " + o.name +
                           " with different contents");
     reader_->release(other);
+    drop_large(duplicate_scratch_);
   }
   auto bytes = reader_->read(index, scratch_);
   if (bytes.size() != e.nbytes)
@@ -96,6 +115,7 @@ std::vector<double> ModelWeights::read(Param param, int layer, const Shape& expe
 void ModelWeights::release(const TensorView& view) {
   auto it = index_of_.find(view.entry);
   if (it != index_of_.end()) reader_->release(it->second);
+  drop_large(scratch_);
 }
 
 std::vector<std::string> ModelWeights::take_read_log() {

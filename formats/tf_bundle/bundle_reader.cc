@@ -112,7 +112,15 @@ class BundleReader final : public CheckpointReader {
       }
       return scratch;
     }
-    const uint32_t actual = crc32c(bytes);
+    // In pieces released as they are summed: callers stream the tensor afterwards (convert's
+    // writers, verify's blocked products), and a tensor of a few hundred MB must not stay
+    // resident between the checksum and its use.
+    uint32_t actual = 0;
+    for (size_t done = 0; done < bytes.size(); done += kStreamPiece) {
+      const auto piece = bytes.subspan(done, std::min(kStreamPiece, bytes.size() - done));
+      actual = crc32c_extend(actual, piece);
+      release_consumed(piece);
+    }
     if (crc32c_unmask(stored.masked_crc) != actual)
       throw_bad_input(entry.file, entry.offset,
                       "checksum mismatch (stored CRC32C " +

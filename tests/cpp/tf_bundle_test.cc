@@ -656,3 +656,36 @@ TEST(TfBundleExport, ObjectBasedAndNameBased) {
 
 }  // namespace
 }  // namespace tensorferry::tf_bundle
+
+namespace tensorferry::tf_bundle {
+namespace {
+
+// The reader sums a tensor's CRC32C in pieces (releasing each piece's pages): a tensor spanning
+// several pieces reads back intact, and a flip in any piece, the last partial one included, is
+// still a checksum error.
+TEST(TfBundle, ChecksumOfATensorLargerThanOnePiece) {
+  TempDir dir;
+  const size_t size = 3 * kStreamPiece + 4 * 123;
+  std::vector<std::byte> bytes(size);
+  for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<std::byte>((i * 131) >> 3);
+  write_bundle(dir / "m", {{"big", DType::kF32, {size / 4}, bytes}}, {},
+               {.write_state_file = false});
+  EXPECT_EQ(read_all(*open_tf_bundle(dir / "m")).at("big"), bytes);
+  const std::string data = dir / "m.data-00000-of-00001";
+  const auto original = file_bytes(data);
+  for (size_t at : {size_t{5}, kStreamPiece - 1, kStreamPiece, 2 * kStreamPiece + 77, size - 1}) {
+    auto damaged = original;
+    damaged[at] ^= std::byte{0x40};
+    put_file(data, damaged);
+    try {
+      read_all(*open_tf_bundle(dir / "m"));
+      ADD_FAILURE() << "flip at " << at << " went unnoticed";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << e.what();
+      EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tensorferry::tf_bundle
