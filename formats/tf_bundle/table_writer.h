@@ -16,7 +16,7 @@ namespace tensorferry::tf_bundle {
 
 struct TableWriterOptions {
   size_t block_size = size_t{256} * 1024;  // TensorFlow's table::Options default
-  int block_restart_interval = 16;  // for data blocks; the index block always uses 1
+  int block_restart_interval = 16;         // for data blocks; the index block always uses 1
 };
 
 // Builds one block in memory: prefix-compressed entries, then the restart array.
