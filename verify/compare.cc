@@ -23,6 +23,17 @@ std::string_view status_name(StageStatus status) {
 
 namespace {
 
+// What a report says about a stage whichever side it comes from.
+StageReport report_for(const Stage& s) {
+  StageReport r;
+  r.name = s.name;
+  r.layer = s.layer;
+  r.head = s.head;
+  r.rows = s.values.rows;
+  r.cols = s.values.cols;
+  return r;
+}
+
 void measure(const Stage& a, const Stage& b, double max_error, StageReport& r) {
   double sum = 0;
   size_t worst = 0;
@@ -61,12 +72,7 @@ void measure(const Stage& a, const Stage& b, double max_error, StageReport& r) {
 }  // namespace
 
 StageReport compare_stages(const Stage& sa, const Stage& sb, const VerifyOptions& options) {
-  StageReport r;
-  r.name = sa.name;
-  r.layer = sa.layer;
-  r.head = sa.head;
-  r.rows = sa.values.rows;
-  r.cols = sa.values.cols;
+  StageReport r = report_for(sa);
   r.tensors_a = sa.tensors;
   r.tensors_b = sb.tensors;
   if (!sa.problem.empty() || !sb.problem.empty()) {
@@ -103,12 +109,7 @@ std::vector<StageReport> compare_forward(const ForwardResult& a, const ForwardRe
 
   std::vector<StageReport> out;
   auto one_sided = [&](const Stage& s, bool in_a) {
-    StageReport r;
-    r.name = s.name;
-    r.layer = s.layer;
-    r.head = s.head;
-    r.rows = s.values.rows;
-    r.cols = s.values.cols;
+    StageReport r = report_for(s);
     (in_a ? r.tensors_a : r.tensors_b) = s.tensors;
     const char* other = in_a ? "B" : "A";
     if (in_a ? b_cut : a_cut) {

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from pickle_ops import binunicode, global_op
 from support.hostile import (CANARY, RSS_FACTOR, assert_no_canary, check_refused,
                              every_command, run_limited)
 
@@ -26,15 +27,6 @@ TOUCH = f"touch {CANARY}"
 
 
 # --- pickle payloads --------------------------------------------------------------------------
-
-def op_global(module, name):
-    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
-
-
-def op_unicode(text):
-    data = text.encode()
-    return b"X" + struct.pack("<I", len(data)) + data
-
 
 def op_tuple1(item):
     return item + b"\x85"  # TUPLE1
@@ -51,24 +43,24 @@ def call(func, *arg_ops):
 
 
 def system_payload(module="posix"):
-    return PROTO2 + call(op_global(module, "system"), op_unicode(TOUCH)) + STOP
+    return PROTO2 + call(global_op(module, "system"), binunicode(TOUCH)) + STOP
 
 
 def builtins_payload(name):
     code = f"open({CANARY!r}, 'w').close()"
-    return PROTO2 + call(op_global("builtins", name), op_unicode(code)) + STOP
+    return PROTO2 + call(global_op("builtins", name), binunicode(code)) + STOP
 
 
 def getattr_chain_payload():
     # getattr(__import__('os'), 'system')('touch CANARY'): a __reduce__ chain of three calls.
-    imported = call(op_global("builtins", "__import__"), op_unicode("os"))
-    system = call(op_global("builtins", "getattr"), imported, op_unicode("system"))
-    return PROTO2 + call(system, op_unicode(TOUCH)) + STOP
+    imported = call(global_op("builtins", "__import__"), binunicode("os"))
+    system = call(global_op("builtins", "getattr"), imported, binunicode("system"))
+    return PROTO2 + call(system, binunicode(TOUCH)) + STOP
 
 
 def nested_payload(module="pickle", name="loads"):
     inner = system_payload()
-    return PROTO2 + call(op_global(module, name), b"C" + bytes([len(inner)]) + inner) + STOP
+    return PROTO2 + call(global_op(module, name), b"C" + bytes([len(inner)]) + inner) + STOP
 
 
 def stack_global_payload():
@@ -83,25 +75,25 @@ def inst_payload():
 
 
 def obj_payload():
-    return PROTO2 + b"(" + op_global("posix", "system") + op_unicode(TOUCH) + b"o" + STOP
+    return PROTO2 + b"(" + global_op("posix", "system") + binunicode(TOUCH) + b"o" + STOP
 
 
 def newobj_payload():
     # subprocess.Popen.__new__ alone runs nothing, but the class must be refused by name anyway.
-    return (PROTO2 + op_global("subprocess", "Popen") + b"(" + op_unicode(TOUCH) + b"t" +
+    return (PROTO2 + global_op("subprocess", "Popen") + b"(" + binunicode(TOUCH) + b"t" +
             b"\x81" + STOP)
 
 
 def build_setstate_payload():
     # BUILD on an allowed class (OrderedDict) with a state that carries a callable.
-    return (PROTO2 + op_global("collections", "OrderedDict") + b")" + REDUCE +
-            b"}" + op_unicode("x") + op_global("posix", "system") + b"s" + b"b" + STOP)
+    return (PROTO2 + global_op("collections", "OrderedDict") + b")" + REDUCE +
+            b"}" + binunicode("x") + global_op("posix", "system") + b"s" + b"b" + STOP)
 
 
 def persid_payload():
     # A persistent id whose "storage type" is posix.system.
-    pid = (b"(" + op_unicode("storage") + op_global("posix", "system") + op_unicode("0") +
-           op_unicode("cpu") + b"K\x01" + b"t")
+    pid = (b"(" + binunicode("storage") + global_op("posix", "system") + binunicode("0") +
+           binunicode("cpu") + b"K\x01" + b"t")
     return PROTO2 + pid + b"Q" + STOP
 
 
@@ -113,15 +105,15 @@ PAYLOADS = {
     "getattr_chain": getattr_chain_payload(),
     "nested_pickle_loads": nested_payload("pickle", "loads"),
     "nested__pickle_loads": nested_payload("_pickle", "loads"),
-    "nested_torch_load": PROTO2 + call(op_global("torch", "load"), op_unicode(CANARY)) + STOP,
+    "nested_torch_load": PROTO2 + call(global_op("torch", "load"), binunicode(CANARY)) + STOP,
     "stack_global": stack_global_payload(),
     "inst": inst_payload(),
     "obj": obj_payload(),
     "newobj_popen": newobj_payload(),
     "build_setstate": build_setstate_payload(),
     "persid_system": persid_payload(),
-    "unknown_global": PROTO2 + call(op_global("__main__", "Evil"), op_unicode("x")) + STOP,
-    "torch_unknown_attr": PROTO2 + call(op_global("torch", "ops"), op_unicode("x")) + STOP,
+    "unknown_global": PROTO2 + call(global_op("__main__", "Evil"), binunicode("x")) + STOP,
+    "torch_unknown_attr": PROTO2 + call(global_op("torch", "ops"), binunicode("x")) + STOP,
 }
 
 # Payloads Python's own unpickler executes (creating the canary), proving they are live.
@@ -242,8 +234,8 @@ def raw_pickle_attacks():
         "marks": PROTO2 + b"(" * 1_000_000 + STOP,
         "stack_flood": PROTO2 + b"N" * 5_000_000 + STOP,
         # Self reference: a list that contains itself (memo get of an object under construction).
-        "self_reference": PROTO2 + b"]q\x00h\x00a" + b"}" + op_unicode("w") + b"h\x00s" + STOP,
-        "no_stop": PROTO2 + b"}" + op_unicode("w") + b"N",
+        "self_reference": PROTO2 + b"]q\x00h\x00a" + b"}" + binunicode("w") + b"h\x00s" + STOP,
+        "no_stop": PROTO2 + b"}" + binunicode("w") + b"N",
         "empty": b"",
         "unknown_opcode": PROTO2 + b"\xff" + STOP,
         "pop_empty_stack": PROTO2 + b"0" + STOP,

@@ -30,6 +30,7 @@ import torch
 os.environ["USE_TF"] = "0"
 
 from conftest import BIN, dump, inspect_json, run_tf
+from pickle_ops import binunicode, global_op
 from torch_dtypes import TORCH_DTYPE_NAMES
 
 EXIT_BAD_INPUT = 3
@@ -409,15 +410,6 @@ def legacy_file(pickle_bytes, path, keys=()):
                             "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2)
     path.write_bytes(header + pickle_bytes + pickle.dumps(list(keys), protocol=2))
     return path, len(header)
-
-
-def global_op(module, name):
-    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
-
-
-def binunicode(s):
-    b = s.encode()
-    return b"X" + struct.pack("<I", len(b)) + b
 
 
 def touch_command(directory):
