@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -18,6 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 constexpr size_t kBufferSize = 4 << 20;
 constexpr std::string_view kTempMarker = ".tensorferry-tmp-";
+constexpr std::string_view kPublishingMarker = ".tensorferry-publishing-";
 
 void write_all(int fd, const std::string& path, const std::byte* data, size_t size) {
   while (size > 0) {
@@ -39,6 +41,29 @@ fs::path absolute_clean(const fs::path& p) {
 
 std::string temp_prefix(const fs::path& final_path) {
   return "." + final_path.filename().string() + std::string(kTempMarker);
+}
+
+std::string publishing_prefix(const fs::path& index_path) {
+  return "." + index_path.filename().string() + std::string(kPublishingMarker);
+}
+
+// For every NAME in `dir` that is PREFIX followed by the decimal pid of a process that no longer
+// runs, calls found(path).
+void for_each_dead_process_file(const fs::path& dir, const std::string& prefix,
+                                const std::function<void(const fs::path&)>& found) {
+  std::error_code ec;
+  std::vector<fs::path> dead;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    char* end = nullptr;
+    const long pid = std::strtol(pid_text.c_str(), &end, 10);
+    if (pid_text.empty() || *end != '\0' || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still running
+    dead.push_back(entry.path());
+  }
+  for (const auto& path : dead) found(path);  // not while iterating: found() may remove files
 }
 }  // namespace
 
@@ -167,19 +192,55 @@ void AtomicOutput::commit() {
 
 void AtomicOutput::remove_stale_temporaries(const fs::path& final_path) {
   const fs::path abs = absolute_clean(final_path);
-  const std::string prefix = temp_prefix(abs);
+  for_each_dead_process_file(abs.parent_path(), temp_prefix(abs), [](const fs::path& stale) {
+    std::error_code ec;
+    fs::remove_all(stale, ec);
+  });
+}
+
+SideBySidePublication::SideBySidePublication(fs::path index_path) {
+  const fs::path index = absolute_clean(index_path);
+  marker_ = index.parent_path() / (publishing_prefix(index) + std::to_string(::getpid()));
+  OutputFile(marker_.string()).close();
+  sync_directory(index.parent_path());
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(abs.parent_path(), ec)) {
+  if (fs::remove(index, ec)) sync_directory(index.parent_path());
+}
+
+SideBySidePublication::~SideBySidePublication() {
+  std::error_code ec;
+  fs::remove(marker_, ec);
+}
+
+void SideBySidePublication::recover(const fs::path& index_path, const IsDataFile& is_data_file) {
+  const fs::path index = absolute_clean(index_path);
+  const fs::path dir = index.parent_path();
+  for_each_dead_process_file(dir, publishing_prefix(index), [&](const fs::path& marker) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(index, ec))) {
+      std::vector<fs::path> remnants;
+      for (const auto& entry : fs::directory_iterator(dir, ec))
+        if (is_data_file(entry.path().filename().string())) remnants.push_back(entry.path());
+      for (const auto& path : remnants) fs::remove(path, ec);
+      sync_directory(dir);  // the data files are gone before the marker that explains them
+    }
+    fs::remove(marker, ec);
+  });
+}
+
+void SideBySidePublication::remove_other_data_files(const fs::path& index_path,
+                                                    const IsDataFile& is_data_file,
+                                                    const std::vector<fs::path>& ours) {
+  const fs::path dir = absolute_clean(index_path).parent_path();
+  std::set<std::string> keep;
+  for (const auto& p : ours) keep.insert(absolute_clean(p).filename().string());
+  std::error_code ec;
+  std::vector<fs::path> others;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::string pid_text = name.substr(prefix.size());
-    char* end = nullptr;
-    const long pid = std::strtol(pid_text.c_str(), &end, 10);
-    if (pid_text.empty() || *end != '\0' || pid <= 0) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still running
-    std::error_code remove_error;
-    fs::remove_all(entry.path(), remove_error);
+    if (is_data_file(name) && !keep.count(name)) others.push_back(entry.path());
   }
+  for (const auto& path : others) fs::remove(path, ec);
 }
 
 }  // namespace tensorferry

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -66,6 +67,41 @@ class AtomicOutput {
   std::filesystem::path staging_;
   Kind kind_;
   bool committed_ = false;
+};
+
+// Publishing an output whose files sit side by side under one name rather than in a folder (a TF
+// bundle prefix: PREFIX.data-* + PREFIX.index; a sharded file name: NAME-0000K-of-0000N.EXT +
+// NAME.EXT.index.json). Such files cannot be renamed into place in one step, so the index is the
+// commit point: the data files go first, the index last, and an earlier index (--force) is removed
+// before the first new data file replaces an old one. While that happens a marker file
+// `.INDEX.tensorferry-publishing-PID` exists. A run killed in between leaves data files without an
+// index, which no loader accepts; the next run writing the same output finds the marker of a dead
+// process and, when the index is still missing, removes the output's data files with it, so the
+// destination holds nothing rather than an unloadable remnant (and needs no --force).
+class SideBySidePublication {
+ public:
+  // Whether a file name in the index's folder is one of this output's data files. Only such
+  // names are ever removed.
+  using IsDataFile = std::function<bool(const std::string& file_name)>;
+
+  // Writes the marker (durably) and removes the previous index, if any.
+  explicit SideBySidePublication(std::filesystem::path index_path);
+  ~SideBySidePublication();  // removes the marker: call after the index has been committed
+  SideBySidePublication(const SideBySidePublication&) = delete;
+  SideBySidePublication& operator=(const SideBySidePublication&) = delete;
+
+  // Cleans up after killed publications of `index_path` (markers of processes that no longer
+  // run): without the index, every data file goes; with it, only the marker.
+  static void recover(const std::filesystem::path& index_path, const IsDataFile& is_data_file);
+
+  // With --force, after a commit: data files of an earlier output under the same name that the
+  // new one does not use (another shard count) would otherwise linger beside it.
+  static void remove_other_data_files(const std::filesystem::path& index_path,
+                                      const IsDataFile& is_data_file,
+                                      const std::vector<std::filesystem::path>& ours);
+
+ private:
+  std::filesystem::path marker_;
 };
 
 // fsyncs a directory so that a rename inside it is durable.

@@ -25,6 +25,25 @@ std::string shard_file_name(const std::string& single_file_name, size_t index, s
   return (p.parent_path() / (p.stem().string() + numbers + p.extension().string())).string();
 }
 
+bool is_shard_numbering(std::string_view s) {
+  auto is_number = [](std::string_view n) {
+    return n.size() >= 5 &&
+           std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const size_t of = s.find("-of-");
+  return of != std::string_view::npos && is_number(s.substr(0, of)) && is_number(s.substr(of + 4));
+}
+
+bool is_shard_file_of(const std::string& single_file_name, std::string_view file_name) {
+  const fs::path p(single_file_name);
+  const std::string stem = p.stem().string() + "-";
+  const std::string ext = p.extension().string();
+  return file_name.size() > stem.size() + ext.size() && file_name.starts_with(stem) &&
+         file_name.ends_with(ext) &&
+         is_shard_numbering(
+             file_name.substr(stem.size(), file_name.size() - stem.size() - ext.size()));
+}
+
 std::vector<size_t> assign_shards(const std::vector<TensorInfo>& tensors, uint64_t shard_size) {
   std::vector<size_t> shard_of(tensors.size(), 0);
   if (shard_size == 0) return shard_of;
@@ -170,6 +189,8 @@ class ShardedWriter final : public CheckpointWriter {
       writers_.back()->begin(per_shard[0]);
       return;
     }
+    // What a killed earlier run left under this name goes first (core/output.h).
+    SideBySidePublication::recover(path_ + ".index.json", is_our_shard_file());
     index_output_ = std::make_unique<AtomicOutput>(path_ + ".index.json", AtomicOutput::Kind::kFile,
                                                    options_.force);
     json weight_map = json::object();
@@ -204,17 +225,28 @@ class ShardedWriter final : public CheckpointWriter {
       out.write(doc.dump(2) + "\n");
       out.close();
     }
-    // Shards first, the index last: until the index exists no loader sees a sharded checkpoint.
-    // An earlier index (--force) goes before the first shard is replaced, so that a crash in
-    // between never leaves the old index naming a mix of old and new shards.
-    std::error_code ec;
-    if (fs::remove(index_output_->final_path(), ec))
-      sync_directory(index_output_->final_path().parent_path());
-    for (auto& w : writers_) w->commit();
-    index_output_->commit();
+    {
+      // Shards first, the index last: until the index exists no loader sees a sharded
+      // checkpoint. An earlier index goes before the first shard is replaced, so that a crash in
+      // between never leaves the old index naming a mix of old and new shards.
+      SideBySidePublication publication(index_output_->final_path());
+      for (auto& w : writers_) w->commit();
+      index_output_->commit();
+    }
+    if (options_.force) {
+      std::vector<fs::path> ours;
+      for (size_t s = 0; s < writers_.size(); ++s)
+        ours.emplace_back(shard_file_name(path_, s, writers_.size()));
+      SideBySidePublication::remove_other_data_files(index_output_->final_path(),
+                                                     is_our_shard_file(), ours);
+    }
   }
 
  private:
+  SideBySidePublication::IsDataFile is_our_shard_file() const {
+    return [path = path_](const std::string& name) { return is_shard_file_of(path, name); };
+  }
+
   std::string path_;
   WriterOptions options_;
   Factory create_;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/checkpoint.h"
@@ -17,16 +18,24 @@ namespace tensorferry {
 // "model.safetensors", 0, 3 -> "model-00001-of-00003.safetensors"
 std::string shard_file_name(const std::string& single_file_name, size_t index, size_t count);
 
+// Whether `s` is the numbering of a shard, "00001-of-00003": two decimals of five digits or more
+// (both HF's shard names and TensorFlow's PREFIX.data-00000-of-00001 use it).
+bool is_shard_numbering(std::string_view s);
+
+// "model-00002-of-00003.safetensors" for "model.safetensors": a shard file of that name, of any
+// count (a file name, without folder).
+bool is_shard_file_of(const std::string& single_file_name, std::string_view file_name);
+
 // Groups tensors, in order, into shards of at most `shard_size` bytes (a larger tensor gets a
 // shard of its own). Returns the shard index of each tensor.
 std::vector<size_t> assign_shards(const std::vector<TensorInfo>& tensors, uint64_t shard_size);
 
 struct ShardIndex {
-  std::string path;                                   // the index file
-  std::vector<std::string> files;                     // distinct shard files, sorted
+  std::string path;                                             // the index file
+  std::vector<std::string> files;                               // distinct shard files, sorted
   std::vector<std::pair<std::string, std::string>> weight_map;  // tensor -> file name
-  std::map<std::string, std::string> metadata;        // string-valued metadata entries
-  uint64_t total_size = 0;                            // metadata.total_size, 0 when absent
+  std::map<std::string, std::string> metadata;                  // string-valued metadata entries
+  uint64_t total_size = 0;  // metadata.total_size, 0 when absent
 };
 
 // Parses and validates an index: shard names must be plain file names next to the index.

@@ -98,7 +98,9 @@ class BundleWriter final : public CheckpointWriter {
     const auto shard_of = plan_shards(tensors, options_.shard_size, bundle_.num_shards);
     num_shards_ = tensors.empty() ? 1 : *std::max_element(shard_of.begin(), shard_of.end()) + 1;
     for (size_t i = 0; i < entries_.size(); ++i) entries_[i].shard = shard_of[i];
-    // Create every output now, so that a refused or unwritable output fails before any data.
+    // What a killed earlier run left under this prefix goes first (core/output.h); then every
+    // output is created now, so that a refused or unwritable output fails before any data.
+    SideBySidePublication::recover(index_file_name(prefix_), is_our_data_file());
     index_ = std::make_unique<AtomicOutput>(index_file_name(prefix_), AtomicOutput::Kind::kFile,
                                             options_.force);
     for (size_t s = 0; s < num_shards_; ++s) {
@@ -134,15 +136,21 @@ class BundleWriter final : public CheckpointWriter {
     if (generate_graph_) add_generated_tensors();
     for (auto& shard : shards_) shard.file->close();
     write_index();
-    // The index is the commit point of the files a bundle spreads over. When an earlier bundle
-    // is being replaced (--force), its index goes before any new data shard replaces an old one:
-    // a crash in between then leaves no loadable bundle, never the old index over new data.
-    retire_previous_index();
-    for (auto& shard : shards_) shard.output->commit();
-    index_->commit();
+    {
+      // The index is the commit point of the files a bundle spreads over; an earlier one goes
+      // before any new data shard replaces an old one, never leaving it over new data.
+      SideBySidePublication publication(index_->final_path());
+      for (auto& shard : shards_) shard.output->commit();
+      index_->commit();
+    }
     committed_ = true;
     if (bundle_.write_state_file) write_state_file();
-    if (options_.force) remove_stale_data_files();
+    if (options_.force) {
+      std::vector<fs::path> ours;
+      for (const auto& shard : shards_) ours.push_back(shard.output->final_path());
+      SideBySidePublication::remove_other_data_files(index_->final_path(), is_our_data_file(),
+                                                     ours);
+    }
   }
 
  private:
@@ -235,9 +243,11 @@ class BundleWriter final : public CheckpointWriter {
     file.close();
   }
 
-  void retire_previous_index() {
-    std::error_code ec;
-    if (fs::remove(index_->final_path(), ec)) sync_directory(index_->final_path().parent_path());
+  // PREFIX.data-*-of-* files of this bundle's prefix, by file name.
+  SideBySidePublication::IsDataFile is_our_data_file() const {
+    return [stem = fs::absolute(prefix_).filename().string()](const std::string& name) {
+      return prefix_of_data_file(name) == stem;
+    };
   }
 
   void write_state_file() {
@@ -249,21 +259,6 @@ class BundleWriter final : public CheckpointWriter {
     file.write(checkpoint_state_text(prefix.filename().string()));
     file.close();
     output.commit();
-  }
-
-  // With --force, data shards of an earlier bundle under the same prefix but with another shard
-  // count would otherwise linger beside the new one.
-  void remove_stale_data_files() {
-    const fs::path prefix = fs::absolute(prefix_);
-    std::set<std::string> ours;
-    for (size_t s = 0; s < num_shards_; ++s)
-      ours.insert(fs::path(data_file_name(prefix.string(), s, num_shards_)).filename().string());
-    std::error_code ec;
-    for (const auto& file : fs::directory_iterator(prefix.parent_path(), ec)) {
-      const std::string name = file.path().filename().string();
-      if (prefix_of_data_file(name) == prefix.filename().string() && !ours.count(name))
-        fs::remove(file.path(), ec);
-    }
   }
 
   std::string prefix_;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/bytes.h"
+#include "formats/sharding.h"
 #include "formats/tf_bundle/bundle_files.h"
 #include "formats/tf_bundle/table_format.h"
 
@@ -27,16 +28,8 @@ std::string data_file_name(const std::string& prefix, uint64_t shard, uint64_t n
 }
 
 std::optional<std::string> prefix_of_data_file(const std::string& path) {
-  auto is_number = [](std::string_view s) {
-    return s.size() >= 5 &&
-           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
   const size_t data = path.rfind(".data-");
-  if (data == std::string::npos) return std::nullopt;
-  const std::string_view numbers = std::string_view(path).substr(data + 6);
-  const size_t of = numbers.find("-of-");
-  if (of == std::string_view::npos || !is_number(numbers.substr(0, of)) ||
-      !is_number(numbers.substr(of + 4)))
+  if (data == std::string::npos || !is_shard_numbering(std::string_view(path).substr(data + 6)))
     return std::nullopt;
   return path.substr(0, data);
 }

@@ -19,8 +19,14 @@ class Walker {
   std::vector<NamedTensor> run(ValueId root) {
     if (auto t = env_.tensor_of(store_, root)) {
       add("tensor", *t);
-    } else {
+    } else if (store_.is_container(root) || env_.attributes_of(store_, root)) {
       visit(root, "", 0);
+    } else {
+      // torch.save(None) or of a number: torch.load returns it, and no loader can take it as a
+      // state dict. An empty dict, in contrast, is an empty checkpoint and is accepted.
+      bad("the top-level pickled object (" + std::string(value_kind_name(store_.kind(root))) +
+          ") is neither a tensor nor a dict, list or tuple of tensors: the file holds no "
+          "checkpoint");
     }
     return std::move(found_);
   }

@@ -26,8 +26,9 @@ struct NamedTensor {
   size_t tensor;  // index into TorchUnpickler::tensors()
 };
 
-// In pickle order. Throws Error(kBadInput) on two tensors with the same name, on a tensor under a
-// dict key that is not a str/int/bool/None, and when the limits above are exceeded.
+// In pickle order. Throws Error(kBadInput) when the top-level object is neither a tensor nor a
+// container (torch.save(None)), on two tensors with the same name, on a tensor under a dict key
+// that is not a str/int/bool/None, and when the limits above are exceeded.
 std::vector<NamedTensor> name_tensors(const ValueStore& store, const TorchUnpickler& env,
                                       ValueId root);
 

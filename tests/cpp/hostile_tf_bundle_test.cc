@@ -73,7 +73,9 @@ class HostileBundle : public ::testing::Test {
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << what << ": " << e.what();
       EXPECT_FALSE(e.file().empty()) << what << ": " << e.what();
-      if (with_offset) EXPECT_TRUE(e.offset().has_value()) << what << ": no offset in " << e.what();
+      if (with_offset) {
+        EXPECT_TRUE(e.offset().has_value()) << what << ": no offset in " << e.what();
+      }
       return e;
     } catch (const std::exception& e) {
       ADD_FAILURE() << what << ": not an Error: " << e.what();

@@ -1,3 +1,5 @@
+#include "core/output.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -6,7 +8,6 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
-#include "core/output.h"
 #include "formats/sharding.h"
 
 namespace tensorferry {
@@ -93,6 +94,68 @@ TEST(AtomicOutput, RemovesTemporariesOfDeadProcesses) {
   EXPECT_TRUE(fs::exists(tmp.path() / (".model.tensorferry-tmp-" + std::to_string(::getpid()))));
 }
 
+void touch(const fs::path& p) { std::ofstream(p) << "x"; }
+
+TEST(SideBySidePublication, MarkerLivesWhileFilesArePublishedAndRetiresTheOldIndex) {
+  TempDir tmp;
+  const fs::path index = tmp.path() / "model.ckpt.index";
+  touch(index);
+  const fs::path marker =
+      tmp.path() / (".model.ckpt.index.tensorferry-publishing-" + std::to_string(::getpid()));
+  {
+    SideBySidePublication publication(index);
+    EXPECT_TRUE(fs::exists(marker));
+    EXPECT_FALSE(fs::exists(index));  // gone before any data file is replaced
+  }
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+TEST(SideBySidePublication, RecoveryRemovesTheRemnantsOfADeadPublication) {
+  TempDir tmp;
+  const fs::path index = tmp.path() / "model.ckpt.index";
+  auto is_data = [](const std::string& name) { return name.rfind("model.ckpt.data-", 0) == 0; };
+  const fs::path dead = tmp.path() / ".model.ckpt.index.tensorferry-publishing-999999999";
+  const fs::path alive =
+      tmp.path() / (".model.ckpt.index.tensorferry-publishing-" + std::to_string(::getpid()));
+
+  // Killed with the index still missing: its data files and marker go, nothing else does.
+  touch(dead);
+  touch(tmp.path() / "model.ckpt.data-00000-of-00002");
+  touch(tmp.path() / "model.ckpt.data-00001-of-00002");
+  touch(tmp.path() / "other.ckpt.data-00000-of-00001");
+  touch(tmp.path() / "notes.txt");
+  SideBySidePublication::recover(index, is_data);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_FALSE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00002"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "model.ckpt.data-00001-of-00002"));
+  EXPECT_TRUE(fs::exists(tmp.path() / "other.ckpt.data-00000-of-00001"));
+  EXPECT_TRUE(fs::exists(tmp.path() / "notes.txt"));
+
+  // Killed after the index was in place: the output is complete; only the marker goes.
+  touch(dead);
+  touch(index);
+  touch(tmp.path() / "model.ckpt.data-00000-of-00001");
+  SideBySidePublication::recover(index, is_data);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(index));
+  EXPECT_TRUE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00001"));
+
+  // A publication still under way (this process) is left alone.
+  fs::remove(index);
+  touch(alive);
+  SideBySidePublication::recover(index, is_data);
+  EXPECT_TRUE(fs::exists(alive));
+  EXPECT_TRUE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00001"));
+
+  // Only data files of this output that the new one does not use go after a --force commit.
+  touch(tmp.path() / "model.ckpt.data-00000-of-00003");
+  SideBySidePublication::remove_other_data_files(index, is_data,
+                                                 {tmp.path() / "model.ckpt.data-00000-of-00001"});
+  EXPECT_TRUE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00001"));
+  EXPECT_FALSE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00003"));
+  EXPECT_TRUE(fs::exists(tmp.path() / "other.ckpt.data-00000-of-00001"));
+}
+
 TEST(MappedFile, SliceOutsideTheFileNamesFileAndOffset) {
   TempDir tmp;
   const fs::path p = tmp.path() / "small";
@@ -113,6 +176,16 @@ TEST(MappedFile, SliceOutsideTheFileNamesFileAndOffset) {
 
 TEST(Sharding, NamesAndAssignment) {
   EXPECT_EQ(shard_file_name("/a/model.safetensors", 0, 3), "/a/model-00001-of-00003.safetensors");
+  EXPECT_TRUE(is_shard_numbering("00001-of-00003"));
+  EXPECT_TRUE(is_shard_numbering("123456-of-999999"));
+  EXPECT_FALSE(is_shard_numbering("0001-of-00003"));
+  EXPECT_FALSE(is_shard_numbering("00001-of-0000x"));
+  EXPECT_FALSE(is_shard_numbering("00001-00003"));
+  EXPECT_TRUE(is_shard_file_of("/a/model.safetensors", "model-00002-of-00003.safetensors"));
+  EXPECT_FALSE(is_shard_file_of("/a/model.safetensors", "model-00002-of-00003.bin"));
+  EXPECT_FALSE(is_shard_file_of("/a/model.safetensors", "model.safetensors"));
+  EXPECT_FALSE(is_shard_file_of("/a/model.safetensors", "model.safetensors.index.json"));
+  EXPECT_FALSE(is_shard_file_of("/a/model.safetensors", "modelx-00002-of-00003.safetensors"));
   std::vector<TensorInfo> tensors(4);
   for (size_t i = 0; i < 4; ++i) tensors[i].nbytes = 40;
   tensors[2].nbytes = 500;  // larger than a shard: gets one of its own
@@ -133,7 +206,8 @@ TEST(Sharding, IndexRejectsPathsOutsideItsFolder) {
   }
   std::ofstream(index, std::ios::trunc) << R"({"weight_map": [1, 2]})";
   EXPECT_THROW(read_shard_index(index.string()), Error);
-  std::ofstream(index, std::ios::trunc) << R"({"weight_map": {"a": "x.safetensors"}, "metadata": {"total_size": 12}})";
+  std::ofstream(index, std::ios::trunc)
+      << R"({"weight_map": {"a": "x.safetensors"}, "metadata": {"total_size": 12}})";
   const ShardIndex parsed = read_shard_index(index.string());
   EXPECT_EQ(parsed.total_size, 12u);
   EXPECT_EQ(parsed.files, std::vector<std::string>{"x.safetensors"});

@@ -466,6 +466,17 @@ TEST(TensorNames, CheckpointsNestAndCollide) {
   expect_bad_input([&] { key.names(k.bytes()); }, "dict key of type tuple");
 }
 
+TEST(TensorNames, NoneOrANumberIsNoCheckpointButAnEmptyDictIs) {
+  Torch none;  // torch.save(None)
+  expect_bad_input([&] { none.names("\x80\x02N."); }, "top-level pickled object (None)");
+  Torch number;  // torch.save(3)
+  expect_bad_input([&] { number.names("\x80\x02K\x03."); }, "top-level pickled object (int)");
+  Torch empty;  // torch.save({})
+  EXPECT_TRUE(empty.names("\x80\x02}.").empty());
+  Torch list;  // torch.save([1, 2]): a container without tensors is an empty checkpoint too
+  EXPECT_TRUE(list.names("\x80\x02](K\x01K\x02\x65.").empty());  // \x65 is APPENDS, 'e'
+}
+
 TEST(TensorNames, CyclesDepthAndSharingAreBounded) {
   Torch cycle;  // l = []; l.append(l)
   cycle.names(

@@ -2,8 +2,9 @@
 the destination holding either the previous output, byte for byte, or the complete new one (or,
 when there was none before, nothing) - never a partial checkpoint. Multi-file outputs whose files
 sit side by side (a TF bundle prefix, a sharded file) may also be left without their index, which
-no loader accepts; tensorferry itself must then refuse them. The temporaries a killed run leaves
-are removed by the next run.
+no loader accepts; tensorferry itself must then refuse them, and the next run over the same name
+removes those remnants (it needs no --force: they were never a published checkpoint). The
+temporaries a killed run leaves are removed by the next run.
 
 Each case measures how long a full conversion takes, then kills runs after stepped delays across
 that time (plus one kill as soon as the staging file appears).
@@ -23,7 +24,7 @@ from safetensors.numpy import save_file
 from conftest import BIN, run_tf
 
 KILLS = int(os.environ.get("TENSORFERRY_CRASH_KILLS", "8"))
-TEMP_MARKER = ".tensorferry-tmp-"
+TEMP_MARKERS = (".tensorferry-tmp-", ".tensorferry-publishing-")
 
 
 def make_input(path, seed, tensors=24, elems=2_000_000):
@@ -47,11 +48,16 @@ def snapshot(dest):
 
 
 def temporaries(dest):
-    return [p for p in Path(dest).rglob("*") if TEMP_MARKER in p.name]
+    return [p for p in Path(dest).rglob("*") if any(m in p.name for m in TEMP_MARKERS)]
 
 
 def convert_args(src, out, extra):
     return ["convert", src, out, "--force", "-q", *extra]
+
+
+def clear(dest):
+    for p in list(Path(dest).iterdir()):
+        subprocess.run(["rm", "-rf", str(p)], check=True)
 
 
 def timed_full_run(args):
@@ -144,6 +150,24 @@ def test_killed_convert_leaves_old_or_new_or_nothing(case, previous, inputs, tmp
         run_tf(*convert_args(a, out, extra), timeout=300)
     old_state = snapshot(dest)
 
+    def assert_remnant_is_refused_then_removed(case, delay, rc, state):
+        # Only multi-file outputs beside each other may be caught between their files, and only
+        # without their index: nothing that claims to be a checkpoint.
+        assert index_rel is not None and index_rel not in state, (
+            f"{case}: killed after {delay} (rc {rc}) left a mixed output: "
+            f"{sorted(state)} (old {sorted(old_state)}, new {sorted(new_state)})")
+        # What a loader would open (the index, or the bundle prefix) is refused.
+        opened = dest / (index_rel if index_rel.endswith(".json") else out_rel)
+        refused = run_tf("inspect", opened, check=False)
+        assert refused.returncode in (3, 4), refused.stderr
+        # The next run over the same name, without --force, removes the remnant and writes.
+        again = a if previous else b
+        run_tf(*[arg for arg in convert_args(again, out, extra) if arg != "--force"], timeout=300)
+        assert not temporaries(dest), temporaries(dest)
+        assert snapshot(dest) == (old_state if previous else new_state)
+        if not previous:
+            clear(dest)
+
     args = convert_args(b, out, extra)
     delays = [duration * (k + 0.5) / KILLS for k in range(KILLS)]
     outcomes = []
@@ -158,25 +182,12 @@ def test_killed_convert_leaves_old_or_new_or_nothing(case, previous, inputs, tmp
         elif state == new_state:
             outcomes.append("new")
             # Put the previous output back so that later kills test a replacement again.
-            for p in list(dest.iterdir()):
-                subprocess.run(["rm", "-rf", str(p)], check=True)
+            clear(dest)
             if previous:
                 run_tf(*convert_args(a, out, extra), timeout=300)
         else:
-            # Only multi-file outputs beside each other may be caught between their files, and
-            # only without their index: nothing that claims to be a checkpoint.
-            assert index_rel is not None and index_rel not in state, (
-                f"{case}: killed after {delay} (rc {rc}) left a mixed output: "
-                f"{sorted(state)} (old {sorted(old_state)}, new {sorted(new_state)})")
-            # What a loader would open (the index, or the bundle prefix) is refused.
-            opened = dest / (index_rel if index_rel.endswith(".json") else out_rel)
-            refused = run_tf("inspect", opened, check=False)
-            assert refused.returncode in (3, 4), refused.stderr
+            assert_remnant_is_refused_then_removed(case, delay, rc, state)
             outcomes.append("no-index")
-            for p in list(dest.iterdir()):
-                subprocess.run(["rm", "-rf", str(p)], check=True)
-            if previous:
-                run_tf(*convert_args(a, out, extra), timeout=300)
         assert snapshot(dest) == old_state
     # The kills must have landed inside writes at least once, or the test proves nothing.
     assert "old" in outcomes, outcomes
@@ -190,10 +201,11 @@ def test_killed_convert_leaves_old_or_new_or_nothing(case, previous, inputs, tmp
             state = snapshot(dest)
             assert state in (old_state, new_state) or index_rel not in state, (
                 f"{case}: the old index survived next to new data: {sorted(state)}")
-            if state != old_state:
-                for p in list(dest.iterdir()):
-                    subprocess.run(["rm", "-rf", str(p)], check=True)
+            if state == new_state:
+                clear(dest)
                 run_tf(*convert_args(a, out, extra), timeout=300)
+            elif state != old_state:
+                assert_remnant_is_refused_then_removed(case, "first data file", "killed", state)
 
     # A killed run's temporaries are cleaned up by the next run on the same output.
     rc = kill_when_staging_appears(args, dest)

@@ -275,6 +275,16 @@ def test_sharded_output_loads_like_transformers_does(tmp_path):
     assert_dump_matches(index_path, tmp_path, {
         k: (TORCH_DTYPES[t.dtype], tuple(t.shape), raw_bytes(t)) for k, t in tensors.items()})
 
+    # Replaced with fewer shards (--force): the old shards it no longer uses are gone, and
+    # unrelated files beside it stay.
+    (out_dir / "notes-00001-of-00002.safetensors").write_bytes(b"not ours")
+    run_tf("convert", src, out_dir / "model.safetensors", "--shard-size", "80KB", "--force")
+    index = json.loads(index_path.read_text())
+    fewer = sorted(set(index["weight_map"].values()))
+    assert 2 <= len(fewer) < len(shards)
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        fewer + ["model.safetensors.index.json", "notes-00001-of-00002.safetensors"])
+
 
 def test_transformers_loads_a_sharded_conversion(tmp_path):
     from transformers import GPT2Config, GPT2LMHeadModel

@@ -231,6 +231,20 @@ def test_bare_tensor_and_parameter(tmp_path):
     assert_reads_like_torch(path, {"0": t, "1": t[1:]}, tmp_path, "b")
 
 
+@LAYOUTS
+def test_objects_without_a_checkpoint(tmp_path, legacy):
+    for name, obj in (("none", None), ("int", 3), ("str", "weights")):
+        path = save(obj, tmp_path / f"{name}.pt", legacy)
+        assert torch.load(path) == obj  # torch reads it back fine; it is simply not a checkpoint
+        for command in (["inspect", path], ["convert", path, tmp_path / f"{name}.safetensors"]):
+            proc = run_tf(*command, check=False)
+            assert proc.returncode == EXIT_BAD_INPUT, (name, proc.stderr)
+            assert str(path) in proc.stderr and "holds no checkpoint" in proc.stderr, proc.stderr
+        assert not (tmp_path / f"{name}.safetensors").exists()
+    path = save({}, tmp_path / "empty.pt", legacy)  # an empty state dict is a checkpoint
+    assert "0 tensors" in run_tf("inspect", path).stdout
+
+
 def hf_models():
     from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadModel
 
