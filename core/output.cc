@@ -198,7 +198,7 @@ void AtomicOutput::remove_stale_temporaries(const fs::path& final_path) {
   });
 }
 
-SideBySidePublication::SideBySidePublication(fs::path index_path) {
+SideBySidePublication::SideBySidePublication(const fs::path& index_path) {
   const fs::path index = absolute_clean(index_path);
   marker_ = index.parent_path() / (publishing_prefix(index) + std::to_string(::getpid()));
   OutputFile(marker_.string()).close();

@@ -85,7 +85,7 @@ class SideBySidePublication {
   using IsDataFile = std::function<bool(const std::string& file_name)>;
 
   // Writes the marker (durably) and removes the previous index, if any.
-  explicit SideBySidePublication(std::filesystem::path index_path);
+  explicit SideBySidePublication(const std::filesystem::path& index_path);
   ~SideBySidePublication();  // removes the marker: call after the index has been committed
   SideBySidePublication(const SideBySidePublication&) = delete;
   SideBySidePublication& operator=(const SideBySidePublication&) = delete;
