@@ -198,49 +198,45 @@ void AtomicOutput::remove_stale_temporaries(const fs::path& final_path) {
   });
 }
 
-SideBySidePublication::SideBySidePublication(const fs::path& index_path) {
-  const fs::path index = absolute_clean(index_path);
-  marker_ = index.parent_path() / (publishing_prefix(index) + std::to_string(::getpid()));
-  OutputFile(marker_.string()).close();
-  sync_directory(index.parent_path());
-  std::error_code ec;
-  if (fs::remove(index, ec)) sync_directory(index.parent_path());
-}
-
-SideBySidePublication::~SideBySidePublication() {
-  std::error_code ec;
-  fs::remove(marker_, ec);
-}
-
-void SideBySidePublication::recover(const fs::path& index_path, const IsDataFile& is_data_file) {
-  const fs::path index = absolute_clean(index_path);
-  const fs::path dir = index.parent_path();
-  for_each_dead_process_file(dir, publishing_prefix(index), [&](const fs::path& marker) {
+SideBySidePublication::SideBySidePublication(const fs::path& index_path, IsDataFile is_data_file)
+    : index_(absolute_clean(index_path)), is_data_file_(std::move(is_data_file)) {
+  const fs::path dir = index_.parent_path();
+  for_each_dead_process_file(dir, publishing_prefix(index_), [&](const fs::path& marker) {
     std::error_code ec;
-    if (!fs::exists(fs::symlink_status(index, ec))) {
-      std::vector<fs::path> remnants;
-      for (const auto& entry : fs::directory_iterator(dir, ec))
-        if (is_data_file(entry.path().filename().string())) remnants.push_back(entry.path());
-      for (const auto& path : remnants) fs::remove(path, ec);
+    if (!fs::exists(fs::symlink_status(index_, ec))) {
+      remove_data_files_except({});
       sync_directory(dir);  // the data files are gone before the marker that explains them
     }
     fs::remove(marker, ec);
   });
 }
 
-void SideBySidePublication::remove_other_data_files(const fs::path& index_path,
-                                                    const IsDataFile& is_data_file,
-                                                    const std::vector<fs::path>& ours) {
-  const fs::path dir = absolute_clean(index_path).parent_path();
-  std::set<std::string> keep;
-  for (const auto& p : ours) keep.insert(absolute_clean(p).filename().string());
+void SideBySidePublication::publish(AtomicOutput& index, const std::function<void()>& commit_data,
+                                    const std::vector<fs::path>& ours, bool force) {
+  const fs::path dir = index_.parent_path();
+  const fs::path marker = dir / (publishing_prefix(index_) + std::to_string(::getpid()));
+  OutputFile(marker.string()).close();
+  sync_directory(dir);
   std::error_code ec;
-  std::vector<fs::path> others;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (is_data_file(name) && !keep.count(name)) others.push_back(entry.path());
+  if (fs::remove(index_, ec)) sync_directory(dir);
+  commit_data();
+  index.commit();
+  fs::remove(marker, ec);  // not on an exception: the marker then lets the next run clean up
+  if (force) {
+    std::set<std::string> keep;
+    for (const auto& p : ours) keep.insert(absolute_clean(p).filename().string());
+    remove_data_files_except(keep);
   }
-  for (const auto& path : others) fs::remove(path, ec);
+}
+
+void SideBySidePublication::remove_data_files_except(const std::set<std::string>& keep) const {
+  std::error_code ec;
+  std::vector<fs::path> doomed;
+  for (const auto& entry : fs::directory_iterator(index_.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (is_data_file_(name) && !keep.count(name)) doomed.push_back(entry.path());
+  }
+  for (const auto& path : doomed) fs::remove(path, ec);
 }
 
 }  // namespace tensorferry

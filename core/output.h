@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -84,24 +85,22 @@ class SideBySidePublication {
   // names are ever removed.
   using IsDataFile = std::function<bool(const std::string& file_name)>;
 
-  // Writes the marker (durably) and removes the previous index, if any.
-  explicit SideBySidePublication(const std::filesystem::path& index_path);
-  ~SideBySidePublication();  // removes the marker: call after the index has been committed
-  SideBySidePublication(const SideBySidePublication&) = delete;
-  SideBySidePublication& operator=(const SideBySidePublication&) = delete;
-
   // Cleans up after killed publications of `index_path` (markers of processes that no longer
-  // run): without the index, every data file goes; with it, only the marker.
-  static void recover(const std::filesystem::path& index_path, const IsDataFile& is_data_file);
+  // run): without the index, every data file goes; with it, only the marker. Construct before
+  // the outputs, so that what a killed run left is not taken for an existing output.
+  SideBySidePublication(const std::filesystem::path& index_path, IsDataFile is_data_file);
 
-  // With --force, after a commit: data files of an earlier output under the same name that the
-  // new one does not use (another shard count) would otherwise linger beside it.
-  static void remove_other_data_files(const std::filesystem::path& index_path,
-                                      const IsDataFile& is_data_file,
-                                      const std::vector<std::filesystem::path>& ours);
+  // Writes the marker (durably), removes the previous index, runs `commit_data` (which renames
+  // the data files into place), commits `index` and removes the marker. With `force`, data files
+  // of an earlier output under the same name that `ours` does not list (another shard count)
+  // are removed afterwards; they would otherwise linger beside the new output.
+  void publish(AtomicOutput& index, const std::function<void()>& commit_data,
+               const std::vector<std::filesystem::path>& ours, bool force);
 
  private:
-  std::filesystem::path marker_;
+  void remove_data_files_except(const std::set<std::string>& keep) const;
+  std::filesystem::path index_;
+  IsDataFile is_data_file_;
 };
 
 // fsyncs a directory so that a rename inside it is durable.

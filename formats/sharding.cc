@@ -190,7 +190,9 @@ class ShardedWriter final : public CheckpointWriter {
       return;
     }
     // What a killed earlier run left under this name goes first (core/output.h).
-    SideBySidePublication::recover(path_ + ".index.json", is_our_shard_file());
+    publication_ = std::make_unique<SideBySidePublication>(
+        path_ + ".index.json",
+        [path = path_](const std::string& name) { return is_shard_file_of(path, name); });
     index_output_ = std::make_unique<AtomicOutput>(path_ + ".index.json", AtomicOutput::Kind::kFile,
                                                    options_.force);
     json weight_map = json::object();
@@ -225,34 +227,27 @@ class ShardedWriter final : public CheckpointWriter {
       out.write(doc.dump(2) + "\n");
       out.close();
     }
-    {
-      // Shards first, the index last: until the index exists no loader sees a sharded
-      // checkpoint. An earlier index goes before the first shard is replaced, so that a crash in
-      // between never leaves the old index naming a mix of old and new shards.
-      SideBySidePublication publication(index_output_->final_path());
-      for (auto& w : writers_) w->commit();
-      index_output_->commit();
-    }
-    if (options_.force) {
-      std::vector<fs::path> ours;
-      for (size_t s = 0; s < writers_.size(); ++s)
-        ours.emplace_back(shard_file_name(path_, s, writers_.size()));
-      SideBySidePublication::remove_other_data_files(index_output_->final_path(),
-                                                     is_our_shard_file(), ours);
-    }
+    // Shards first, the index last: until the index exists no loader sees a sharded checkpoint
+    // (core/output.h).
+    std::vector<fs::path> ours;
+    for (size_t s = 0; s < writers_.size(); ++s)
+      ours.emplace_back(shard_file_name(path_, s, writers_.size()));
+    publication_->publish(
+        *index_output_,
+        [&] {
+          for (auto& w : writers_) w->commit();
+        },
+        ours, options_.force);
   }
 
  private:
-  SideBySidePublication::IsDataFile is_our_shard_file() const {
-    return [path = path_](const std::string& name) { return is_shard_file_of(path, name); };
-  }
-
   std::string path_;
   WriterOptions options_;
   Factory create_;
   std::vector<size_t> shard_of_;
   std::vector<size_t> local_index_;
   std::vector<std::unique_ptr<CheckpointWriter>> writers_;
+  std::unique_ptr<SideBySidePublication> publication_;
   std::unique_ptr<AtomicOutput> index_output_;
   json weight_map_;
   uint64_t total_size_ = 0;

@@ -100,7 +100,11 @@ class BundleWriter final : public CheckpointWriter {
     for (size_t i = 0; i < entries_.size(); ++i) entries_[i].shard = shard_of[i];
     // What a killed earlier run left under this prefix goes first (core/output.h); then every
     // output is created now, so that a refused or unwritable output fails before any data.
-    SideBySidePublication::recover(index_file_name(prefix_), is_our_data_file());
+    publication_ = std::make_unique<SideBySidePublication>(
+        index_file_name(prefix_),
+        [stem = fs::absolute(prefix_).filename().string()](const std::string& name) {
+          return prefix_of_data_file(name) == stem;  // PREFIX.data-*-of-* of this prefix
+        });
     index_ = std::make_unique<AtomicOutput>(index_file_name(prefix_), AtomicOutput::Kind::kFile,
                                             options_.force);
     for (size_t s = 0; s < num_shards_; ++s) {
@@ -136,21 +140,17 @@ class BundleWriter final : public CheckpointWriter {
     if (generate_graph_) add_generated_tensors();
     for (auto& shard : shards_) shard.file->close();
     write_index();
-    {
-      // The index is the commit point of the files a bundle spreads over; an earlier one goes
-      // before any new data shard replaces an old one, never leaving it over new data.
-      SideBySidePublication publication(index_->final_path());
-      for (auto& shard : shards_) shard.output->commit();
-      index_->commit();
-    }
+    // The index is the commit point of the files a bundle spreads over (core/output.h).
+    std::vector<fs::path> ours;
+    for (const auto& shard : shards_) ours.push_back(shard.output->final_path());
+    publication_->publish(
+        *index_,
+        [&] {
+          for (auto& shard : shards_) shard.output->commit();
+        },
+        ours, options_.force);
     committed_ = true;
     if (bundle_.write_state_file) write_state_file();
-    if (options_.force) {
-      std::vector<fs::path> ours;
-      for (const auto& shard : shards_) ours.push_back(shard.output->final_path());
-      SideBySidePublication::remove_other_data_files(index_->final_path(), is_our_data_file(),
-                                                     ours);
-    }
   }
 
  private:
@@ -243,13 +243,6 @@ class BundleWriter final : public CheckpointWriter {
     file.close();
   }
 
-  // PREFIX.data-*-of-* files of this bundle's prefix, by file name.
-  SideBySidePublication::IsDataFile is_our_data_file() const {
-    return [stem = fs::absolute(prefix_).filename().string()](const std::string& name) {
-      return prefix_of_data_file(name) == stem;
-    };
-  }
-
   void write_state_file() {
     const fs::path prefix = fs::absolute(prefix_);
     AtomicOutput output(
@@ -272,6 +265,7 @@ class BundleWriter final : public CheckpointWriter {
   std::vector<PendingEntry> entries_;
   size_t next_ = 0;
   size_t num_shards_ = 1;
+  std::unique_ptr<SideBySidePublication> publication_;
   std::unique_ptr<AtomicOutput> index_;
   std::vector<DataShard> shards_;
 };

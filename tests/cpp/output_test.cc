@@ -96,24 +96,39 @@ TEST(AtomicOutput, RemovesTemporariesOfDeadProcesses) {
 
 void touch(const fs::path& p) { std::ofstream(p) << "x"; }
 
+bool is_model_ckpt_data(const std::string& name) { return name.rfind("model.ckpt.data-", 0) == 0; }
+
 TEST(SideBySidePublication, MarkerLivesWhileFilesArePublishedAndRetiresTheOldIndex) {
   TempDir tmp;
   const fs::path index = tmp.path() / "model.ckpt.index";
   touch(index);
+  touch(tmp.path() / "model.ckpt.data-00000-of-00003");  // an earlier output's other shards
+  touch(tmp.path() / "other.ckpt.data-00000-of-00001");
   const fs::path marker =
       tmp.path() / (".model.ckpt.index.tensorferry-publishing-" + std::to_string(::getpid()));
-  {
-    SideBySidePublication publication(index);
-    EXPECT_TRUE(fs::exists(marker));
-    EXPECT_FALSE(fs::exists(index));  // gone before any data file is replaced
-  }
+  SideBySidePublication publication(index, is_model_ckpt_data);
+  AtomicOutput new_index(index, AtomicOutput::Kind::kFile, /*force=*/true);
+  OutputFile(new_index.staging_path().string()).close();
+  const fs::path ours = tmp.path() / "model.ckpt.data-00000-of-00001";
+  publication.publish(
+      new_index,
+      [&] {
+        EXPECT_TRUE(fs::exists(marker));
+        EXPECT_FALSE(fs::exists(index));  // gone before any data file is replaced
+        touch(ours);
+      },
+      {ours}, /*force=*/true);
   EXPECT_FALSE(fs::exists(marker));
+  EXPECT_TRUE(fs::exists(index));
+  EXPECT_TRUE(fs::exists(ours));
+  // --force: the earlier output's shards the new one does not use go; other prefixes stay.
+  EXPECT_FALSE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00003"));
+  EXPECT_TRUE(fs::exists(tmp.path() / "other.ckpt.data-00000-of-00001"));
 }
 
 TEST(SideBySidePublication, RecoveryRemovesTheRemnantsOfADeadPublication) {
   TempDir tmp;
   const fs::path index = tmp.path() / "model.ckpt.index";
-  auto is_data = [](const std::string& name) { return name.rfind("model.ckpt.data-", 0) == 0; };
   const fs::path dead = tmp.path() / ".model.ckpt.index.tensorferry-publishing-999999999";
   const fs::path alive =
       tmp.path() / (".model.ckpt.index.tensorferry-publishing-" + std::to_string(::getpid()));
@@ -124,7 +139,7 @@ TEST(SideBySidePublication, RecoveryRemovesTheRemnantsOfADeadPublication) {
   touch(tmp.path() / "model.ckpt.data-00001-of-00002");
   touch(tmp.path() / "other.ckpt.data-00000-of-00001");
   touch(tmp.path() / "notes.txt");
-  SideBySidePublication::recover(index, is_data);
+  const SideBySidePublication first(index, is_model_ckpt_data);  // recovers
   EXPECT_FALSE(fs::exists(dead));
   EXPECT_FALSE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00002"));
   EXPECT_FALSE(fs::exists(tmp.path() / "model.ckpt.data-00001-of-00002"));
@@ -135,7 +150,7 @@ TEST(SideBySidePublication, RecoveryRemovesTheRemnantsOfADeadPublication) {
   touch(dead);
   touch(index);
   touch(tmp.path() / "model.ckpt.data-00000-of-00001");
-  SideBySidePublication::recover(index, is_data);
+  const SideBySidePublication second(index, is_model_ckpt_data);  // recovers
   EXPECT_FALSE(fs::exists(dead));
   EXPECT_TRUE(fs::exists(index));
   EXPECT_TRUE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00001"));
@@ -143,17 +158,9 @@ TEST(SideBySidePublication, RecoveryRemovesTheRemnantsOfADeadPublication) {
   // A publication still under way (this process) is left alone.
   fs::remove(index);
   touch(alive);
-  SideBySidePublication::recover(index, is_data);
+  const SideBySidePublication third(index, is_model_ckpt_data);  // recovers
   EXPECT_TRUE(fs::exists(alive));
   EXPECT_TRUE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00001"));
-
-  // Only data files of this output that the new one does not use go after a --force commit.
-  touch(tmp.path() / "model.ckpt.data-00000-of-00003");
-  SideBySidePublication::remove_other_data_files(index, is_data,
-                                                 {tmp.path() / "model.ckpt.data-00000-of-00001"});
-  EXPECT_TRUE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00001"));
-  EXPECT_FALSE(fs::exists(tmp.path() / "model.ckpt.data-00000-of-00003"));
-  EXPECT_TRUE(fs::exists(tmp.path() / "other.ckpt.data-00000-of-00001"));
 }
 
 TEST(MappedFile, SliceOutsideTheFileNamesFileAndOffset) {
