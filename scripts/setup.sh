@@ -21,7 +21,7 @@ apt_packages=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas-dev
   clang clang-format clang-tidy libclang-rt-14-dev
-  time
+  time ccache
 )
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -36,7 +36,11 @@ if ((${#missing[@]})); then
 fi
 
 build_dir="$root/build"
-cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# ccache (its cache lives outside the clone) makes the second generator's build in scripts/test.sh
+# and rebuilds in a fresh clone cheap; paths under the clone are hashed relative to it.
+export CCACHE_BASEDIR="$root"
+cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"
 
 if ((want_python)); then

@@ -85,7 +85,26 @@ run_python_suites() {  # LABEL, extra pytest args...
   done
 }
 
+# The build most people type: `cmake -S . -B build && cmake --build build` uses the default
+# (Makefiles) generator, which once failed where Ninja did not. ccache makes it cheap.
+build_with_default_generator() {
+  local start=$SECONDS
+  mkdir -p build-make
+  if CCACHE_BASEDIR="$root" cmake -S . -B build-make -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+       -DCMAKE_C_COMPILER_LAUNCHER=ccache >build-make/build.log 2>&1 &&
+     CCACHE_BASEDIR="$root" cmake --build build-make -j "$(nproc)" >>build-make/build.log 2>&1; then
+    echo "default-generator build: ok"
+    passed=$((passed + 1))
+  else
+    tail -30 build-make/build.log
+    echo "default-generator build: FAILED (log: build-make/build.log)"
+    failed=$((failed + 1)); status=1
+  fi
+  timing+=("default-generator (Makefiles) build: $((SECONDS - start))s")
+}
+
 if ((run_plain)); then
+  build_with_default_generator
   run_cpp build
   run_python_suites plain
 fi
