@@ -38,7 +38,7 @@ fi
 build_dir="$root/build"
 # ccache (its cache lives outside the clone) makes the second generator's build in scripts/test.sh
 # and rebuilds in a fresh clone cheap; paths under the clone are hashed relative to it.
-export CCACHE_BASEDIR="$root"
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1  # the build folder is not part of the hash
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"
