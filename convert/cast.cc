@@ -70,6 +70,16 @@ bool can_cast(DType from, DType to) {
   return ok(from) && ok(to);
 }
 
+DType cast_target(DType source, std::optional<DType> wanted, const std::string& tensor) {
+  if (!wanted || !is_floating(source) || source == *wanted) return source;
+  if (!can_cast(source, *wanted))
+    throw Error(ErrorKind::kUsage,
+                "cannot cast " + std::string(dtype_name(source)) + " to " +
+                    std::string(dtype_name(*wanted)),
+                "", tensor);
+  return *wanted;
+}
+
 namespace {
 
 // The general path reads every element as a double (exact for all four types). Narrowing to
