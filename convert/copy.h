@@ -23,10 +23,18 @@ struct CopyReport {
   size_t tensors = 0;
   uint64_t bytes = 0;
   std::string written;  // the main output file or folder
+  // Source tensors left out, each with the reason ("_CHECKPOINTABLE_OBJECT_GRAPH: ...").
+  std::vector<std::string> skipped;
 };
 
+// Whether the copy leaves `tensor` out: a TF2 object graph is bookkeeping of the TF bundle it
+// came from (a string tensor naming the other keys), so only a TF bundle output keeps it, and
+// there the writer rebuilds it. Returns the reason, or nullopt when the tensor is copied.
+std::optional<std::string> copy_skips(const TensorEntry& tensor, Format output_format);
+
 // Streams every tensor of `reader` into a new checkpoint at `output`, one tensor in memory at a
-// time at most. Nothing appears at `output` unless every tensor was written.
+// time at most; the tensors copy_skips() names are left out and listed. Nothing appears at `output`
+// unless every tensor was written.
 CopyReport copy_checkpoint(CheckpointReader& reader, const std::string& output,
                            const CopyOptions& options);
 
