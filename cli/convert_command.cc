@@ -22,6 +22,7 @@ struct ConvertArgs {
   std::string shard_size;
   bool force = false;
   bool quiet = false;
+  bool verbose = false;
   // Model conversion.
   std::string to;
   std::string from;
@@ -95,7 +96,7 @@ int run_model_convert(const ConvertArgs& args) {
   if (args.json) {
     std::cout << plan_to_json(outcome.plan, result).dump(2) << "\n";
   } else if (!args.quiet || args.dry_run) {
-    std::cout << plan_to_text(outcome.plan, result);
+    std::cout << plan_to_text(outcome.plan, result, args.verbose);
   }
   if (args.dry_run || args.no_verify) return 0;
   return verify_conversion(args, options);
@@ -135,6 +136,8 @@ int run_convert(const ConvertArgs& args) {
     std::cout << "wrote " << report.tensors << " tensors (" << human_bytes(report.bytes)
               << ") from " << reader->path() << " [" << reader->format() << "] to "
               << report.written << " [" << format_name(options.output_format) << "]\n";
+  if (!args.quiet)
+    for (const auto& skipped : report.skipped) std::cout << "skipped " << skipped << "\n";
   return 0;
 }
 
@@ -172,6 +175,8 @@ Run add_convert_command(CLI::App& app) {
   cmd->add_option("--shard-size", args->shard_size, "split the output into shards of this size");
   cmd->add_flag("--force", args->force, "replace an existing output");
   cmd->add_flag("-q,--quiet", args->quiet, "print nothing on success");
+  cmd->add_flag("-v,--verbose", args->verbose,
+                "list every skipped training-state tensor (optimizer slots, counters)");
   return [args] { return run_convert(*args); };
 }
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "formats/tf_bundle/checkpoint_state.h"
 #include "models/config_json.h"
 
 namespace tensorferry {
@@ -33,10 +34,12 @@ bool is_file(const fs::path& p) {
   return fs::is_regular_file(p, ec);
 }
 
-// The TF bundle of a TF1 folder: the `checkpoint` state file's choice when there is one
-// (the tf-bundle reader follows it), else `preferred`.index, else the only *.index file.
+// The TF bundle prefix of a TF1 folder: the `checkpoint` state file's choice when there is one
+// (so that the report names the prefix read, model.ckpt-3 of a training run's several), else
+// `preferred`.index, else the only *.index file.
 std::optional<std::string> find_tf1_checkpoint(const fs::path& folder, const char* preferred) {
-  if (is_file(folder / "checkpoint")) return folder.string();
+  if (is_file(folder / tf_bundle::kStateFileName))
+    return tf_bundle::prefix_from_state_file(folder.string());
   if (is_file(folder / (std::string(preferred) + ".index"))) return (folder / preferred).string();
   std::vector<std::string> found;
   std::error_code ec;

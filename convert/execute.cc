@@ -4,9 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include "convert/cast.h"
+#include "convert/folder_files.h"
 #include "convert/layout.h"
 #include "core/error.h"
 #include "core/output.h"
+#include "formats/tf_bundle/meta_graph.h"
 #include "formats/tf_bundle/tf_bundle.h"
 
 namespace tensorferry {
@@ -124,11 +126,21 @@ ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
     write_text(staging / plan.config_name, plan.config_text);
     result.files.push_back(plan.config_name);
   }
-  if (plan.target_format == Format::kTfBundle) result.files.push_back("checkpoint");
+  if (plan.target_format == Format::kTfBundle) {
+    result.files.push_back("checkpoint");
+    // The graph TF1's Saver would have written with the checkpoint, for import_meta_graph and
+    // for tools that look for PREFIX.meta before they load a TF1 folder.
+    const std::string meta = plan.target_file + ".meta";
+    tf_bundle::write_meta_graph((staging / meta).string(), infos);
+    result.files.push_back(meta);
+  }
   for (const auto& f : plan.files) {
-    // Byte copies (vocabularies are small); OutputFile fsyncs like every other output file.
-    write_text(staging / f.target, read_text_file(f.source));
+    copy_folder_file(plan.source.folder, f, staging);
     result.files.push_back(f.target);
+  }
+  for (const auto& g : plan.generated) {
+    write_text(staging / g.name, g.text);
+    result.files.push_back(g.name);
   }
   writer->commit();
   folder.commit();

@@ -6,8 +6,10 @@
 #include <map>
 
 #include "convert/cast.h"
+#include "convert/folder_files.h"
 #include "convert/source_match.h"
 #include "core/error.h"
+#include "core/training_state.h"
 #include "models/config_json.h"
 
 namespace tensorferry {
@@ -131,6 +133,9 @@ class Planner {
     plan_.force = options_.force;
     plan_.config =
         family_.read_config(from_, read_text_file(source_.config_path), source_.config_path);
+    for (auto& note :
+         family_.complete_config(from_, plan_.config, folder_file_reader(source_.folder)))
+      plan_.notes.push_back(std::move(note));
     if (is_hf(from_)) plan_.hf_class = source_architecture(plan_.config);
   }
 
@@ -154,8 +159,12 @@ class Planner {
     for (size_t i = 0; i < tensors_.size(); ++i) {
       const TensorEntry& t = tensors_[i];
       if (t.name == "global_step" && t.dtype == DType::kI64 && t.shape.empty()) global_step_ = i;
-      if (t.role != TensorRole::kWeight) {
-        plan_.skipped.push_back({t.name, role_reason(t)});
+      if (auto state = training_state_of(t, is_tf1(from_))) {
+        plan_.skipped.push_back({t.name, describe_training_state(*state), std::move(state)});
+        continue;
+      }
+      if (t.role == TensorRole::kBuffer) {
+        plan_.skipped.push_back({t.name, "buffer (not a parameter)"});
         continue;
       }
       const std::string name = family_.normalize_source_name(from_, t.name);
@@ -187,11 +196,6 @@ class Planner {
   }
 
   void skip_unmatched(const SourceIndex& index, const std::string& name, const TensorEntry& t) {
-    if (is_tf1(from_))
-      if (auto why = tf1_training_state(t.name)) {
-        plan_.skipped.push_back({t.name, *why});
-        return;
-      }
     if (index.looks_per_layer(name))
       throw_bad_input(reader_.path(), std::nullopt,
                       "looks like a per-layer parameter but matches none of the config's " +
@@ -501,26 +505,9 @@ class Planner {
       plan_.config_text = with_hf_dtype(plan_.config_text, *options_.dtype);
   }
 
-  // Vocabulary files: carried over under the target's name, or noted when it has none.
-  void plan_files() {
-    bool any_vocab = false;
-    for (const auto& row : family_.files()) {
-      const std::string_view src = row.names[static_cast<size_t>(from_)];
-      const std::string_view dst = row.names[static_cast<size_t>(to_)];
-      if (src.empty()) continue;
-      const fs::path path = fs::path(source_.folder) / src;
-      std::error_code ec;
-      if (!fs::is_regular_file(path, ec)) continue;
-      if (dst.empty()) {
-        plan_.notes.push_back(std::string(src) + " not carried over: " +
-                              std::string(convention_name(to_)) + " has no such file");
-        continue;
-      }
-      plan_.files.push_back({path.string(), std::string(dst)});
-      any_vocab = true;
-    }
-    if (!any_vocab) plan_.notes.push_back("no vocabulary files in the source folder");
-  }
+  // The other files of the folder: carried over, generated, or listed with the reason they stay
+  // behind (convert/folder_files).
+  void plan_files() { plan_folder_files(plan_, reader_); }
 
   const ModelSource& source_;
   CheckpointReader& reader_;

@@ -11,6 +11,7 @@
 
 #include "convert/detect.h"
 #include "core/checkpoint.h"
+#include "core/training_state.h"
 #include "formats/registry.h"
 #include "models/family.h"
 
@@ -41,6 +42,7 @@ struct PlanEntry {
 struct SkippedTensor {
   std::string name;
   std::string reason;
+  std::optional<TrainingState> state;  // set for optimizer slots, counters, the object graph
 };
 
 // A stored copy of a parameter that must equal it (checked before anything is written).
@@ -50,8 +52,14 @@ struct TiePair {
 };
 
 struct FileCopy {
-  std::string source;  // path
-  std::string target;  // file name in the output folder
+  std::string source;  // path (inside the source folder)
+  std::string target;  // path relative to the output folder ("vocab.txt", "1_Pooling/config.json")
+};
+
+// A file (or folder) of the source folder that the output does not get, and why.
+struct LeftBehind {
+  std::string name;  // relative to the source folder; folders end with '/'
+  std::string reason;
 };
 
 struct ModelConvertOptions {
@@ -82,7 +90,9 @@ struct Plan {
   std::vector<SkippedTensor> skipped;
   std::vector<TiePair> ties;
   std::vector<FileCopy> files;
-  std::vector<std::string> notes;  // what the user should know (warnings included)
+  std::vector<GeneratedFile> generated;  // made from the config (generation_config.json)
+  std::vector<LeftBehind> left_behind;   // every other file of the source folder
+  std::vector<std::string> notes;        // what the user should know (warnings included)
   std::optional<DType> cast;
   uint64_t shard_size = 0;
   bool force = false;

@@ -22,7 +22,7 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::string plan_to_text(const Plan& plan, const ConvertResult* result) {
+std::string plan_to_text(const Plan& plan, const ConvertResult* result, bool verbose) {
   std::ostringstream out;
   out << (result ? "converted " : "plan: ") << plan.family->name() << " "
       << convention_name(plan.source.convention) << " (" << plan.source.checkpoint << ", "
@@ -50,17 +50,39 @@ std::string plan_to_text(const Plan& plan, const ConvertResult* result) {
   } else {
     out << "wrote " << result->tensors << " tensors (" << result->bytes << " bytes)\n";
   }
-  if (!plan.skipped.empty()) {
-    out << "skipped (" << plan.skipped.size() << "):\n";
-    for (const auto& s : plan.skipped) out << "  " << s.name << ": " << s.reason << "\n";
+  // Tied copies, buffers and unknown tensors one per line; training state (often most of a
+  // training checkpoint) summed up by kind, listed with -v.
+  std::vector<const SkippedTensor*> other;
+  std::vector<TrainingState> states;
+  for (const auto& s : plan.skipped)
+    if (s.state)
+      states.push_back(*s.state);
+    else
+      other.push_back(&s);
+  if (!other.empty()) {
+    out << "skipped (" << other.size() << "):\n";
+    for (const auto* s : other) out << "  " << s->name << ": " << s->reason << "\n";
+  }
+  if (!states.empty()) {
+    out << "training state not converted (" << states.size()
+        << "): " << summarize_training_state(states) << (verbose ? ":" : "") << "\n";
+    if (verbose)
+      for (const auto& s : plan.skipped)
+        if (s.state) out << "  " << s.name << ": " << s.reason << "\n";
   }
   out << "files: " << plan.config_name << " (from "
       << std::filesystem::path(plan.source.config_path).filename().string() << ")";
-  for (const auto& f : plan.files)
-    out << ", " << f.target << " (copy of " << std::filesystem::path(f.source).filename().string()
-        << ")";
-  if (plan.target_format == Format::kTfBundle) out << ", checkpoint";
+  for (const auto& f : plan.files) {
+    const std::string from = std::filesystem::path(f.source).filename().string();
+    out << ", " << f.target;
+    if (std::filesystem::path(f.target).filename() != from) out << " (copy of " << from << ")";
+  }
+  for (const auto& g : plan.generated) out << ", " << g.name << " (from " << g.from << ")";
+  if (plan.target_format == Format::kTfBundle)
+    out << ", checkpoint, " << plan.target_file << ".meta";
   out << "\n";
+  for (const auto& left : plan.left_behind)
+    out << "note: " << left.name << " not carried over: " << left.reason << "\n";
   for (const auto& n : plan.notes) out << "note: " << n << "\n";
   return out.str();
 }
@@ -110,6 +132,10 @@ nlohmann::json plan_to_json(const Plan& plan, const ConvertResult* result) {
       {{"target", plan.config_name}, {"from", plan.source.config_path}, {"how", "converted"}});
   for (const auto& f : plan.files)
     files.push_back({{"target", f.target}, {"from", f.source}, {"how", "copied"}});
+  for (const auto& g : plan.generated)
+    files.push_back({{"target", g.name}, {"from", g.from}, {"how", "generated"}});
+  auto& left = doc["not_carried"] = nlohmann::json::array();
+  for (const auto& l : plan.left_behind) left.push_back({{"name", l.name}, {"reason", l.reason}});
   doc["notes"] = plan.notes;
   if (result) {
     doc["written"] = {

@@ -11,8 +11,9 @@
 
 namespace tensorferry {
 
-// `result` is null for a dry run.
-std::string plan_to_text(const Plan& plan, const ConvertResult* result);
+// `result` is null for a dry run. `verbose` lists every skipped training-state tensor, which is
+// otherwise summed up by kind.
+std::string plan_to_text(const Plan& plan, const ConvertResult* result, bool verbose = false);
 nlohmann::json plan_to_json(const Plan& plan, const ConvertResult* result);
 
 }  // namespace tensorferry

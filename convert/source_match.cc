@@ -83,46 +83,4 @@ bool SourceIndex::looks_per_layer(const std::string& name) const {
   return layer_patterns_.count(digits_folded(lookup_key(convention_, name))) > 0;
 }
 
-std::optional<std::string> tf1_training_state(const std::string& name) {
-  // Optimizer slots are "<variable>/<slot>", counters are top-level.
-  static const char* kSlots[] = {"adam_m",
-                                 "adam_v",
-                                 "Adam",
-                                 "Adam_1",
-                                 "Momentum",
-                                 "Adagrad",
-                                 "RMSProp",
-                                 "RMSProp_1",
-                                 "AdamWeightDecayOptimizer",
-                                 "AdamWeightDecayOptimizer_1",
-                                 "LAMB",
-                                 "LAMB_1"};
-  static const char* kCounters[] = {"global_step", "beta1_power",        "beta2_power",
-                                    "good_steps",  "current_loss_scale", "loss_scale",
-                                    "save_counter"};
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t slash = name.find('/', start);
-    if (slash == std::string::npos) slash = name.size();
-    const std::string part = name.substr(start, slash - start);
-    for (const char* s : kSlots)
-      if (part == s && start > 0) return "optimizer slot (" + part + ")";
-    start = slash + 1;
-  }
-  for (const char* c : kCounters)
-    if (name == c) return "training counter";
-  return std::nullopt;
-}
-
-std::string role_reason(const TensorEntry& tensor) {
-  switch (tensor.role) {
-    case TensorRole::kOptimizerSlot: return "optimizer slot";
-    case TensorRole::kCounter: return "training counter";
-    case TensorRole::kObjectGraph: return "TF2 object graph (checkpoint bookkeeping)";
-    case TensorRole::kBuffer: return "buffer (not a parameter)";
-    case TensorRole::kWeight: break;
-  }
-  return "";
-}
-
 }  // namespace tensorferry

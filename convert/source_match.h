@@ -39,11 +39,4 @@ class SourceIndex {
   std::set<std::string> layer_patterns_;
 };
 
-// Training state that TF1 checkpoints carry next to the weights, for readers that did not mark
-// it ("optimizer slot (Adam)", "training counter"); nullopt for anything else.
-std::optional<std::string> tf1_training_state(const std::string& name);
-
-// Why a tensor the reader marked as not a weight is skipped ("optimizer slot", ...).
-std::string role_reason(const TensorEntry& tensor);
-
 }  // namespace tensorferry

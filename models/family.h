@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -125,6 +126,21 @@ struct FileRow {
   bool required_by_loader = false;
 };
 
+// A file of the source model folder as the family reads it: its path (for messages) and text.
+struct FolderFile {
+  std::string path;
+  std::string text;
+};
+// Reads the file `name` of the source folder; nullopt when the folder has none.
+using FolderFileReader = std::function<std::optional<FolderFile>(std::string_view name)>;
+
+// A file of the target folder made from the config rather than copied (generation_config.json).
+struct GeneratedFile {
+  std::string name;
+  std::string text;
+  std::string from;  // what it is made from, for the report ("hparams.json and encoder.json")
+};
+
 // The canonical config of one model: the HF config.json object (complete, with the family's
 // defaults filled in), plus what the converter derived from it.
 struct ModelConfig {
@@ -160,6 +176,18 @@ class Family {
   virtual std::vector<std::string> check_expressible(
       Convention target, const ModelConfig& config,
       const std::vector<std::string>& groups) const = 0;
+  // Settings the source folder's other files decide rather than its config (the GPT-2 bos/eos
+  // ids are those of <|endoftext|> in OpenAI's encoder.json). Returns notes for the report.
+  virtual std::vector<std::string> complete_config(Convention c, ModelConfig& config,
+                                                   const FolderFileReader& read) const {
+    return {};
+  }
+  // Files the target's loaders read that the source convention has no counterpart of, made from
+  // the config (generation_config.json of a GPT-2 coming from OpenAI's folder).
+  virtual std::vector<GeneratedFile> generated_files(Convention from, Convention to,
+                                                     const ModelConfig& config) const {
+    return {};
+  }
   // Whether a group's parameters are distinct tensors for this config (an untied LM head exists
   // only when the config unties it; otherwise the stored head is an alias of the embeddings).
   virtual bool group_enabled(const ModelConfig& config, std::string_view group) const {

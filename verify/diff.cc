@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/training_state.h"
 #include "formats/registry.h"
 #include "verify/model.h"
 #include "verify/numeric.h"
@@ -292,6 +293,11 @@ DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOpti
     d.role = e.role;
     d.status = status;
     d.note = note;
+    // Training state on one side only is what convert skips: the same status and words.
+    if (auto state = training_state_of(e, false)) {
+      d.status = DiffStatus::kSkipped;
+      d.note = describe_training_state(*state);
+    }
     report.tensors.push_back(std::move(d));
   };
 

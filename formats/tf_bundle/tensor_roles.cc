@@ -4,6 +4,7 @@
 #include <deque>
 #include <vector>
 
+#include "core/training_state.h"
 #include "formats/tf_bundle/trackable_object_graph.pb.h"
 
 namespace tensorferry::tf_bundle {
@@ -25,15 +26,6 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
-// "Adam_3" -> "Adam": TF1 uniquifies slot names of a second optimizer with a numeric suffix.
-std::string_view strip_number_suffix(std::string_view s) {
-  const size_t underscore = s.rfind('_');
-  if (underscore == std::string_view::npos || underscore + 1 == s.size()) return s;
-  for (char c : s.substr(underscore + 1))
-    if (c < '0' || c > '9') return s;
-  return s.substr(0, underscore);
-}
-
 bool contains(std::initializer_list<std::string_view> set, std::string_view s) {
   return std::find(set.begin(), set.end(), s) != set.end();
 }
@@ -47,7 +39,7 @@ bool is_tf1_slot_name(std::string_view last) {
     return true;
   return contains({"Adam", "Momentum", "RMSProp", "Adagrad", "AdagradDA", "Adadelta", "Ftrl",
                    "ProximalAdagrad", "LazyAdam", "AdamWeightDecayOptimizer", "LAMB", "Adafactor"},
-                  strip_number_suffix(last));
+                  without_number_suffix(last));
 }
 
 // Counters of the optimizers themselves (OptimizerV2 `iter`, Keras `iterations`/`_iterations`).
@@ -176,7 +168,7 @@ TensorRole role_from_name(std::string_view name) {
   const auto parts = split_path(name);
   const std::string_view last = parts.back();
   if (last == "global_step") return TensorRole::kCounter;
-  if (strip_number_suffix(last) == "beta1_power" || strip_number_suffix(last) == "beta2_power")
+  if (without_number_suffix(last) == "beta1_power" || without_number_suffix(last) == "beta2_power")
     return TensorRole::kOptimizerSlot;
   if (parts.size() >= 2 && is_tf1_slot_name(last)) return TensorRole::kOptimizerSlot;
   // Mesh TensorFlow (T5) Adafactor slots: `<variable>_slot_vr`, `_slot_vc`, `_slot_v`, `_slot_m`.

@@ -24,6 +24,10 @@ class Gpt2Family final : public Family {
                                              const std::vector<std::string>& groups) const override;
   std::string write_config(Convention target, const ModelConfig& config,
                            const HfClass* hf_class) const override;
+  std::vector<std::string> complete_config(Convention c, ModelConfig& config,
+                                           const FolderFileReader& read) const override;
+  std::vector<GeneratedFile> generated_files(Convention from, Convention to,
+                                             const ModelConfig& config) const override;
   bool group_enabled(const ModelConfig& config, std::string_view group) const override;
   std::string normalize_source_name(Convention c, const std::string& name) const override;
 };

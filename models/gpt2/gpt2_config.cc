@@ -15,6 +15,8 @@ namespace tensorferry {
 
 namespace {
 
+constexpr const char* kEndOfText = "<|endoftext|>";
+
 // GPT2Config() as transformers 4.57.6 serialises it, minus the size keys that every config sets.
 const nlohmann::json& hf_defaults() {
   static const nlohmann::json defaults = {
@@ -110,13 +112,47 @@ ModelConfig Gpt2Family::read_config(Convention c, const std::string& text,
     hf["n_embd"] = embd;
     hf["n_head"] = heads;
     hf["n_layer"] = layers;
-    // OpenAI's vocabularies end with <|endoftext|>, which GPT-2 uses as bos and eos.
+    // OpenAI's published vocabulary ends with <|endoftext|>, which GPT-2 uses as bos and eos;
+    // complete_config replaces this with its id in the folder's encoder.json.
     hf["bos_token_id"] = vocab - 1;
     hf["eos_token_id"] = vocab - 1;
     return finish(std::move(hf), file);
   }
   apply_attribute_map(source);
   return finish(with_defaults(source, hf_defaults()), file);
+}
+
+std::vector<std::string> Gpt2Family::complete_config(Convention c, ModelConfig& config,
+                                                     const FolderFileReader& read) const {
+  if (c != Convention::kOpenAiTf1) return {};
+  const std::optional<FolderFile> encoder = read("encoder.json");
+  if (!encoder)
+    return {
+        "no encoder.json: bos_token_id/eos_token_id set to n_vocab - 1, where OpenAI's "
+        "vocabulary has <|endoftext|>"};
+  // OpenAI's sample.py starts and ends text with encoder['<|endoftext|>'], so the id is the
+  // vocabulary's, wherever the token sits.
+  const nlohmann::json tokens = parse_config_json(encoder->text, encoder->path);
+  const std::optional<uint64_t> id = config_uint(tokens, kEndOfText, encoder->path);
+  if (!id)
+    return {"encoder.json has no <|endoftext|>: bos_token_id/eos_token_id set to n_vocab - 1"};
+  if (*id >= config.symbols.at('V'))
+    throw_bad_input(encoder->path, std::nullopt,
+                    "gives <|endoftext|> the id " + std::to_string(*id) + " but n_vocab is " +
+                        std::to_string(config.symbols.at('V')));
+  config.hf["bos_token_id"] = *id;
+  config.hf["eos_token_id"] = *id;
+  return {};
+}
+
+std::vector<GeneratedFile> Gpt2Family::generated_files(Convention from, Convention to,
+                                                       const ModelConfig& config) const {
+  if (from != Convention::kOpenAiTf1 || !is_hf(to)) return {};
+  // What save_pretrained writes for a GPT-2 whose generation settings come from its config.
+  const nlohmann::json generation = {{"_from_model_config", true},
+                                     {"bos_token_id", config.hf.at("bos_token_id")},
+                                     {"eos_token_id", config.hf.at("eos_token_id")}};
+  return {{"generation_config.json", dump_sorted_json(generation), "hparams.json, encoder.json"}};
 }
 
 bool Gpt2Family::group_enabled(const ModelConfig& config, std::string_view group) const {

