@@ -87,13 +87,18 @@ class ConsumedFiles {
   std::string bundle_prefix_;  // TF bundle sources: the prefix read ("model.ckpt-3")
 };
 
-size_t count_files(const fs::path& dir) {
+// "3 files", or "10000+ files": a folder left behind (a .git of a hub clone) is counted for the
+// report, not walked to its end.
+std::string count_files(const fs::path& dir) {
+  constexpr size_t kMaxCounted = 10000;
   size_t count = 0;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_directory(ec)) ++count;
-  return count;
+    if (count == kMaxCounted) return std::to_string(count) + "+ files";
+  }
+  return std::to_string(count) + (count == 1 ? " file" : " files");
 }
 
 // Every regular file below `dir`, as paths relative to `folder`, sorted.
@@ -244,13 +249,13 @@ void plan_folder_files(Plan& plan, const CheckpointReader& reader) {
       continue;
     }
     if (is_dir)
-      leave(name + "/ (" + std::to_string(count_files(entry.path())) + " files)",
+      leave(name + "/ (" + count_files(entry.path()) + ")",
             reason_left_behind(name, true, to, read_from));
     else
       leave(name, reason_left_behind(name, false, to, read_from));
   }
   for (const auto& [prefix, count] : other_bundles)
-    leave(prefix + ".* (" + std::to_string(count) + " files)",
+    leave(prefix + ".* (" + std::to_string(count) + (count == 1 ? " file)" : " files)"),
           "another TensorFlow checkpoint, not converted (the conversion read " + read_from + ")");
   if (!any_vocab) plan.notes.push_back("no vocabulary files in the source folder");
 }

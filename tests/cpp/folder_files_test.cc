@@ -34,7 +34,7 @@ class NoReader : public CheckpointReader {
 };
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(testing::TempDir()) / ("tf_folder_files_" + name);
+  fs::path dir = fs::path(testing::TempDir()) / ("tf_folder_files_" + name);
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -75,7 +75,7 @@ std::map<std::string, std::string> carried(const Plan& plan) {
 
 // A sentence-transformers folder as the hub has all-MiniLM-L6-v2.
 fs::path sentence_transformers_folder(const std::string& name) {
-  const fs::path dir = fresh_dir(name);
+  fs::path dir = fresh_dir(name);
   for (const char* f :
        {"config.json", "model.safetensors", "pytorch_model.bin", "tf_model.h5", "vocab.txt",
         "tokenizer.json", "README.md", "modules.json", "sentence_bert_config.json",
