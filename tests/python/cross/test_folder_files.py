@@ -53,9 +53,11 @@ def test_sentence_transformers_folder_survives_the_round_trips(tmp_path):
     src = Path(minilm_folder())
     assert (src / "modules.json").is_file(), src
     tf2 = tmp_path / "tf2"
-    reports = {"tf2": convert(src, tf2, "hf-tf2")}
-    reports["back"] = convert(tf2, tmp_path / "back", "hf-pytorch")
-    reports["bin"] = convert(src, tmp_path / "bin", "hf-pytorch", "--format", "pytorch")
+    # sentence-transformers is the judge here (the built-in verify is proven elsewhere).
+    reports = {"tf2": convert(src, tf2, "hf-tf2", "--no-verify")}
+    reports["back"] = convert(tf2, tmp_path / "back", "hf-pytorch", "--no-verify")
+    reports["bin"] = convert(src, tmp_path / "bin", "hf-pytorch", "--format", "pytorch",
+                             "--no-verify")
     for name in ("tf2", "bin"):
         assert accounted_for(reports[name]) == {p.name for p in src.iterdir()}, name
     for name in ("tf2", "back", "bin"):
