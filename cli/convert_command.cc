@@ -4,11 +4,11 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/convert_verify.h"
 #include "convert/convert_model.h"
 #include "convert/copy.h"
 #include "convert/report.h"
 #include "core/error.h"
-#include "verify/verify.h"
 
 namespace tensorferry::cli {
 namespace {
@@ -31,35 +31,9 @@ struct ConvertArgs {
   bool dry_run = false;
   bool json = false;
   bool no_verify = false;
+  std::optional<double> max_error, max_rel_error;
+  bool keep_failed = false;
 };
-
-// The built-in proof after every model conversion: a reference forward pass on source and result.
-// A cast to a narrower dtype cannot meet the fp32 bound, so it is checked against a bound that
-// fits the cast and the figure is reported.
-int verify_conversion(const ConvertArgs& args, const ModelConvertOptions& options) {
-  verify::VerifyOptions verify_options;
-  if (options.dtype == DType::kF16) verify_options.max_error = 1e-2;
-  if (options.dtype == DType::kBF16) verify_options.max_error = 5e-2;
-  verify_options.allow_missing_heads = true;  // heads the target cannot hold were reported above
-  const verify::VerifyReport report =
-      verify::verify_checkpoints(args.input, args.output, verify_options);
-  std::ostream& out = args.json ? std::cerr : std::cout;
-  double largest = 0;
-  for (const auto& stage : report.stages) largest = std::max(largest, stage.max_abs_error);
-  if (report.passed) {
-    if (!args.quiet)
-      out << "verify: ok, " << report.stages.size() << " stages agree within "
-          << verify_options.max_error << " (largest error " << largest << ", "
-          << report.seconds << " s); `tensorferry verify` shows every stage\n";
-    return 0;
-  }
-  std::string where = "?";
-  if (report.first_failure) where = report.stages[*report.first_failure].name;
-  std::cerr << "verify: FAILED: the converted model diverges first at " << where
-            << " (largest error " << largest << "); run `tensorferry verify "
-            << args.input << " " << args.output << "` for the table\n";
-  return static_cast<int>(ErrorKind::kVerifyFailed);
-}
 
 int run_model_convert(const ConvertArgs& args) {
   ModelConvertOptions options;
@@ -91,15 +65,30 @@ int run_model_convert(const ConvertArgs& args) {
   options.force = args.force;
   options.hf_class = args.hf_class;
 
-  ModelConvertOutcome outcome = convert_model(args.input, args.output, options, args.dry_run);
+  // Verified before it is published: a result that fails is not left under DST's name.
+  std::optional<ConversionVerifier> verifier;
+  if (!args.no_verify && !args.dry_run)
+    verifier.emplace(ConvertVerifySettings{args.input, args.output, options.from, args.max_error,
+                                           args.max_rel_error, args.keep_failed, args.force});
+  else if (args.keep_failed || args.max_error || args.max_rel_error)
+    throw_usage(
+        "--keep-failed, --max-error and --max-rel-error set how the result is verified; "
+        "they do not go with --no-verify or --dry-run");
+  PublishCheck check;
+  if (verifier)
+    check = [&](const Plan& plan, const fs::path& staging) {
+      return verifier->check(plan, staging);
+    };
+  ModelConvertOutcome outcome =
+      convert_model(args.input, args.output, options, args.dry_run, check);
   const ConvertResult* result = outcome.result ? &*outcome.result : nullptr;
   if (args.json) {
     std::cout << plan_to_json(outcome.plan, result).dump(2) << "\n";
   } else if (!args.quiet || args.dry_run) {
     std::cout << plan_to_text(outcome.plan, result, args.verbose);
   }
-  if (args.dry_run || args.no_verify) return 0;
-  return verify_conversion(args, options);
+  if (!verifier) return 0;
+  return verifier->print(args.json ? std::cerr : std::cout, std::cerr, args.quiet);
 }
 
 int run_convert(const ConvertArgs& args) {
@@ -107,6 +96,10 @@ int run_convert(const ConvertArgs& args) {
   if (!args.from.empty() || args.dry_run || args.json || !args.dtype.empty() ||
       !args.hf_class.empty())
     throw_usage("--from, --dry-run, --json, --dtype and --class need --to (a model conversion)");
+  if (args.keep_failed || args.max_error || args.max_rel_error)
+    throw_usage(
+        "--keep-failed, --max-error and --max-rel-error need --to (only a model "
+        "conversion is verified)");
   std::optional<Format> input_format;
   if (!args.input_format.empty()) {
     input_format = format_from_name(args.input_format);
@@ -167,6 +160,14 @@ Run add_convert_command(CLI::App& app) {
                   "the heads present)");
   cmd->add_flag("--no-verify", args->no_verify,
                 "skip the reference forward pass that checks a model conversion");
+  cmd->add_option("--max-error", args->max_error,
+                  "verify: absolute part of each stage's bound (default 1e-5)");
+  cmd->add_option("--max-rel-error", args->max_rel_error,
+                  "verify: relative part of each stage's bound, times the stage's largest value "
+                  "(default: 0, with --dtype 16 unit roundoffs of the narrower dtype)");
+  cmd->add_flag("--keep-failed", args->keep_failed,
+                "publish a result that fails its verify as OUT.verify-failed (default: nothing "
+                "is published, an existing OUT stays as it was)");
   cmd->add_flag("--dry-run", args->dry_run,
                 "print the plan (every tensor, its rename and layout "
                 "step) without writing");

@@ -12,7 +12,8 @@ namespace {
 struct VerifyArgs {
   std::string a, b;
   std::string from_a, from_b;
-  double max_error = 1e-5;
+  double max_error = verify::kDefaultMaxError;
+  double max_rel_error = 0;
   std::vector<std::string> tokens, token_types;
   bool no_fixed_tokens = false;
   bool allow_missing_heads = false;
@@ -31,6 +32,7 @@ std::optional<verify::Convention> convention_arg(const std::string& text, const 
 int run_verify(const VerifyArgs& args) {
   verify::VerifyOptions options;
   options.max_error = args.max_error;
+  options.max_rel_error = args.max_rel_error;
   options.convention_a = convention_arg(args.from_a, "--from-a");
   options.convention_b = convention_arg(args.from_b, "--from-b");
   options.sequences = parse_token_sequences(args.tokens, args.token_types);
@@ -55,7 +57,11 @@ Run add_verify_command(CLI::App& app) {
   cmd->add_option("a", args->a, "reference checkpoint or model folder")->required();
   cmd->add_option("b", args->b, "checkpoint or model folder to check against A")->required();
   cmd->add_option("--max-error", args->max_error,
-                  "largest acceptable absolute difference of any value (default 1e-5)");
+                  "absolute part of each stage's bound: max |A - B| <= max-error + "
+                  "max-rel-error * max |A| (default 1e-5)");
+  cmd->add_option("--max-rel-error", args->max_rel_error,
+                  "relative part of each stage's bound, times the stage's largest |value| of A "
+                  "(default 0; what convert --dtype allows is in docs/verify.md)");
   cmd->add_option("--from-a", args->from_a,
                   "convention of A instead of detecting it: hf-pytorch, hf-tf2, openai-tf1, "
                   "google-tf1");

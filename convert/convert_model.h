@@ -14,7 +14,10 @@ struct ModelConvertOutcome {
   std::optional<ConvertResult> result;  // empty for a dry run
 };
 
+// `check` decides where the written folder is published (see PublishCheck); without it, at
+// `output`.
 ModelConvertOutcome convert_model(const std::string& input, const std::string& output,
-                                  const ModelConvertOptions& options, bool dry_run);
+                                  const ModelConvertOptions& options, bool dry_run,
+                                  const PublishCheck& check = {});
 
 }  // namespace tensorferry

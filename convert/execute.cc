@@ -80,7 +80,7 @@ std::span<const std::byte> transform_entry(const PlanEntry& entry,
 }
 
 ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
-                           const WriterFactory& make_writer) {
+                           const WriterFactory& make_writer, const PublishCheck& check) {
   verify_ties(plan, reader);
   AtomicOutput folder(plan.output, AtomicOutput::Kind::kDirectory, plan.force);
   const fs::path staging = folder.staging_path();
@@ -143,7 +143,9 @@ ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
     result.files.push_back(g.name);
   }
   writer->commit();
-  folder.commit();
+  result.published = check ? check(plan, staging) : folder.final_path();
+  if (!result.published) return result;  // the staging folder goes with `folder`
+  folder.commit_as(*result.published);
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "convert/plan.h"
@@ -18,6 +19,7 @@ struct ConvertResult {
   size_t tensors = 0;
   uint64_t bytes = 0;
   std::vector<std::string> files;  // names written into the output folder, besides the weights
+  std::optional<std::filesystem::path> published;  // where the folder went; nullopt: nowhere
 };
 
 // Makes the checkpoint writer for the plan's target inside the staging folder; tests substitute
@@ -27,8 +29,16 @@ using WriterFactory = std::function<std::unique_ptr<CheckpointWriter>(
 std::unique_ptr<CheckpointWriter> default_writer(const Plan& plan,
                                                  const std::filesystem::path& staging);
 
+// Looks at the complete, synced staging folder before anything is published and says where to
+// publish it: the plan's output folder, another name beside it, or nowhere (nullopt: the staging
+// folder is removed and the output's name keeps what it had). convert runs verify here, so that
+// a result that fails it never appears under the output's name.
+using PublishCheck = std::function<std::optional<std::filesystem::path>(
+    const Plan& plan, const std::filesystem::path& staging)>;
+
 ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
-                           const WriterFactory& make_writer = default_writer);
+                           const WriterFactory& make_writer = default_writer,
+                           const PublishCheck& check = {});
 
 // The layout step (and cast) of one entry: `source` bytes in, the target bytes out (a view of
 // `source` itself when nothing has to move, else of one of the buffers).

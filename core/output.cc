@@ -190,6 +190,11 @@ void AtomicOutput::commit() {
   sync_directory(parent);
 }
 
+void AtomicOutput::commit_as(const fs::path& other) {
+  final_ = absolute_clean(other);
+  commit();
+}
+
 void AtomicOutput::remove_stale_temporaries(const fs::path& final_path) {
   const fs::path abs = absolute_clean(final_path);
   for_each_dead_process_file(abs.parent_path(), temp_prefix(abs), [](const fs::path& stale) {

@@ -59,6 +59,9 @@ class AtomicOutput {
 
   // Publishes the staged output under its final name, replacing a previous one (force).
   void commit();
+  // Publishes it under another name in the same folder instead (convert --keep-failed: a result
+  // that failed its verify goes to DST.verify-failed), replacing what is there.
+  void commit_as(const std::filesystem::path& other);
 
   // Removes temporaries of `final_path` left behind by processes that no longer run.
   static void remove_stale_temporaries(const std::filesystem::path& final_path);

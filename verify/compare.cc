@@ -12,6 +12,7 @@ std::string_view status_name(StageStatus status) {
   switch (status) {
     case StageStatus::kOk: return "ok";
     case StageStatus::kExceeds: return "EXCEEDS";
+    case StageStatus::kNotFinite: return "NOT FINITE";
     case StageStatus::kShape: return "SHAPE";
     case StageStatus::kProblem: return "CANNOT RUN";
     case StageStatus::kMissing: return "MISSING";
@@ -34,39 +35,53 @@ StageReport report_for(const Stage& s) {
   return r;
 }
 
-void measure(const Stage& a, const Stage& b, double max_error, StageReport& r) {
-  double sum = 0;
-  size_t worst = 0;
-  bool bad_number = false;
-  for (size_t i = 0; i < a.values.data.size(); ++i) {
-    const double x = a.values.data[i];
-    const double y = b.values.data[i];
-    const double err = std::fabs(x - y);
-    r.max_abs_value = std::max(r.max_abs_value, std::fabs(x));
-    if (!std::isfinite(err) && !(std::isnan(x) && std::isnan(y))) {
-      // A NaN or infinity on one side is the worst possible difference.
-      if (!bad_number) worst = i;
-      bad_number = true;
-      continue;
-    }
-    if (std::isnan(err)) continue;
-    sum += err;
-    if (!bad_number && err > r.max_abs_error) {
-      r.max_abs_error = err;
-      worst = i;
-    }
-  }
-  if (bad_number) r.max_abs_error = std::numeric_limits<double>::infinity();
-  const size_t n = a.values.data.size();
-  r.mean_abs_error = n ? sum / static_cast<double>(n) : 0.0;
-  const int64_t row = a.values.cols ? static_cast<int64_t>(worst) / a.values.cols : 0;
-  r.column = a.values.cols ? static_cast<int64_t>(worst) % a.values.cols : 0;
+// Where flat element `index` of a stage lies: sequence, token inside it, column.
+void locate(const Stage& a, size_t index, StageReport& r) {
+  const int64_t row = a.values.cols ? static_cast<int64_t>(index) / a.values.cols : 0;
+  r.column = a.values.cols ? static_cast<int64_t>(index) % a.values.cols : 0;
   for (size_t s = 0; s + 1 < a.offsets.size(); ++s)
     if (row >= a.offsets[s] && row < a.offsets[s + 1]) {
       r.sequence = s;
       r.token = row - a.offsets[s];
     }
-  r.status = r.max_abs_error > max_error || bad_number ? StageStatus::kExceeds : StageStatus::kOk;
+}
+
+// A NaN or an infinity on either side fails the stage, even where both sides agree: the passes
+// start from finite weights (verify checked them), so a non-finite value is an overflow or a
+// broken weight, and NaN == NaN would otherwise hide every later difference.
+void measure(const Stage& a, const Stage& b, const VerifyOptions& options, StageReport& r) {
+  double sum = 0;
+  size_t worst = 0, first_non_finite = 0;
+  for (size_t i = 0; i < a.values.data.size(); ++i) {
+    const double x = a.values.data[i];
+    const double y = b.values.data[i];
+    if (!std::isfinite(x) || !std::isfinite(y)) {
+      if (r.non_finite_a + r.non_finite_b == 0) first_non_finite = i;
+      r.non_finite_a += !std::isfinite(x);
+      r.non_finite_b += !std::isfinite(y);
+      continue;
+    }
+    const double err = std::fabs(x - y);
+    r.max_abs_value = std::max(r.max_abs_value, std::fabs(x));
+    sum += err;
+    if (err > r.max_abs_error) {
+      r.max_abs_error = err;
+      worst = i;
+    }
+  }
+  const size_t n = a.values.data.size();
+  r.mean_abs_error = n ? sum / static_cast<double>(n) : 0.0;
+  r.bound = options.max_error + options.max_rel_error * r.max_abs_value;
+  if (r.non_finite_a + r.non_finite_b > 0) {
+    r.status = StageStatus::kNotFinite;
+    r.max_abs_error = std::numeric_limits<double>::infinity();
+    r.note = "NaN or infinite values: " + std::to_string(r.non_finite_a) + " in A, " +
+             std::to_string(r.non_finite_b) + " in B";
+    locate(a, first_non_finite, r);
+    return;
+  }
+  r.status = r.max_abs_error > r.bound ? StageStatus::kExceeds : StageStatus::kOk;
+  locate(a, worst, r);
 }
 
 }  // namespace
@@ -88,7 +103,7 @@ StageReport compare_stages(const Stage& sa, const Stage& sb, const VerifyOptions
     // Values dropped before this comparison: a bug in verify, never a pass.
     throw std::logic_error("verify: stage " + sa.name + " compared without its values");
   } else {
-    measure(sa, sb, options.max_error, r);
+    measure(sa, sb, options, r);
   }
   return r;
 }

@@ -30,6 +30,12 @@ std::string join(const std::vector<std::string>& items, size_t limit) {
   return out;
 }
 
+// Stages whose values were compared (the table shows their figures).
+bool compared(const StageReport& s) {
+  return s.status == StageStatus::kOk || s.status == StageStatus::kExceeds ||
+         (s.status == StageStatus::kNotFinite && s.rows > 0);
+}
+
 nlohmann::json summary_json(const ModelSummary& m) {
   return {{"path", m.path},
           {"checkpoint", m.checkpoint},
@@ -60,6 +66,25 @@ nlohmann::json sequences_json(const std::vector<TokenSequence>& sequences) {
 
 }  // namespace
 
+const StageReport* closest_to_bound(const VerifyReport& r) {
+  const StageReport* closest = nullptr;
+  double share = -1;
+  for (const auto& s : r.stages) {
+    if (s.status != StageStatus::kOk) continue;
+    const double used = s.bound > 0 ? s.max_abs_error / s.bound : s.max_abs_error;
+    if (used >= share) {
+      share = used;
+      closest = &s;
+    }
+  }
+  return closest;
+}
+
+std::string bound_formula(const VerifyReport& r) {
+  if (r.max_rel_error == 0) return scientific(r.max_error);
+  return scientific(r.max_error) + " + " + scientific(r.max_rel_error) + " × max |A|";
+}
+
 std::string scientific(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   if (std::isnan(v)) return "nan";
@@ -80,38 +105,39 @@ std::string format_verify_table(const VerifyReport& r) {
   out << r.sequences.size() << " token sequences (";
   for (size_t i = 0; i < r.sequences.size(); ++i)
     out << (i ? ", " : "") << r.sequences[i].tokens.size();
-  out << " tokens), max error " << scientific(r.max_error) << "\n\n";
+  out << " tokens), bound " << bound_formula(r) << "\n\n";
   size_t width = 18;
   for (const auto& s : r.stages) width = std::max(width, s.name.size() + 2);
   out << pad("stage", width) << pad("max abs error", 15) << pad("mean abs error", 16)
-      << pad("max |A|", 11) << "status\n";
+      << pad("max |A|", 11) << pad("bound", 11) << "status\n";
   for (const auto& s : r.stages) {
-    const bool compared = s.status == StageStatus::kOk || s.status == StageStatus::kExceeds;
-    out << pad(s.name, width) << pad(compared ? scientific(s.max_abs_error) : "-", 15)
-        << pad(compared ? scientific(s.mean_abs_error) : "-", 16)
-        << pad(compared ? scientific(s.max_abs_value) : "-", 11) << status_name(s.status);
+    const bool measured = compared(s);
+    out << pad(s.name, width) << pad(measured ? scientific(s.max_abs_error) : "-", 15)
+        << pad(measured ? scientific(s.mean_abs_error) : "-", 16)
+        << pad(measured ? scientific(s.max_abs_value) : "-", 11)
+        << pad(measured ? scientific(s.bound) : "-", 11) << status_name(s.status);
     if (!s.note.empty()) out << "  " << s.note;
     out << "\n";
   }
   out << "\n";
   for (const auto& note : r.notes) out << "note: " << note << "\n";
   if (r.passed) {
-    double largest = 0;
-    std::string at;
-    for (const auto& s : r.stages)
-      if (s.status == StageStatus::kOk && s.max_abs_error >= largest) {
-        largest = s.max_abs_error;
-        at = s.name;
-      }
-    out << "OK: " << r.stages.size() << " stages agree within " << scientific(r.max_error)
-        << " (largest error " << scientific(largest) << (at.empty() ? "" : " at " + at) << ")\n";
+    const StageReport* closest = closest_to_bound(r);
+    out << "OK: " << r.stages.size() << " stages agree within " << bound_formula(r);
+    if (closest)
+      out << " (largest error " << scientific(closest->max_abs_error)
+          << (r.max_rel_error > 0 ? " of " + scientific(closest->bound) : "") << " at "
+          << closest->name << ")";
+    out << "\n";
   } else {
     const StageReport& f = r.stages[*r.first_failure];
     out << "FAILED: first divergence at \"" << f.name << "\"";
     if (f.layer >= 0) out << " (layer " << f.layer << ")";
     if (f.status == StageStatus::kExceeds)
-      out << ": max abs error " << scientific(f.max_abs_error) << " > " << scientific(r.max_error)
+      out << ": max abs error " << scientific(f.max_abs_error) << " > " << scientific(f.bound)
           << " at " << where(f);
+    else if (f.status == StageStatus::kNotFinite && compared(f))
+      out << ": " << f.note << ", the first at " << where(f);
     else
       out << ": " << status_name(f.status) << (f.note.empty() ? "" : " — " + f.note);
     out << "\n";
@@ -125,6 +151,7 @@ nlohmann::json verify_report_json(const VerifyReport& r) {
   nlohmann::json doc;
   doc["passed"] = r.passed;
   doc["max_error"] = r.max_error;
+  doc["max_rel_error"] = r.max_rel_error;
   doc["a"] = summary_json(r.a);
   doc["b"] = summary_json(r.b);
   doc["sequences"] = sequences_json(r.sequences);
@@ -139,12 +166,15 @@ nlohmann::json verify_report_json(const VerifyReport& r) {
                         {"cols", s.cols},
                         {"tensors_a", s.tensors_a},
                         {"tensors_b", s.tensors_b}};
-    if (s.status == StageStatus::kOk || s.status == StageStatus::kExceeds) {
+    if (compared(s)) {
       j["max_abs_error"] = json_number(s.max_abs_error);
       j["mean_abs_error"] = json_number(s.mean_abs_error);
       j["max_abs_value"] = json_number(s.max_abs_value);
+      j["bound"] = json_number(s.bound);
       j["worst"] = {{"sequence", s.sequence}, {"token", s.token}, {"column", s.column}};
     }
+    if (s.status == StageStatus::kNotFinite)
+      j["non_finite"] = {{"a", s.non_finite_a}, {"b", s.non_finite_b}};
     if (!s.note.empty()) j["note"] = s.note;
     stages.push_back(std::move(j));
   }
@@ -152,8 +182,10 @@ nlohmann::json verify_report_json(const VerifyReport& r) {
     const StageReport& f = r.stages[*r.first_failure];
     doc["first_failure"] = {
         {"stage", f.name}, {"layer", f.layer}, {"status", std::string(status_name(f.status))}};
-    if (f.status == StageStatus::kExceeds)
+    if (f.status == StageStatus::kExceeds) {
       doc["first_failure"]["max_abs_error"] = json_number(f.max_abs_error);
+      doc["first_failure"]["bound"] = json_number(f.bound);
+    }
     if (!f.note.empty()) doc["first_failure"]["note"] = f.note;
   } else {
     doc["first_failure"] = nullptr;

@@ -16,6 +16,12 @@ nlohmann::json verify_report_json(const VerifyReport& report);
 nlohmann::json forward_json(const Model& model, const std::vector<TokenSequence>& sequences,
                             const ForwardResult& result);
 
+// "1.000e-05", or "1.000e-05 + 3.125e-02 × max |A|" when the bound has a relative part.
+std::string bound_formula(const VerifyReport& report);
+
+// The passing stage whose error used the largest share of its bound; nullptr when none passed.
+const StageReport* closest_to_bound(const VerifyReport& report);
+
 // "1.234e-05"; "inf", "-inf", "nan" for the non-finite.
 std::string scientific(double value);
 

@@ -1,9 +1,11 @@
 #include "verify/verify.h"
 
 #include <chrono>
+#include <cmath>
 #include <sstream>
 
 #include "core/error.h"
+#include "verify/finite.h"
 #include "verify/stage_spill.h"
 
 namespace tensorferry::verify {
@@ -37,6 +39,25 @@ void note_config_differences(const ModelConfig& a, const ModelConfig& b,
          b.tie_word_embeddings ? "true" : "false");
 }
 
+// The failed "weights" stage when a side's stored weights hold a NaN or an infinity (A first: a
+// source that is not finite makes every comparison meaningless); nullopt when both are finite.
+std::optional<StageReport> non_finite_weights(Model& a, Model& b) {
+  for (auto [side, model] : {std::pair{"A", &a}, std::pair{"B", &b}}) {
+    const auto found = find_non_finite_weight(model->weights->reader());
+    if (!found) continue;
+    StageReport r;
+    r.name = "weights";
+    r.status = StageStatus::kNotFinite;
+    (model == &a ? r.non_finite_a : r.non_finite_b) = found->nan + found->inf;
+    (model == &a ? r.tensors_a : r.tensors_b).push_back(found->name);
+    r.note = std::string(side) + ": " + found->name + " " + describe_non_finite(*found) +
+             (model == &a ? "; no forward pass from these weights can check a conversion"
+                          : "; A's weights are all finite");
+    return r;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 ModelSummary summarize(const Model& model) {
@@ -64,17 +85,30 @@ VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
     throw Error(ErrorKind::kVerifyFailed,
                 "A (" + a.path + ") is " + std::string(family_name(a.family)) + ", B (" + b.path +
                     ") is " + std::string(family_name(b.family)) + ": not the same model");
-  if (!(options.max_error >= 0)) throw_usage("--max-error must be a number >= 0");
+  if (!(options.max_error >= 0) || !std::isfinite(options.max_error))
+    throw_usage("--max-error must be a finite number >= 0");
+  if (!(options.max_rel_error >= 0) || !std::isfinite(options.max_rel_error))
+    throw_usage("--max-rel-error must be a finite number >= 0");
   VerifyReport report;
   report.a = summarize(a);
   report.b = summarize(b);
   report.max_error = options.max_error;
+  report.max_rel_error = options.max_rel_error;
   if (options.fixed_sequences) report.sequences = default_sequences(a.config, b.config);
   report.sequences.insert(report.sequences.end(), options.sequences.begin(),
                           options.sequences.end());
   if (report.sequences.empty()) throw_usage("no token sequences to run");
 
   note_config_differences(a.config, b.config, report.notes);
+  // Before anything is computed: from weights that are not finite every stage would be NaN on
+  // both sides.
+  if (auto weights = non_finite_weights(a, b)) {
+    report.stages.push_back(std::move(*weights));
+    report.first_failure = 0;
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return report;
+  }
   // A's stage values wait in a temporary file; B's stages are compared as they come and both
   // sides' values dropped, so about one stage of each side is in memory at a time.
   StageSpill spill;

@@ -8,12 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "verify/bound.h"
 #include "verify/forward.h"
 
 namespace tensorferry::verify {
 
 struct VerifyOptions {
-  double max_error = 1e-5;  // largest acceptable absolute difference of any stage value
+  // A stage passes when max |A − B| ≤ max_error + max_rel_error · (largest |value| of A's stage).
+  double max_error = kDefaultMaxError;
+  double max_rel_error = 0;                // a cast earns cast_max_rel_error() (verify/bound.h)
   std::optional<Convention> convention_a;  // instead of detecting it from tensor names
   std::optional<Convention> convention_b;
   std::vector<TokenSequence> sequences;  // run in addition to the fixed ones
@@ -23,8 +26,9 @@ struct VerifyOptions {
 };
 
 enum class StageStatus {
-  kOk,          // compared, within max_error
-  kExceeds,     // compared, error above max_error (or not finite)
+  kOk,          // compared, within the stage's bound
+  kExceeds,     // compared, error above the stage's bound
+  kNotFinite,   // a NaN or infinity in a stage's values, or in the weights before any stage
   kShape,       // both computed, different shapes
   kProblem,     // a side could not compute it (missing or misshapen tensor)
   kMissing,     // a side has no such stage (a head it does not carry, a layer it lacks)
@@ -44,8 +48,11 @@ struct StageReport {
   int64_t rows = 0, cols = 0;  // of A's values
   double max_abs_error = 0;
   double mean_abs_error = 0;
-  double max_abs_value = 0;  // largest |value| in A's stage, for scale
-  // Where the largest error is: sequence (0-based), token inside it, column.
+  double max_abs_value = 0;  // largest finite |value| in A's stage: the scale of the bound
+  double bound = 0;          // max_error + max_rel_error · max_abs_value
+  uint64_t non_finite_a = 0, non_finite_b = 0;  // NaN and infinite values on each side
+  // Where the largest error (or the first non-finite value) is: sequence (0-based), token
+  // inside it, column.
   size_t sequence = 0;
   int64_t token = 0;
   int64_t column = 0;
@@ -66,6 +73,7 @@ struct VerifyReport {
   ModelSummary a, b;
   std::vector<TokenSequence> sequences;
   double max_error = 0;
+  double max_rel_error = 0;
   std::vector<StageReport> stages;
   std::optional<size_t> first_failure;  // index into stages
   bool passed = false;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "core/error.h"
 #include "tests/cpp/verify_fixtures.h"
@@ -413,15 +414,137 @@ TEST(VerifyBroken, DisagreeingDuplicateOfATiedWeight) {
   EXPECT_NE(stage(r, "embeddings").note.find("different contents"), std::string::npos);
 }
 
-TEST(VerifyBroken, NanIsTheWorstError) {
+// --- NaN and infinity (issue 13 item 11) -------------------------------------------------------
+
+Stage stage_of(std::vector<double> values, int64_t cols) {
+  Stage s;
+  s.name = "layer 0";
+  s.values.rows = static_cast<int64_t>(values.size()) / cols;
+  s.values.cols = cols;
+  s.values.data = std::move(values);
+  s.offsets = {0, s.values.rows};
+  return s;
+}
+
+TEST(VerifyNonFinite, NanOnBothSidesIsNotAgreement) {
+  const double nan = std::nan("");
+  const StageReport r = compare_stages(stage_of({nan, nan, nan, nan}, 2),
+                                       stage_of({nan, nan, nan, nan}, 2), VerifyOptions{});
+  EXPECT_EQ(r.status, StageStatus::kNotFinite);
+  EXPECT_TRUE(is_failure(r.status));
+  EXPECT_EQ(r.non_finite_a, 4u);
+  EXPECT_EQ(r.non_finite_b, 4u);
+}
+
+TEST(VerifyNonFinite, InfinityOnOneOrBothSidesFails) {
+  const double inf = std::numeric_limits<double>::infinity();
+  StageReport r =
+      compare_stages(stage_of({1, 2, 3, inf}, 2), stage_of({1, 2, 3, inf}, 2), VerifyOptions{});
+  EXPECT_EQ(r.status, StageStatus::kNotFinite);
+  EXPECT_EQ(r.token, 1);  // where the first one is
+  EXPECT_EQ(r.column, 1);
+  r = compare_stages(stage_of({1, 2, 3, 4}, 2), stage_of({1, -inf, 3, 4}, 2), VerifyOptions{});
+  EXPECT_EQ(r.status, StageStatus::kNotFinite);
+  EXPECT_EQ(r.non_finite_a, 0u);
+  EXPECT_EQ(r.non_finite_b, 1u);
+  EXPECT_EQ(r.column, 1);
+  EXPECT_EQ(r.max_abs_value, 4);  // the finite values still give the scale
+}
+
+TEST(VerifyNonFinite, NanSourceWeightsAreReportedBeforeAnyPass) {
+  // One NaN column in wpe: every later value would be NaN on both sides.
+  const ModelConfig c = tiny_gpt2_config();
+  Weights w = random_gpt2(c, 18);
+  auto& wpe = w.at("wpe.weight");
+  const uint64_t width = wpe.shape[1];
+  for (uint64_t row = 0; row < wpe.shape[0]; ++row) wpe.values[row * width + 5] = std::nanf("");
+  const VerifyReport r = run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, to_openai(w),
+                             Convention::kOpenAiTf1, c, c);
+  EXPECT_FALSE(r.passed);
+  ASSERT_EQ(r.stages.size(), 1u);  // nothing was computed
+  EXPECT_EQ(first_failure(r), "weights");
+  EXPECT_EQ(r.stages[0].status, StageStatus::kNotFinite);
+  EXPECT_EQ(r.stages[0].non_finite_a, wpe.shape[0]);
+  EXPECT_EQ(r.stages[0].tensors_a, std::vector<std::string>{"transformer.wpe.weight"});
+  EXPECT_NE(r.stages[0].note.find("A: transformer.wpe.weight holds " +
+                                  std::to_string(wpe.shape[0]) + " NaN, the first at [0, 5]"),
+            std::string::npos)
+      << r.stages[0].note;
+}
+
+TEST(VerifyNonFinite, InfinityFromAHalfCastNamesTheConvertedTensor) {
+  const ModelConfig c = tiny_gpt2_config();
+  Weights w = random_gpt2(c, 18);
+  w.at("h.1.mlp.c_fc.weight").values[7] = 1e5f;  // beyond f16's 65504
+  auto b = to_openai(w);
+  find(b, "model/h1/mlp/c_fc/w")->dtype = DType::kF16;  // stored as f16: +inf
+  const VerifyReport r =
+      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kOpenAiTf1, c, c);
+  EXPECT_EQ(first_failure(r), "weights");
+  EXPECT_EQ(r.stages[0].non_finite_b, 1u);
+  EXPECT_EQ(r.stages[0].tensors_b, std::vector<std::string>{"model/h1/mlp/c_fc/w"});
+  EXPECT_NE(r.stages[0].note.find("B: model/h1/mlp/c_fc/w holds 1 inf, the first at [0, 0, 7]"),
+            std::string::npos)
+      << r.stages[0].note;
+}
+
+TEST(VerifyNonFinite, NonFiniteTrainingStateIsNotAWeight) {
   const ModelConfig c = tiny_gpt2_config();
   const Weights w = random_gpt2(c, 18);
-  auto b = to_hf_pytorch(w, Family::kGpt2);
-  find(b, "transformer.ln_f.bias")->values[0] = std::nanf("");
+  auto b = to_openai(w);
+  b.push_back(FakeTensor{
+      "model/wte/Adam", {2}, {std::nanf(""), 1}, DType::kF32, TensorRole::kOptimizerSlot});
   const VerifyReport r =
-      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kHfPytorch, c, c);
-  EXPECT_EQ(first_failure(r), "final layer norm");
-  EXPECT_TRUE(std::isinf(stage(r, "final layer norm").max_abs_error));
+      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kOpenAiTf1, c, c);
+  EXPECT_TRUE(r.passed) << first_failure(r);
+}
+
+// --- the bound: absolute plus relative to the stage's magnitude (issue 12 item 1) -------------
+
+TEST(VerifyBound, RelativePartScalesWithTheStage) {
+  // Values up to 100, errors up to 0.05: far above 1e-5, but 5e-4 of the stage's magnitude.
+  const Stage a = stage_of({100, -20, 3, 0.5}, 2);
+  const Stage b = stage_of({100.05, -20.01, 3, 0.5}, 2);
+  VerifyOptions options;
+  StageReport r = compare_stages(a, b, options);
+  EXPECT_EQ(r.status, StageStatus::kExceeds);
+  EXPECT_DOUBLE_EQ(r.bound, 1e-5);
+  options.max_rel_error = 1e-3;
+  r = compare_stages(a, b, options);
+  EXPECT_EQ(r.status, StageStatus::kOk);
+  EXPECT_DOUBLE_EQ(r.bound, 1e-5 + 1e-3 * 100);
+  options.max_rel_error = 4e-4;
+  EXPECT_EQ(compare_stages(a, b, options).status, StageStatus::kExceeds);
+}
+
+TEST(VerifyBound, CastsEarnTheirTargetsRounding) {
+  EXPECT_EQ(unit_roundoff(DType::kBF16), std::ldexp(1.0, -8));
+  EXPECT_EQ(unit_roundoff(DType::kF16), std::ldexp(1.0, -11));
+  EXPECT_EQ(cast_max_rel_error(DType::kF32, DType::kBF16), kCastErrorGrowth * std::ldexp(1.0, -8));
+  EXPECT_EQ(cast_max_rel_error(DType::kF32, DType::kF16), kCastErrorGrowth * std::ldexp(1.0, -11));
+  EXPECT_EQ(cast_max_rel_error(DType::kF16, DType::kBF16), kCastErrorGrowth * std::ldexp(1.0, -8));
+  EXPECT_EQ(cast_max_rel_error(DType::kF64, DType::kF32), kCastErrorGrowth * std::ldexp(1.0, -24));
+  // Widening casts and no cast lose nothing.
+  EXPECT_EQ(cast_max_rel_error(DType::kF16, DType::kF32), 0.0);
+  EXPECT_EQ(cast_max_rel_error(DType::kBF16, DType::kF32), 0.0);
+  EXPECT_EQ(cast_max_rel_error(DType::kF32, DType::kF32), 0.0);
+  EXPECT_EQ(cast_max_rel_error(DType::kBF16, DType::kF16), 0.0);
+}
+
+TEST(VerifyBound, InvalidBoundsAreUsageErrors) {
+  const ModelConfig c = tiny_gpt2_config();
+  const Weights w = random_gpt2(c, 18);
+  for (double bad : {-1.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    VerifyOptions options;
+    options.max_rel_error = bad;
+    try {
+      run(to_openai(w), Convention::kOpenAiTf1, to_openai(w), Convention::kOpenAiTf1, c, c,
+          options);
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+    }
+  }
 }
 
 TEST(VerifyBroken, UnusedWeightsAreReported) {
