@@ -37,11 +37,6 @@ void rename_side_b(verify::ModelSummary& b, const std::string& staging, const st
     if (path->rfind(staging, 0) == 0) *path = shown + path->substr(staging.size());
 }
 
-std::string where(const verify::StageReport& s) {
-  return "sequence " + std::to_string(s.sequence + 1) + ", token " + std::to_string(s.token) +
-         ", column " + std::to_string(s.column);
-}
-
 std::string describe_failure(const verify::VerifyReport& report) {
   if (!report.first_failure) return "no stage failed";
   const verify::StageReport& f = report.stages[*report.first_failure];
@@ -49,10 +44,10 @@ std::string describe_failure(const verify::VerifyReport& report) {
     case verify::StageStatus::kExceeds:
       return "the converted model diverges first at " + f.name + ": max abs error " +
              verify::scientific(f.max_abs_error) + " > bound " + verify::scientific(f.bound) +
-             " (" + where(f) + ")";
+             " (" + verify::where(f) + ")";
     case verify::StageStatus::kNotFinite:
       if (f.rows == 0) return f.name + " not finite: " + f.note;
-      return f.name + ": " + f.note + " (the first at " + where(f) + ")";
+      return f.name + ": " + f.note + " (the first at " + verify::where(f) + ")";
     default:
       return f.name + ": " + std::string(verify::status_name(f.status)) +
              (f.note.empty() ? "" : " (" + f.note + ")");

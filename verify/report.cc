@@ -18,11 +18,6 @@ std::string describe(const ModelSummary& m) {
          " heads, LayerNorm eps " + scientific(m.layer_norm_eps) + ", " + m.activation + "]";
 }
 
-std::string where(const StageReport& s) {
-  return "sequence " + std::to_string(s.sequence + 1) + ", token " + std::to_string(s.token) +
-         ", column " + std::to_string(s.column);
-}
-
 std::string join(const std::vector<std::string>& items, size_t limit) {
   std::string out;
   for (size_t i = 0; i < items.size() && i < limit; ++i) out += (i ? ", " : "") + items[i];
@@ -78,6 +73,11 @@ const StageReport* closest_to_bound(const VerifyReport& r) {
     }
   }
   return closest;
+}
+
+std::string where(const StageReport& s) {
+  return "sequence " + std::to_string(s.sequence + 1) + ", token " + std::to_string(s.token) +
+         ", column " + std::to_string(s.column);
 }
 
 std::string bound_formula(const VerifyReport& r) {
