@@ -9,7 +9,7 @@ namespace tensorferry {
 
 ModelConvertOutcome convert_model(const std::string& input, const std::string& output,
                                   const ModelConvertOptions& options, bool dry_run,
-                                  const PublishCheck& check) {
+                                  const PublishCheck& check, ProgressSink* progress) {
   const ModelSource source = detect_model(input, options.from);
   auto reader = open_checkpoint(source.checkpoint, source.format);
   ModelConvertOutcome outcome{make_plan(source, *reader, output, options), std::nullopt};
@@ -24,7 +24,7 @@ ModelConvertOutcome convert_model(const std::string& input, const std::string& o
   std::error_code ec;
   std::filesystem::create_directories(parent, ec);
   if (ec) throw_io(parent.string(), "cannot create the folder for the output", ec.value());
-  outcome.result = execute_plan(outcome.plan, *reader, default_writer, check);
+  outcome.result = execute_plan(outcome.plan, *reader, default_writer, check, progress);
   return outcome;
 }
 

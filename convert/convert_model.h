@@ -15,9 +15,9 @@ struct ModelConvertOutcome {
 };
 
 // `check` decides where the written folder is published (see PublishCheck); without it, at
-// `output`.
+// `output`. `progress`, when given, hears of every tensor written.
 ModelConvertOutcome convert_model(const std::string& input, const std::string& output,
                                   const ModelConvertOptions& options, bool dry_run,
-                                  const PublishCheck& check = {});
+                                  const PublishCheck& check = {}, ProgressSink* progress = nullptr);
 
 }  // namespace tensorferry

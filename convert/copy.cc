@@ -42,6 +42,7 @@ CopyReport copy_checkpoint(CheckpointReader& reader, const std::string& output,
   auto writer = create_checkpoint_writer(options.output_format, target, writer_options);
   writer->begin(infos);
 
+  begin_tensor_pass(options.progress, "writing", infos);
   std::vector<std::byte> scratch;
   for (size_t k = 0; k < copied.size(); ++k) {
     const size_t i = copied[k];
@@ -55,6 +56,7 @@ CopyReport copy_checkpoint(CheckpointReader& reader, const std::string& output,
     reader.release(i);
     report.bytes += bytes.size();
     ++report.tensors;
+    if (options.progress) options.progress->tensor_done(bytes.size());
   }
   writer->commit();
   if (folder) folder->commit();

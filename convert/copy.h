@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/checkpoint.h"
+#include "core/progress.h"
 #include "formats/registry.h"
 
 namespace tensorferry {
@@ -17,6 +18,7 @@ struct CopyOptions {
   WriterOptions writer;
   // When the output names a folder, the checkpoint goes inside it under the format's usual name.
   bool output_is_folder = false;
+  ProgressSink* progress = nullptr;  // hears of every tensor written, when given
 };
 
 struct CopyReport {

@@ -80,7 +80,8 @@ std::span<const std::byte> transform_entry(const PlanEntry& entry,
 }
 
 ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
-                           const WriterFactory& make_writer, const PublishCheck& check) {
+                           const WriterFactory& make_writer, const PublishCheck& check,
+                           ProgressSink* progress) {
   verify_ties(plan, reader);
   AtomicOutput folder(plan.output, AtomicOutput::Kind::kDirectory, plan.force);
   const fs::path staging = folder.staging_path();
@@ -95,6 +96,7 @@ ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
   writer->begin(infos);
 
   ConvertResult result;
+  begin_tensor_pass(progress, "writing", infos);
   std::vector<std::byte> scratch, moved, cast;
   const auto& tensors = reader.tensors();
   for (size_t i = 0; i < plan.entries.size(); ++i) {
@@ -120,6 +122,7 @@ ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
     if (e.source && last_use[*e.source] == i) reader.release(*e.source);
     result.bytes += out.size();
     ++result.tensors;
+    if (progress) progress->tensor_done(out.size());
   }
 
   if (!plan.config_name.empty()) {

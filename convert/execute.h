@@ -12,6 +12,7 @@
 #include <string>
 
 #include "convert/plan.h"
+#include "core/progress.h"
 
 namespace tensorferry {
 
@@ -32,13 +33,14 @@ std::unique_ptr<CheckpointWriter> default_writer(const Plan& plan,
 // Looks at the complete, synced staging folder before anything is published and says where to
 // publish it: the plan's output folder, another name beside it, or nowhere (nullopt: the staging
 // folder is removed and the output's name keeps what it had). convert runs verify here, so that
-// a result that fails it never appears under the output's name.
+// a result that fails it never appears under the output's name. `progress`, when given, hears
+// of every tensor written.
 using PublishCheck = std::function<std::optional<std::filesystem::path>(
     const Plan& plan, const std::filesystem::path& staging)>;
 
 ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
                            const WriterFactory& make_writer = default_writer,
-                           const PublishCheck& check = {});
+                           const PublishCheck& check = {}, ProgressSink* progress = nullptr);
 
 // The layout step (and cast) of one entry: `source` bytes in, the target bytes out (a view of
 // `source` itself when nothing has to move, else of one of the buffers).

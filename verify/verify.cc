@@ -112,7 +112,11 @@ VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
   // A's stage values wait in a temporary file; B's stages are compared as they come and both
   // sides' values dropped, so about one stage of each side is in memory at a time.
   StageSpill spill;
-  ForwardResult fa = run_forward(a, report.sequences, [&](Stage& sa) { spill.put(sa); });
+  ProgressSink* progress = options.progress;
+  ForwardResult fa = run_forward(a, report.sequences, [&](Stage& sa) {
+    if (progress) progress->step("verify: A " + sa.name);
+    spill.put(sa);
+  });
   std::map<std::string, Stage*> a_stages;
   for (auto& s : fa.stages) a_stages.emplace(s.name, &s);
   std::map<std::string, StageReport> compared;
@@ -120,7 +124,11 @@ VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
     auto it = a_stages.find(sb.name);
     if (it == a_stages.end() || compared.count(sb.name)) return;
     spill.take(*it->second);
-    compared.emplace(sb.name, compare_stages(*it->second, sb, options));
+    const StageReport& stage =
+        compared.emplace(sb.name, compare_stages(*it->second, sb, options)).first->second;
+    if (progress)
+      progress->step("verify: B " + sb.name + ": " + std::string(status_name(stage.status)) +
+                     ", max abs error " + number(stage.max_abs_error));
     std::vector<double>().swap(it->second->values.data);  // rows and cols stay for the report
     std::vector<double>().swap(sb.values.data);
   });
@@ -148,7 +156,9 @@ VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
 VerifyReport verify_checkpoints(const std::string& path_a, const std::string& path_b,
                                 const VerifyOptions& options) {
   const auto start = std::chrono::steady_clock::now();
+  if (options.progress) options.progress->step("verify: opening " + path_a);
   Model a = open_model(path_a, options.convention_a);
+  if (options.progress) options.progress->step("verify: opening " + path_b);
   Model b = open_model(path_b, options.convention_b);
   VerifyReport report = verify_models(a, b, options);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

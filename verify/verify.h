@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress.h"
 #include "verify/bound.h"
 #include "verify/forward.h"
 
@@ -23,6 +24,8 @@ struct VerifyOptions {
   bool fixed_sequences = true;
   // A head (pooler, MLM, NSP, classifier, QA) present on one side only is a failure unless set.
   bool allow_missing_heads = false;
+  // Hears of every stage as it is computed (A's) and compared (B's), when given.
+  ProgressSink* progress = nullptr;
 };
 
 enum class StageStatus {
