@@ -76,7 +76,8 @@ const StageReport* closest_to_bound(const VerifyReport& r) {
 }
 
 std::string where(const StageReport& s) {
-  return "sequence " + std::to_string(s.sequence + 1) + ", token " + std::to_string(s.token) +
+  // 0-based, as in the JSON report and the `sequences` list there.
+  return "sequence " + std::to_string(s.sequence) + ", token " + std::to_string(s.token) +
          ", column " + std::to_string(s.column);
 }
 
@@ -95,7 +96,12 @@ std::string scientific(double v) {
 
 nlohmann::json json_number(double value) {
   if (std::isfinite(value)) return value;
-  return scientific(value);
+  return nullptr;
+}
+
+void put_number(nlohmann::json& object, const std::string& key, double value) {
+  object[key] = json_number(value);
+  if (!std::isfinite(value)) object["non_finite"][key] = scientific(value);
 }
 
 std::string format_verify_table(const VerifyReport& r) {
@@ -167,14 +173,14 @@ nlohmann::json verify_report_json(const VerifyReport& r) {
                         {"tensors_a", s.tensors_a},
                         {"tensors_b", s.tensors_b}};
     if (compared(s)) {
-      j["max_abs_error"] = json_number(s.max_abs_error);
-      j["mean_abs_error"] = json_number(s.mean_abs_error);
-      j["max_abs_value"] = json_number(s.max_abs_value);
-      j["bound"] = json_number(s.bound);
+      put_number(j, "max_abs_error", s.max_abs_error);
+      put_number(j, "mean_abs_error", s.mean_abs_error);
+      put_number(j, "max_abs_value", s.max_abs_value);
+      put_number(j, "bound", s.bound);
       j["worst"] = {{"sequence", s.sequence}, {"token", s.token}, {"column", s.column}};
     }
     if (s.status == StageStatus::kNotFinite)
-      j["non_finite"] = {{"a", s.non_finite_a}, {"b", s.non_finite_b}};
+      j["non_finite_values"] = {{"a", s.non_finite_a}, {"b", s.non_finite_b}};
     if (!s.note.empty()) j["note"] = s.note;
     stages.push_back(std::move(j));
   }
@@ -183,8 +189,8 @@ nlohmann::json verify_report_json(const VerifyReport& r) {
     doc["first_failure"] = {
         {"stage", f.name}, {"layer", f.layer}, {"status", std::string(status_name(f.status))}};
     if (f.status == StageStatus::kExceeds) {
-      doc["first_failure"]["max_abs_error"] = json_number(f.max_abs_error);
-      doc["first_failure"]["bound"] = json_number(f.bound);
+      put_number(doc["first_failure"], "max_abs_error", f.max_abs_error);
+      put_number(doc["first_failure"], "bound", f.bound);
     }
     if (!f.note.empty()) doc["first_failure"]["note"] = f.note;
   } else {
@@ -210,17 +216,22 @@ nlohmann::json forward_json(const Model& model, const std::vector<TokenSequence>
     } else {
       // values[sequence][token][column]
       auto values = nlohmann::json::array();
+      uint64_t non_finite = 0;  // values written as null
       for (size_t q = 0; q + 1 < s.offsets.size(); ++q) {
         auto rows = nlohmann::json::array();
         for (int64_t r = s.offsets[q]; r < s.offsets[q + 1]; ++r) {
           auto row = nlohmann::json::array();
-          for (int64_t c = 0; c < s.values.cols; ++c)
-            row.push_back(json_number(s.values.row(r)[c]));
+          for (int64_t c = 0; c < s.values.cols; ++c) {
+            const double value = s.values.row(r)[c];
+            row.push_back(json_number(value));
+            if (!std::isfinite(value)) ++non_finite;
+          }
           rows.push_back(std::move(row));
         }
         values.push_back(std::move(rows));
       }
       j["values"] = std::move(values);
+      j["non_finite_values"] = non_finite;
     }
     stages.push_back(std::move(j));
   }

@@ -19,7 +19,7 @@ nlohmann::json forward_json(const Model& model, const std::vector<TokenSequence>
 // "1.000e-05", or "1.000e-05 + 3.125e-02 × max |A|" when the bound has a relative part.
 std::string bound_formula(const VerifyReport& report);
 
-// "sequence 2, token 5, column 17": where a stage's largest error (or first non-finite value) is.
+// "sequence 2, token 5, column 17" (0-based, like the JSON): where a stage's largest error (or first non-finite value) is.
 std::string where(const StageReport& stage);
 
 // The passing stage whose error used the largest share of its bound; nullptr when none passed.
@@ -28,7 +28,10 @@ const StageReport* closest_to_bound(const VerifyReport& report);
 // "1.234e-05"; "inf", "-inf", "nan" for the non-finite.
 std::string scientific(double value);
 
-// JSON has no infinity or NaN: those become the strings "inf", "-inf", "nan".
+// JSON has no infinity or NaN, and a number is never written as a string: a non-finite value is
+// null. put_number also names what the null stands for in the object's "non_finite" member:
+// {"max_rel": null, "non_finite": {"max_rel": "inf"}} (values "inf", "-inf", "nan").
 nlohmann::json json_number(double value);
+void put_number(nlohmann::json& object, const std::string& key, double value);
 
 }  // namespace tensorferry::verify

@@ -10,22 +10,52 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
+import referencing
 
 ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = ROOT / "docs" / "schemas"
 BIN = Path(os.environ.get("TENSORFERRY_BIN", ROOT / "build" / "tensorferry"))
 
 if not BIN.exists():
     raise RuntimeError(f"tensorferry binary not found at {BIN}: build it first (scripts/setup.sh)")
 
 
+def _schema_registry():
+    resources = []
+    for path in sorted(SCHEMAS.glob("*.schema.json")):
+        schema = json.loads(path.read_text())
+        resources.append((schema["$id"], referencing.Resource.from_contents(schema)))
+    return referencing.Registry().with_resources(resources)
+
+
+_REGISTRY = None
+
+
+def validate_json_output(doc, command):
+    """Every --json document is a contract: it names its schema, tensorferry.<command>/1, and
+    validates against docs/schemas/<command>.schema.json (which refers to the others)."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = _schema_registry()
+    assert isinstance(doc, dict) and doc.get("schema") == f"tensorferry.{command}/1", \
+        f"--json output of {command} does not name its schema: {str(doc)[:200]}"
+    schema = json.loads((SCHEMAS / f"{command}.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema, registry=_REGISTRY).validate(doc)
+    return doc
+
+
 def run_tf(*args, check=True, timeout=600):
-    """Runs the tensorferry binary; returns the CompletedProcess (text mode)."""
+    """Runs the tensorferry binary; returns the CompletedProcess (text mode). A --json document
+    it prints is validated against its schema (validate_json_output)."""
     proc = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True,
                           timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"tensorferry {' '.join(map(str, args))} exited {proc.returncode}\n"
                              f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    if "--json" in map(str, args) and proc.returncode in (0, 1) and proc.stdout.strip():
+        validate_json_output(json.loads(proc.stdout), str(args[0]))
     return proc
 
 
