@@ -3,12 +3,18 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/choices.h"
 #include "cli/commands.h"
 #include "cli/convert_verify.h"
+#include "cli/help.h"
+#include "cli/json_output.h"
+#include "cli/terminal_progress.h"
 #include "convert/convert_model.h"
 #include "convert/copy.h"
 #include "convert/report.h"
 #include "core/error.h"
+#include "verify/report.h"
+#include "verify/verify.h"
 
 namespace tensorferry::cli {
 namespace {
@@ -35,41 +41,72 @@ struct ConvertArgs {
   bool keep_failed = false;
 };
 
-int run_model_convert(const ConvertArgs& args) {
+ModelConvertOptions model_options(const ConvertArgs& args) {
   ModelConvertOptions options;
-  auto to = convention_from_name(args.to);
-  if (!to)
-    throw_usage("unknown convention \"" + args.to +
-                "\" (hf-pytorch, hf-tf2, openai-tf1, google-tf1)");
-  options.to = *to;
-  if (!args.from.empty()) {
-    options.from = convention_from_name(args.from);
-    if (!options.from) throw_usage("unknown convention \"" + args.from + "\"");
-  }
+  options.to = parse_convention(args.to, "--to");
+  if (!args.from.empty()) options.from = parse_convention(args.from, "--from");
   if (!args.dtype.empty()) {
     auto d = dtype_from_name(args.dtype);
     if (!d || !(*d == DType::kF32 || *d == DType::kF16 || *d == DType::kBF16))
-      throw_usage("--dtype takes f32, f16 or bf16, not \"" + args.dtype + "\"");
+      throw_usage("--dtype: unknown dtype '" + args.dtype + "' (valid: f32, f16, bf16)");
     options.dtype = *d;
   }
   if (!args.format.empty()) {
-    auto f = format_from_name(args.format);
-    if (!f || (*f != Format::kSafetensors && *f != Format::kPyTorch) ||
+    const Format f = parse_format(args.format, "--format");
+    if ((f != Format::kSafetensors && f != Format::kPyTorch) ||
         options.to != Convention::kHfPyTorch)
       throw_usage("--format with --to selects the hf-pytorch container: safetensors or pytorch");
-    options.hf_format = *f;
+    options.hf_format = f;
   }
   if (!args.input_format.empty())
     throw_usage("--input-format is for container conversion; use --from");
   if (!args.shard_size.empty()) options.shard_size = parse_size(args.shard_size);
   options.force = args.force;
   options.hf_class = args.hf_class;
+  return options;
+}
 
+// A model conversion writes a folder; a new DST named like a checkpoint file ("x.h5") would
+// surprise whoever looks for a file there, so the report says what it is. Asked before the run
+// (afterwards the folder exists).
+bool is_new_folder_named_like_a_file(const std::string& output) {
+  std::error_code ec;
+  return format_from_extension(output) && !fs::is_directory(output, ec);
+}
+
+void note_folder_named_like_a_file(const std::string& output, Plan& plan) {
+  plan.notes.push_back(output + " is a folder, not a " + fs::path(output).extension().string() +
+                       " file: a model conversion writes a folder (" + output + "/" +
+                       plan.target_file +
+                       " and its config); for a single file, convert the "
+                       "checkpoint without --to");
+}
+
+nlohmann::json convert_json(const ModelConvertOutcome& outcome, const ConvertArgs& args,
+                            const ConversionVerifier* verifier) {
+  nlohmann::json doc = plan_to_json(outcome.plan, outcome.result ? &*outcome.result : nullptr);
+  doc["kind"] = "model";
+  if (verifier && verifier->report()) {
+    doc["verify"] = verify::verify_report_json(*verifier->report());
+    doc["verify"]["schema"] = schema_id("verify");
+  } else {
+    doc["verify"] = nullptr;
+    doc["verify_skipped"] = args.dry_run     ? "dry run"
+                            : args.no_verify ? "--no-verify"
+                                             : "verify could not run";
+  }
+  return doc;
+}
+
+int run_model_convert(const ConvertArgs& args) {
+  const ModelConvertOptions options = model_options(args);
+  auto progress = progress_for_stderr(args.quiet, args.json);
   // Verified before it is published: a result that fails is not left under DST's name.
   std::optional<ConversionVerifier> verifier;
   if (!args.no_verify && !args.dry_run)
     verifier.emplace(ConvertVerifySettings{args.input, args.output, options.from, args.max_error,
-                                           args.max_rel_error, args.keep_failed, args.force});
+                                           args.max_rel_error, args.keep_failed, args.force,
+                                           progress.get()});
   else if (args.keep_failed || args.max_error || args.max_rel_error)
     throw_usage(
         "--keep-failed, --max-error and --max-rel-error set how the result is verified; "
@@ -79,16 +116,19 @@ int run_model_convert(const ConvertArgs& args) {
     check = [&](const Plan& plan, const fs::path& staging) {
       return verifier->check(plan, staging);
     };
+  const bool named_like_a_file = is_new_folder_named_like_a_file(args.output);
   ModelConvertOutcome outcome =
-      convert_model(args.input, args.output, options, args.dry_run, check);
+      convert_model(args.input, args.output, options, args.dry_run, check, progress.get());
+  if (progress) progress->done();
+  if (named_like_a_file) note_folder_named_like_a_file(args.output, outcome.plan);
   const ConvertResult* result = outcome.result ? &*outcome.result : nullptr;
-  if (args.json) {
-    std::cout << plan_to_json(outcome.plan, result).dump(2) << "\n";
-  } else if (!args.quiet || args.dry_run) {
+  if (args.json)
+    print_json(convert_json(outcome, args, verifier ? &*verifier : nullptr), "convert");
+  else if (!args.quiet || args.dry_run)
     std::cout << plan_to_text(outcome.plan, result, args.verbose);
-  }
   if (!verifier) return 0;
-  return verifier->print(args.json ? std::cerr : std::cout, std::cerr, args.quiet);
+  // With --json the verdict is in the document; only a failure is also said on stderr.
+  return verifier->print(std::cout, std::cerr, args.quiet || args.json);
 }
 
 int run_convert(const ConvertArgs& args) {
@@ -101,18 +141,13 @@ int run_convert(const ConvertArgs& args) {
         "--keep-failed, --max-error and --max-rel-error need --to (only a model "
         "conversion is verified)");
   std::optional<Format> input_format;
-  if (!args.input_format.empty()) {
-    input_format = format_from_name(args.input_format);
-    if (!input_format) throw_usage("unknown input format \"" + args.input_format + "\"");
-  }
+  if (!args.input_format.empty()) input_format = parse_format(args.input_format, "--input-format");
   CopyOptions options;
   std::optional<Format> out_format;
-  if (!args.format.empty()) {
-    out_format = format_from_name(args.format);
-    if (!out_format) throw_usage("unknown output format \"" + args.format + "\"");
-  } else {
+  if (!args.format.empty())
+    out_format = parse_format(args.format, "--format");
+  else
     out_format = format_from_extension(args.output);
-  }
   const bool ends_with_slash = !args.output.empty() && args.output.back() == '/';
   options.output_is_folder = ends_with_slash || fs::is_directory(args.output) ||
                              !format_from_extension(args.output).has_value();
@@ -124,7 +159,10 @@ int run_convert(const ConvertArgs& args) {
   if (!args.shard_size.empty()) options.writer.shard_size = parse_size(args.shard_size);
 
   auto reader = open_checkpoint(args.input, input_format);
+  auto progress = progress_for_stderr(args.quiet, args.json);
+  options.progress = progress.get();
   CopyReport report = copy_checkpoint(*reader, args.output, options);
+  if (progress) progress->done();
   if (!args.quiet)
     std::cout << "wrote " << report.tensors << " tensors (" << human_bytes(report.bytes)
               << ") from " << reader->path() << " [" << reader->format() << "] to "
@@ -171,13 +209,21 @@ Run add_convert_command(CLI::App& app) {
   cmd->add_flag("--dry-run", args->dry_run,
                 "print the plan (every tensor, its rename and layout "
                 "step) without writing");
-  cmd->add_flag("--json", args->json, "print the plan / report as JSON");
+  cmd->add_flag("--json", args->json,
+                "print the plan / report and the verify result as JSON (schema "
+                "tensorferry.convert/1, docs/schemas/convert.schema.json)");
   cmd->add_option("--input-format", args->input_format, "input container instead of detecting it");
   cmd->add_option("--shard-size", args->shard_size, "split the output into shards of this size");
   cmd->add_flag("--force", args->force, "replace an existing output");
-  cmd->add_flag("-q,--quiet", args->quiet, "print nothing on success");
+  add_quiet_flag(*cmd, args->quiet);
   cmd->add_flag("-v,--verbose", args->verbose,
                 "list every skipped training-state tensor (optimizer slots, counters)");
+  set_help_footer(*cmd,
+                  {"tensorferry convert pytorch_model.bin model.safetensors",
+                   "tensorferry convert model.safetensors out --format pytorch --shard-size 2GB",
+                   "tensorferry convert gpt2/ gpt2-openai/ --to openai-tf1",
+                   "tensorferry convert bert/ bert-tf2/ --to hf-tf2 --dtype f16 --dry-run"},
+                  "the converted model failed its verify (--to)");
   return [args] { return run_convert(*args); };
 }
 

@@ -90,6 +90,7 @@ std::optional<fs::path> ConversionVerifier::check(const Plan& plan, const fs::pa
   if (settings_.from)
     options_.convention_a = verify::convention_from_name(convention_name(*settings_.from));
   options_.allow_missing_heads = true;  // heads the target cannot hold are listed in the report
+  options_.progress = settings_.progress;
   const std::optional<fs::path> if_failed =
       settings_.keep_failed ? std::optional(failed_output_path(settings_.output)) : std::nullopt;
   try {

@@ -22,6 +22,7 @@ struct ConvertVerifySettings {
   std::optional<double> max_rel_error;  // convert --max-rel-error; default from the plan's casts
   bool keep_failed = false;
   bool force = false;
+  ProgressSink* progress = nullptr;  // hears of every stage, when given
 };
 
 // "DST.verify-failed": where --keep-failed publishes a result that failed its verify.

@@ -2,7 +2,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/choices.h"
 #include "cli/commands.h"
+#include "cli/help.h"
+#include "cli/json_output.h"
 #include "core/error.h"
 #include "verify/diff.h"
 #include "verify/report.h"
@@ -17,6 +20,7 @@ struct DiffArgs {
   bool by_name = false;
   bool all = false;
   bool json = false;
+  bool quiet = false;
 };
 
 std::string index_text(const std::vector<uint64_t>& index) {
@@ -65,8 +69,8 @@ nlohmann::json report_json(const verify::DiffReport& r) {
       j["elements"] = d.elements;
       j["differing"] = d.differing;
       j["mismatched"] = d.mismatched;
-      j["max_abs"] = verify::json_number(d.max_abs);
-      j["max_rel"] = verify::json_number(d.max_rel);
+      verify::put_number(j, "max_abs", d.max_abs);
+      verify::put_number(j, "max_rel", d.max_rel);
       if (d.max_abs_index) j["max_abs_index"] = index_json(d, *d.max_abs_index);
       if (d.first_mismatch) j["first_mismatch"] = index_json(d, *d.first_mismatch);
     }
@@ -130,16 +134,12 @@ int run_diff(const DiffArgs& args) {
   options.atol = args.atol;
   options.rtol = args.rtol;
   options.by_name = args.by_name;
-  for (auto [text, slot, option] : {std::tuple{&args.from_a, &options.convention_a, "--from-a"},
-                                    std::tuple{&args.from_b, &options.convention_b, "--from-b"}}) {
-    if (text->empty()) continue;
-    *slot = verify::convention_from_name(*text);
-    if (!*slot) throw_usage(std::string(option) + ": unknown convention \"" + *text + "\"");
-  }
+  options.convention_a = optional_verify_convention(args.from_a, "--from-a");
+  options.convention_b = optional_verify_convention(args.from_b, "--from-b");
   const verify::DiffReport report = verify::diff_checkpoints(args.a, args.b, options);
   if (args.json)
-    std::cout << report_json(report).dump(2) << "\n";
-  else
+    print_json(report_json(report), "diff");
+  else if (!args.quiet)
     print_table(report, args.all);
   return report.same ? 0 : static_cast<int>(ErrorKind::kVerifyFailed);
 }
@@ -160,7 +160,15 @@ Run add_diff_command(CLI::App& app) {
   cmd->add_option("--from-b", args->from_b, "convention of B instead of detecting it");
   cmd->add_flag("--by-name", args->by_name, "match stored names only, never through conventions");
   cmd->add_flag("--all", args->all, "list identical tensors too");
-  cmd->add_flag("--json", args->json, "machine-readable report");
+  cmd->add_flag(
+      "--json", args->json,
+      "machine-readable report (schema tensorferry.diff/1, docs/schemas/diff.schema.json)");
+  add_quiet_flag(*cmd, args->quiet);
+  set_help_footer(*cmd,
+                  {"tensorferry diff pytorch_model.bin model.safetensors",
+                   "tensorferry diff gpt2/ gpt2-openai/ --atol 1e-6 --json",
+                   "tensorferry diff a.safetensors b.safetensors --by-name --all"},
+                  "the checkpoints differ (beyond --atol / --rtol)");
   return [args] { return run_diff(*args); };
 }
 

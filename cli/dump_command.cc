@@ -4,7 +4,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/choices.h"
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "core/error.h"
 #include "core/output.h"
 #include "formats/registry.h"
@@ -17,14 +19,12 @@ struct DumpArgs {
   std::string out;
   std::string format;
   bool force = false;
+  bool quiet = false;  // dump prints nothing on success anyway; accepted like everywhere
 };
 
 int run_dump(const DumpArgs& args) {
   std::optional<Format> format;
-  if (!args.format.empty()) {
-    format = format_from_name(args.format);
-    if (!format) throw_usage("unknown format \"" + args.format + "\"");
-  }
+  if (!args.format.empty()) format = parse_format(args.format, "--format");
   auto reader = open_checkpoint(args.path, format);
   AtomicOutput folder(args.out, AtomicOutput::Kind::kDirectory, args.force);
   nlohmann::json manifest = nlohmann::json::array();
@@ -60,6 +60,11 @@ Run add_dump_command(CLI::App& app) {
   cmd->add_option("out", args->out, "folder to create")->required();
   cmd->add_option("--format", args->format, "container format instead of detecting it");
   cmd->add_flag("--force", args->force, "replace an existing folder");
+  add_quiet_flag(*cmd, args->quiet);
+  set_help_footer(*cmd,
+                  {"tensorferry dump model.safetensors tensors/",
+                   "tensorferry dump model.ckpt tensors/ --force"},
+                  "");
   return [args] { return run_dump(*args); };
 }
 

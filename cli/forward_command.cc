@@ -3,7 +3,10 @@
 #include <cmath>
 #include <iostream>
 
+#include "cli/choices.h"
 #include "cli/commands.h"
+#include "cli/help.h"
+#include "cli/json_output.h"
 #include "cli/token_args.h"
 #include "core/error.h"
 #include "verify/report.h"
@@ -16,22 +19,20 @@ struct ForwardArgs {
   std::string from;
   std::vector<std::string> tokens, token_types;
   bool json = false;
+  bool quiet = false;
 };
 
 int run_forward_command(const ForwardArgs& args) {
-  std::optional<verify::Convention> convention;
-  if (!args.from.empty()) {
-    convention = verify::convention_from_name(args.from);
-    if (!convention) throw_usage("--from: unknown convention \"" + args.from + "\"");
-  }
-  verify::Model model = verify::open_model(args.path, convention);
+  verify::Model model =
+      verify::open_model(args.path, optional_verify_convention(args.from, "--from"));
   auto sequences = parse_token_sequences(args.tokens, args.token_types);
   if (sequences.empty()) sequences = verify::default_sequences(model.config, model.config);
   const verify::ForwardResult result = verify::run_forward(model, sequences);
   if (args.json) {
-    std::cout << verify::forward_json(model, sequences, result).dump() << "\n";
+    print_json(verify::forward_json(model, sequences, result), "forward", -1);
     return 0;
   }
+  if (args.quiet) return 0;
   std::cout << verify::family_name(model.family) << " " << verify::convention_name(model.convention)
             << ": " << model.checkpoint << "\n";
   for (const auto& s : result.stages) {
@@ -56,7 +57,11 @@ Run add_forward_command(CLI::App& app) {
   cmd->add_option("--from", args->from, "convention instead of detecting it");
   cmd->add_option("--tokens", args->tokens, "token sequence, e.g. 1,2,3 (repeatable)");
   cmd->add_option("--token-types", args->token_types, "BERT segment ids for each --tokens");
-  cmd->add_flag("--json", args->json, "every stage's values as JSON");
+  cmd->add_flag("--json", args->json,
+                "every stage's values as JSON (schema tensorferry.forward/1, "
+                "docs/schemas/forward.schema.json)");
+  add_quiet_flag(*cmd, args->quiet);
+  set_help_footer(*cmd, {"tensorferry forward gpt2/ --tokens 15496,11,995 --json"}, "");
   return [args] { return run_forward_command(*args); };
 }
 

@@ -5,7 +5,10 @@
 #include <optional>
 #include <set>
 
+#include "cli/choices.h"
 #include "cli/commands.h"
+#include "cli/help.h"
+#include "cli/json_output.h"
 #include "core/error.h"
 #include "formats/registry.h"
 #include "formats/torch/torch.h"
@@ -18,6 +21,7 @@ struct InspectArgs {
   std::string format;
   bool json = false;
   bool check = false;
+  bool quiet = false;
 };
 
 // What `inspect --check` proved.
@@ -66,13 +70,11 @@ std::string pad(const std::string& s, size_t width) {
 
 int run_inspect(const InspectArgs& args) {
   std::optional<Format> format;
-  if (!args.format.empty()) {
-    format = format_from_name(args.format);
-    if (!format) throw_usage("unknown format \"" + args.format + "\"");
-  }
+  if (!args.format.empty()) format = parse_format(args.format, "--format");
   auto reader = open_checkpoint(args.path, format);
   std::optional<CheckSummary> checked;
   if (args.check) checked = check_checksums(*reader);
+  if (args.quiet) return 0;
   const auto& tensors = reader->tensors();
   uint64_t total = 0;
   for (const auto& t : tensors) total += t.nbytes;
@@ -106,18 +108,27 @@ int run_inspect(const InspectArgs& args) {
       if (!t.note.empty()) j["note"] = t.note;
       list.push_back(std::move(j));
     }
-    std::cout << doc.dump(2) << "\n";
+    print_json(std::move(doc), "inspect");
     return 0;
   }
 
-  size_t name_width = 4;
-  for (const auto& t : tensors) name_width = std::max(name_width, t.name.size());
-  name_width = std::min<size_t>(name_width, 72);
-  std::cout << pad("name", name_width) << "  " << pad("dtype", 9) << pad("shape", 22)
-            << pad("size", 12) << "offset\n";
+  // Columns are as wide as their longest entry plus a space (at least the usual widths, so
+  // small tables look alike); names past 72 characters overflow rather than widen every row.
+  size_t name_width = 4, dtype_width = 9, shape_width = 22, size_width = 12;
   for (const auto& t : tensors) {
-    std::cout << pad(t.name, name_width) << "  " << pad(std::string(dtype_name(t.dtype)), 9)
-              << pad(shape_to_string(t.shape), 22) << pad(human_bytes(t.nbytes), 12) << t.offset;
+    name_width = std::max(name_width, t.name.size());
+    dtype_width = std::max(dtype_width, dtype_name(t.dtype).size() + 1);
+    shape_width = std::max(shape_width, shape_to_string(t.shape).size() + 1);
+    size_width = std::max(size_width, human_bytes(t.nbytes).size() + 1);
+  }
+  name_width = std::min<size_t>(name_width, 72);
+  std::cout << pad("name", name_width) << "  " << pad("dtype", dtype_width)
+            << pad("shape", shape_width) << pad("size", size_width) << "offset\n";
+  for (const auto& t : tensors) {
+    std::cout << pad(t.name, name_width) << "  "
+              << pad(std::string(dtype_name(t.dtype)), dtype_width)
+              << pad(shape_to_string(t.shape), shape_width)
+              << pad(human_bytes(t.nbytes), size_width) << t.offset;
     if (many_files) std::cout << "  " << std::filesystem::path(t.file).filename().string();
     if (t.role != TensorRole::kWeight) std::cout << "  (" << role_name(t.role) << ")";
     if (!t.note.empty()) std::cout << "  " << t.note;
@@ -141,10 +152,17 @@ Run add_inspect_command(CLI::App& app) {
   cmd->add_option("--format", args->format,
                   "container format instead of detecting it: safetensors, pytorch, tf-bundle, "
                   "keras-h5");
-  cmd->add_flag("--json", args->json, "machine-readable output");
+  cmd->add_flag("--json", args->json,
+                "machine-readable output (schema tensorferry.inspect/1, "
+                "docs/schemas/inspect.schema.json)");
   cmd->add_flag("--check", args->check,
                 "also read every tensor and verify every checksum the file stores (zip CRC-32 of "
                 "every torch record, CRC32C of every TF bundle tensor); exit 3 on a mismatch");
+  add_quiet_flag(*cmd, args->quiet);
+  set_help_footer(*cmd,
+                  {"tensorferry inspect model.safetensors", "tensorferry inspect gpt2/ --json",
+                   "tensorferry inspect model.ckpt --check -q   # exit code only"},
+                  "");
   return [args] { return run_inspect(*args); };
 }
 

@@ -2,11 +2,37 @@
 #include <iostream>
 #include <map>
 #include <new>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "cli/choices.h"
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "core/error.h"
 
 namespace {
+
+// CLI11 would call a mistyped command an unexpected argument; name it and say what was meant.
+// The top-level app takes flags only, so the first word not starting with '-' is the command.
+std::optional<std::string> unknown_command_message(CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> names;  // the commands --help lists (not the hidden ones)
+  bool known = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.starts_with("-")) continue;
+    for (const auto* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == word;
+      if (!sub->get_group().empty()) names.push_back(sub->get_name());
+    }
+    if (known) return std::nullopt;
+    std::string message = "unknown command '" + word + "'";
+    if (auto guess = tensorferry::cli::closest_word(word, names))
+      return message + "; did you mean '" + *guess + "'?";
+    return message + " (commands: " + tensorferry::cli::join_words(names) + "; tensorferry --help)";
+  }
+  return std::nullopt;
+}
 
 int run_main(int argc, char** argv) {
   using namespace tensorferry;
@@ -25,6 +51,16 @@ int run_main(int argc, char** argv) {
   add(cli::add_verify_command);
   add(cli::add_diff_command);
   add(cli::add_forward_command);
+  cli::set_help_footer(app,
+                       {"tensorferry inspect model.safetensors",
+                        "tensorferry convert pytorch_model.bin model.safetensors",
+                        "tensorferry convert gpt2/ gpt2-openai/ --to openai-tf1",
+                        "tensorferry verify gpt2/ gpt2-openai/", "tensorferry COMMAND --help"},
+                       "verification failed (convert, verify) or the checkpoints differ (diff)");
+  if (auto message = unknown_command_message(app, argc, argv)) {
+    std::cerr << "tensorferry: " << *message << "\n";
+    return static_cast<int>(ErrorKind::kUsage);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,7 +1,11 @@
 // `tensorferry verify A B`: reference forward passes on both checkpoints, compared stage by stage.
 #include <iostream>
 
+#include "cli/choices.h"
 #include "cli/commands.h"
+#include "cli/help.h"
+#include "cli/json_output.h"
+#include "cli/terminal_progress.h"
 #include "cli/token_args.h"
 #include "core/error.h"
 #include "verify/report.h"
@@ -18,30 +22,25 @@ struct VerifyArgs {
   bool no_fixed_tokens = false;
   bool allow_missing_heads = false;
   bool json = false;
+  bool quiet = false;
 };
-
-std::optional<verify::Convention> convention_arg(const std::string& text, const char* option) {
-  if (text.empty()) return std::nullopt;
-  auto c = verify::convention_from_name(text);
-  if (!c)
-    throw_usage(std::string(option) + ": unknown convention \"" + text +
-                "\" (hf-pytorch, hf-tf2, openai-tf1, google-tf1)");
-  return c;
-}
 
 int run_verify(const VerifyArgs& args) {
   verify::VerifyOptions options;
   options.max_error = args.max_error;
   options.max_rel_error = args.max_rel_error;
-  options.convention_a = convention_arg(args.from_a, "--from-a");
-  options.convention_b = convention_arg(args.from_b, "--from-b");
+  options.convention_a = optional_verify_convention(args.from_a, "--from-a");
+  options.convention_b = optional_verify_convention(args.from_b, "--from-b");
   options.sequences = parse_token_sequences(args.tokens, args.token_types);
   options.fixed_sequences = !args.no_fixed_tokens;
   options.allow_missing_heads = args.allow_missing_heads;
+  auto progress = progress_for_stderr(args.quiet, args.json);
+  options.progress = progress.get();
   const verify::VerifyReport report = verify::verify_checkpoints(args.a, args.b, options);
+  if (progress) progress->done();
   if (args.json)
-    std::cout << verify::verify_report_json(report).dump(2) << "\n";
-  else
+    print_json(verify::verify_report_json(report), "verify");
+  else if (!args.quiet)
     std::cout << verify::format_verify_table(report);
   return report.passed ? 0 : static_cast<int>(ErrorKind::kVerifyFailed);
 }
@@ -74,7 +73,15 @@ Run add_verify_command(CLI::App& app) {
                 "run only the --tokens sequences, not the built-in ones");
   cmd->add_flag("--allow-missing-heads", args->allow_missing_heads,
                 "do not fail when an output head is present on one side only");
-  cmd->add_flag("--json", args->json, "machine-readable report");
+  cmd->add_flag("--json", args->json,
+                "machine-readable report (schema tensorferry.verify/1, "
+                "docs/schemas/verify.schema.json)");
+  add_quiet_flag(*cmd, args->quiet);
+  set_help_footer(*cmd,
+                  {"tensorferry verify gpt2/ gpt2-openai/",
+                   "tensorferry verify bert/ bert-google/ --max-error 1e-4 --json",
+                   "tensorferry verify gpt2/ gpt2-tf2/tf_model.h5 --tokens 15496,11,995"},
+                  "a stage diverges (the report names the first)");
   return [args] { return run_verify(*args); };
 }
 

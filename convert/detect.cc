@@ -119,6 +119,42 @@ const Family* family_from_hf_config(const std::string& path) {
       "not a model family tensorferry knows (model_type " + type + "); known: gpt2, bert");
 }
 
+// What a model folder of `from` (or of any convention) must hold, for the error message.
+std::string model_folder_needs(std::optional<Convention> from) {
+  if (!from)
+    return "a model folder tensorferry recognises: config.json with model.safetensors / "
+           "pytorch_model.bin / tf_model.h5 (Hugging Face), hparams.json with model.ckpt (OpenAI "
+           "GPT-2) or bert_config.json with bert_model.ckpt (Google BERT)";
+  std::string needs =
+      "a model folder of the " + std::string(convention_name(*from)) + " convention: ";
+  switch (*from) {
+    case Convention::kHfPyTorch:
+      return needs +
+             "config.json and model.safetensors or pytorch_model.bin (or their .index.json)";
+    case Convention::kHfTf2: return needs + "config.json and tf_model.h5 (or its .index.json)";
+    case Convention::kOpenAiTf1: return needs + "hparams.json and a TF checkpoint";
+    case Convention::kGoogleTf1: return needs + "bert_config.json and a TF checkpoint";
+  }
+  return needs;
+}
+
+// Names what was given: a file is named as the file (not only its folder), with what a model
+// conversion expects instead.
+[[noreturn]] void throw_not_a_model(const fs::path& folder, const std::string& explicit_file,
+                                    std::optional<Convention> from, bool folder_is_model) {
+  if (explicit_file.empty())
+    throw_bad_input(folder.string(), std::nullopt, "not " + model_folder_needs(from));
+  const std::string expected = "a file where a model folder is expected: expected " +
+                               model_folder_needs(from) + ", or its checkpoint file";
+  if (folder_is_model)
+    throw_bad_input(explicit_file, std::nullopt,
+                    expected + "; give the folder " + folder.string() + " itself");
+  throw_bad_input(explicit_file, std::nullopt,
+                  expected + "; the folder " + folder.string() +
+                      " it is in is not one (to change only the container of this file, "
+                      "convert it without --to)");
+}
+
 }  // namespace
 
 std::string read_text_file(const std::string& path) {
@@ -145,9 +181,11 @@ ModelSource detect_model(const std::string& path, std::optional<Convention> from
   std::vector<Convention> order = {Convention::kOpenAiTf1, Convention::kGoogleTf1,
                                    Convention::kHfPyTorch, Convention::kHfTf2};
   if (from) order = {*from};
+  auto find = [&](Convention c, const std::string& file) {
+    return is_hf(c) ? find_hf(folder, c, file) : find_tf1(folder, c, file);
+  };
   for (Convention c : order) {
-    std::optional<ModelSource> s =
-        is_hf(c) ? find_hf(folder, c, explicit_file) : find_tf1(folder, c, explicit_file);
+    std::optional<ModelSource> s = find(c, explicit_file);
     if (!s) continue;
     if (c == Convention::kOpenAiTf1)
       s->family = family_by_name("gpt2");
@@ -157,25 +195,10 @@ ModelSource detect_model(const std::string& path, std::optional<Convention> from
       s->family = family_from_hf_config(s->config_path);
     return *s;
   }
-  if (from) {
-    const char* needs = "";
-    switch (*from) {
-      case Convention::kHfPyTorch:
-        needs = "config.json and model.safetensors or pytorch_model.bin (or their .index.json)";
-        break;
-      case Convention::kHfTf2: needs = "config.json and tf_model.h5 (or its .index.json)"; break;
-      case Convention::kOpenAiTf1: needs = "hparams.json and a TF checkpoint"; break;
-      case Convention::kGoogleTf1: needs = "bert_config.json and a TF checkpoint"; break;
-    }
-    throw_bad_input(folder.string(), std::nullopt,
-                    "not a model folder of the " + std::string(convention_name(*from)) +
-                        " convention: needs " + needs);
-  }
-  throw_bad_input(folder.string(), std::nullopt,
-                  "not a model folder tensorferry recognises: expected config.json with "
-                  "model.safetensors / pytorch_model.bin / tf_model.h5 (Hugging Face), "
-                  "hparams.json with model.ckpt (OpenAI GPT-2) or bert_config.json with "
-                  "bert_model.ckpt (Google BERT)");
+  bool folder_is_model = false;
+  if (!explicit_file.empty())
+    for (Convention c : order) folder_is_model = folder_is_model || find(c, "").has_value();
+  throw_not_a_model(folder, explicit_file, from, folder_is_model);
 }
 
 }  // namespace tensorferry

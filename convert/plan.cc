@@ -27,6 +27,14 @@ std::string_view step_name(Step step) {
 
 namespace {
 
+// "GPT2Model, GPT2LMHeadModel": what --class accepts for the family.
+std::string hf_class_names(const Family& family) {
+  std::string names;
+  for (const auto& c : family.hf_classes())
+    names += (names.empty() ? "" : ", ") + std::string(c.name);
+  return names;
+}
+
 template <typename T>
 bool contains(const std::vector<T>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -145,11 +153,8 @@ class Planner {
     if (plan_.hf_class.empty() || family_.find_hf_class(plan_.hf_class) ||
         !options_.hf_class.empty())
       return;
-    std::string known;
-    for (const auto& c : family_.hf_classes())
-      known += (known.empty() ? "" : ", ") + std::string(c.name);
     throw_usage(source_.config_path + " names the class " + plan_.hf_class +
-                ", which tensorferry does not convert (known: " + known +
+                ", which tensorferry does not convert (known: " + hf_class_names(family_) +
                 "); --class NAME converts the parts that class shares");
   }
 
@@ -358,7 +363,9 @@ class Planner {
       cls_ = &family_.choose_hf_class(plan_.groups, plan_.hf_class);
     } else {
       cls_ = family_.find_hf_class(options_.hf_class);
-      if (!cls_) throw_usage("no " + std::string(family_.name()) + " class " + options_.hf_class);
+      if (!cls_)
+        throw_usage("--class: no " + std::string(family_.name()) + " class '" + options_.hf_class +
+                    "' (valid: " + hf_class_names(family_) + ")");
       for (auto g : cls_->groups)
         if (!contains(plan_.groups, g) && !contains(cls_->optional, g))
           throw_usage(options_.hf_class + " needs the " +

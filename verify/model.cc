@@ -37,10 +37,12 @@ std::string find_config(const Model& model) {
     const fs::path p = dir / name;
     if (fs::is_regular_file(p)) return p.string();
   }
-  throw_bad_input(dir.string(), std::nullopt,
-                  "no " + names.front() + " next to the " +
+  // Name what the user gave: the folder, or the file whose folder lacks the config.
+  const std::string given = fs::is_directory(model.path) ? dir.string() : model.path;
+  throw_bad_input(given, std::nullopt,
+                  "no " + names.front() + " in " + dir.string() + " next to the " +
                       std::string(convention_name(model.convention)) +
-                      " checkpoint: verify needs the model's config");
+                      " checkpoint: verify needs the model's config (give a model folder)");
 }
 
 }  // namespace
