@@ -59,6 +59,20 @@ def run_tf(*args, check=True, timeout=600):
     return proc
 
 
+def write_f32_safetensors(path, tensors):
+    """{name: list of floats} as 1-D f32 tensors in a safetensors file written by hand (no
+    framework needed)."""
+    import struct
+    header, data = {}, b""
+    for name, values in tensors.items():
+        raw = struct.pack(f"<{len(values)}f", *values)
+        header[name] = {"dtype": "F32", "shape": [len(values)],
+                        "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header).encode()
+    Path(path).write_bytes(struct.pack("<Q", len(text)) + text + data)
+
+
 def inspect_json(path, *extra):
     return json.loads(run_tf("inspect", "--json", path, *extra).stdout)
 

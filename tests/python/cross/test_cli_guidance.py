@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, run_tf
+from conftest import ROOT, run_tf, write_f32_safetensors
 
 GPT2 = ROOT / "examples" / "gpt2-tiny"
 COMMANDS = ["inspect", "convert", "dump", "verify", "diff"]
@@ -19,17 +19,6 @@ def usage_error(*args):
     assert proc.returncode == 2, f"exit {proc.returncode}: {proc.stderr}"
     assert proc.stdout == ""
     return proc.stderr
-
-
-def write_safetensors(path, tensors):
-    """{name: list of floats} as 1-D f32 tensors, written by hand (no framework needed)."""
-    header, data = {}, b""
-    for name, values in tensors.items():
-        raw = struct.pack(f"<{len(values)}f", *values)
-        header[name] = {"dtype": "F32", "shape": [len(values)], "data_offsets": [len(data), len(data) + len(raw)]}
-        data += raw
-    text = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
 
 
 @pytest.mark.parametrize("typed,meant", [("conver", "convert"), ("inpsect", "inspect"),
@@ -85,7 +74,7 @@ def test_a_file_where_a_model_folder_is_expected_is_named(tmp_path):
     assert f"give the folder {GPT2} itself" in proc.stderr
     lone = tmp_path / "lone" / "weights.safetensors"
     lone.parent.mkdir()
-    write_safetensors(lone, {"w": [1.0, 2.0]})
+    write_f32_safetensors(lone, {"w": [1.0, 2.0]})
     proc = run_tf("convert", lone, tmp_path / "out", "--to", "hf-tf2", check=False)
     assert proc.returncode == 3
     assert proc.stderr.startswith(f"tensorferry: {lone}: a file where a model folder is expected")
@@ -131,8 +120,8 @@ def test_quiet_is_accepted_by_every_command(tmp_path):
         proc = run_tf(*args)
         assert proc.stdout == "" and proc.stderr == "", what
     # -q hides the report, not the verdict: a diff that finds a difference still exits 1.
-    write_safetensors(tmp_path / "a.safetensors", {"w": [1.0, 2.0]})
-    write_safetensors(tmp_path / "b.safetensors", {"w": [1.0, 3.0]})
+    write_f32_safetensors(tmp_path / "a.safetensors", {"w": [1.0, 2.0]})
+    write_f32_safetensors(tmp_path / "b.safetensors", {"w": [1.0, 3.0]})
     proc = run_tf("diff", tmp_path / "a.safetensors", tmp_path / "b.safetensors", "-q", check=False)
     assert proc.returncode == 1 and proc.stdout == ""
 

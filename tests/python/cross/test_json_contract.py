@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SCHEMAS, run_tf, validate_json_output
+from conftest import ROOT, SCHEMAS, run_tf, validate_json_output, write_f32_safetensors
 
 GPT2 = ROOT / "examples" / "gpt2-tiny"
 
@@ -40,17 +40,6 @@ def strings_that_are_numbers(doc, path="$"):
         except ValueError:
             pass
     return found
-
-
-def write_safetensors(path, tensors):
-    header, data = {}, b""
-    for name, values in tensors.items():
-        raw = struct.pack(f"<{len(values)}f", *values)
-        header[name] = {"dtype": "F32", "shape": [len(values)],
-                        "data_offsets": [len(data), len(data) + len(raw)]}
-        data += raw
-    text = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
 
 
 def scale_tensor(path, name, factor):
@@ -122,8 +111,8 @@ def test_a_failed_verify_is_in_the_convert_json(tmp_path):
 
 
 def test_infinite_relative_error_is_null_and_named(tmp_path):
-    write_safetensors(tmp_path / "a.safetensors", {"w": [1.0, 2.0]})
-    write_safetensors(tmp_path / "b.safetensors", {"w": [0.0, 2.0]})
+    write_f32_safetensors(tmp_path / "a.safetensors", {"w": [1.0, 2.0]})
+    write_f32_safetensors(tmp_path / "b.safetensors", {"w": [0.0, 2.0]})
     doc = json_of("diff", tmp_path / "a.safetensors", tmp_path / "b.safetensors", rc=1)
     (entry,) = doc["tensors"]
     assert entry["max_abs"] == 1.0
