@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/help.h"
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace {
 
@@ -39,6 +40,12 @@ int run_main(int argc, char** argv) {
   CLI::App app{"tensorferry: move trained model weights between checkpoint formats"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tensorferry 0.1.0");
+  // Accepted before or after the subcommand (fallthrough): it applies to every input read.
+  bool follow_symlinks = false;
+  app.add_flag("--follow-symlinks", follow_symlinks,
+               "Read files found through a folder even when they are symbolic links to "
+               "somewhere outside it (refused by default, exit 3)");
+  app.fallthrough();
   std::map<CLI::App*, cli::Run> runs;
   auto add = [&](cli::Run (*adder)(CLI::App&)) {
     const size_t before = app.get_subcommands({}).size();
@@ -67,6 +74,7 @@ int run_main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : static_cast<int>(ErrorKind::kUsage);
   }
+  set_follow_symlinks(follow_symlinks);
   try {
     for (auto& [sub, run] : runs)
       if (sub->parsed()) return run();

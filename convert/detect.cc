@@ -1,10 +1,10 @@
 #include "convert/detect.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
+#include "core/limits.h"
 #include "formats/tf_bundle/checkpoint_state.h"
 #include "models/config_json.h"
 
@@ -29,23 +29,24 @@ constexpr Candidate kHfTf2Files[] = {
     {"tf_model.h5", Format::kKerasH5},
 };
 
-bool is_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
+// Whether `name` is in `folder`; a special file or a link leaving the folder is refused
+// (core/input_file.h), not taken for absent.
+bool is_file(const fs::path& folder, std::string_view name) {
+  return find_in_folder(folder.string(), name).has_value();
 }
 
 // The TF bundle prefix of a TF1 folder: the `checkpoint` state file's choice when there is one
 // (so that the report names the prefix read, model.ckpt-3 of a training run's several), else
 // `preferred`.index, else the only *.index file.
 std::optional<std::string> find_tf1_checkpoint(const fs::path& folder, const char* preferred) {
-  if (is_file(folder / tf_bundle::kStateFileName))
+  if (is_file(folder, tf_bundle::kStateFileName))
     return tf_bundle::prefix_from_state_file(folder.string());
-  if (is_file(folder / (std::string(preferred) + ".index"))) return (folder / preferred).string();
+  if (is_file(folder, std::string(preferred) + ".index")) return (folder / preferred).string();
   std::vector<std::string> found;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(folder, ec)) {
     const std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name.size() > 6 && name.ends_with(".index") && name[0] != '.')
+    if (name.size() > 6 && name.ends_with(".index") && name[0] != '.' && is_file(folder, name))
       found.push_back(e.path().string().substr(0, e.path().string().size() - 6));
   }
   if (found.size() == 1) return found.front();
@@ -59,7 +60,7 @@ std::optional<std::string> find_tf1_checkpoint(const fs::path& folder, const cha
 
 std::optional<ModelSource> find_hf(const fs::path& folder, Convention c,
                                    const std::string& explicit_file) {
-  if (!is_file(folder / "config.json")) return std::nullopt;
+  if (!is_file(folder, "config.json")) return std::nullopt;
   ModelSource s;
   s.convention = c;
   s.folder = folder.string();
@@ -75,9 +76,8 @@ std::optional<ModelSource> find_hf(const fs::path& folder, Convention c,
     return s;
   }
   for (const auto& cand : list) {
-    const fs::path p = folder / cand.name;
-    if (is_file(p)) {
-      s.checkpoint = p.string();
+    if (auto p = find_in_folder(folder.string(), cand.name)) {
+      s.checkpoint = *p;
       s.format = cand.format;
       return s;
     }
@@ -89,7 +89,7 @@ std::optional<ModelSource> find_tf1(const fs::path& folder, Convention c,
                                     const std::string& explicit_file) {
   const char* config = c == Convention::kOpenAiTf1 ? "hparams.json" : "bert_config.json";
   const char* prefix = c == Convention::kOpenAiTf1 ? "model.ckpt" : "bert_model.ckpt";
-  if (!is_file(folder / config)) return std::nullopt;
+  if (!is_file(folder, config)) return std::nullopt;
   ModelSource s;
   s.convention = c;
   s.folder = folder.string();
@@ -110,7 +110,7 @@ std::optional<ModelSource> find_tf1(const fs::path& folder, Convention c,
 }
 
 const Family* family_from_hf_config(const std::string& path) {
-  const nlohmann::json config = parse_config_json(read_text_file(path), path);
+  const nlohmann::json config = parse_config_json(read_config_file(path), path);
   for (const Family* f : all_families())
     if (f->matches_hf_config(config)) return f;
   std::string type = config.contains("model_type") ? config["model_type"].dump() : "none";
@@ -157,12 +157,8 @@ std::string model_folder_needs(std::optional<Convention> from) {
 
 }  // namespace
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kIo, "cannot open", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+std::string read_config_file(const std::string& path) {
+  return read_input_text(path, kMaxConfigFileBytes, "the config file");
 }
 
 ModelSource detect_model(const std::string& path, std::optional<Convention> from) {
@@ -170,7 +166,9 @@ ModelSource detect_model(const std::string& path, std::optional<Convention> from
   fs::path folder = path;
   std::string explicit_file;
   if (!fs::is_directory(folder, ec)) {
-    if (is_file(folder) || is_file(path + ".index")) {
+    // Named on the command line, not found through a folder: no link rule; a special file is
+    // refused when it is opened.
+    if (fs::exists(folder, ec) || fs::exists(path + ".index", ec)) {
       explicit_file = path;
       folder = fs::path(path).parent_path();
       if (folder.empty()) folder = ".";

@@ -24,6 +24,7 @@ struct ModelSource {
 // what was looked for when nothing fits.
 ModelSource detect_model(const std::string& path, std::optional<Convention> from = std::nullopt);
 
-std::string read_text_file(const std::string& path);
+// A config file's text (at most kMaxConfigFileBytes, core/limits.h; a special file is refused).
+std::string read_config_file(const std::string& path);
 
 }  // namespace tensorferry

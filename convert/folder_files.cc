@@ -1,12 +1,18 @@
 #include "convert/folder_files.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <map>
 #include <set>
-#include <sstream>
 
+#include "convert/carried_file.h"
 #include "core/error.h"
+#include "core/input_file.h"
+#include "core/json_input.h"
+#include "core/limits.h"
 #include "core/output.h"
 #include "formats/tf_bundle/bundle_files.h"
 
@@ -44,11 +50,10 @@ std::optional<std::string> tf_bundle_prefix(const std::string& name) {
 // the module at "" is the transformers model of the folder itself.
 std::set<std::string> sentence_transformers_modules(const fs::path& folder) {
   std::set<std::string> modules;
-  std::error_code ec;
-  if (!fs::is_regular_file(folder / "modules.json", ec)) return modules;
-  std::ostringstream text;
-  text << open_folder_file(folder, "modules.json").rdbuf();
-  const nlohmann::json list = nlohmann::json::parse(text.str(), nullptr, false);
+  const auto path = find_in_folder(folder.string(), "modules.json");
+  if (!path) return modules;
+  const nlohmann::json list =
+      parse_json_input(read_input_text(*path, kMaxCarriedFileBytes, "modules.json"), *path);
   if (!list.is_array()) return modules;
   for (const auto& module : list) {
     if (!module.is_object() || !module.contains("path") || !module["path"].is_string()) continue;
@@ -131,49 +136,41 @@ std::string reason_left_behind(const std::string& name, bool is_dir, Convention 
 
 }  // namespace
 
-std::ifstream open_folder_file(const fs::path& folder, const fs::path& relative) {
-  const fs::path path = folder / relative;
-  std::error_code ec;
-  const fs::path inside = fs::weakly_canonical(folder, ec);
-  const fs::path resolved = fs::weakly_canonical(path, ec);
-  if (ec || relative.is_absolute() || !fs::is_regular_file(resolved, ec))
-    throw_bad_input(path.string(), std::nullopt, "is not a regular file of " + folder.string());
-  const fs::path rest = resolved.lexically_relative(inside);
-  if (rest.empty() || *rest.begin() == "..")
-    throw_bad_input(
-        path.string(), std::nullopt,
-        "is a link to " + resolved.string() + ", outside the model folder " + folder.string());
-  std::ifstream in(resolved, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kIo, "cannot open", path.string());
-  return in;
+InputFile open_folder_file(const fs::path& folder, const fs::path& relative) {
+  if (relative.is_absolute() || relative.empty() || relative == ".")
+    throw_bad_input((folder / relative).string(), std::nullopt,
+                    "is not a file of the folder " + folder.string());
+  const auto path = find_in_folder(folder.string(), relative.string());
+  if (!path) throw Error(ErrorKind::kIo, "no such file", (folder / relative).string());
+  return InputFile::open(*path);
 }
 
 FolderFileReader folder_file_reader(const std::string& folder) {
   return [folder](std::string_view name) -> std::optional<FolderFile> {
-    std::error_code ec;
-    const fs::path path = fs::path(folder) / name;
-    if (!fs::exists(fs::symlink_status(path, ec))) return std::nullopt;
-    std::ostringstream text;
-    text << open_folder_file(folder, name).rdbuf();
-    return FolderFile{path.string(), text.str()};
+    const auto path = find_in_folder(folder, name);
+    if (!path) return std::nullopt;
+    std::string text = open_folder_file(folder, name).read_all(kMaxCarriedFileBytes, "the file");
+    check_carried_text(text, *path);
+    return FolderFile{*path, std::move(text)};
   };
 }
 
 void copy_folder_file(const std::string& source_folder, const FileCopy& copy,
                       const fs::path& staging) {
   const fs::path relative = fs::path(copy.source).lexically_relative(source_folder);
-  std::ifstream in = open_folder_file(source_folder, relative);
+  const InputFile in = open_folder_file(source_folder, relative);
   const fs::path target = staging / copy.target;
   fs::create_directories(target.parent_path());
   OutputFile out(target.string());  // fsynced like every other output file
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const auto got = static_cast<size_t>(in.gcount());
+  std::vector<std::byte> buffer(1 << 20);
+  for (uint64_t done = 0;;) {
+    const ssize_t got = ::pread(in.fd(), buffer.data(), buffer.size(), static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw_io(copy.source, "cannot read", errno);
     if (got == 0) break;
-    out.write(std::as_bytes(std::span(buffer.data(), got)));
+    out.write(std::span(buffer.data(), static_cast<size_t>(got)));
+    done += static_cast<uint64_t>(got);
   }
-  if (in.bad()) throw Error(ErrorKind::kIo, "read failed", copy.source);
   out.close();
 }
 
@@ -193,6 +190,11 @@ void plan_folder_files(Plan& plan, const CheckpointReader& reader) {
                        [&](const GeneratedFile& g) { return g.name == name; });
   };
   auto carry = [&](const fs::path& relative, const std::string& target) {
+    // Refused now, before anything is written, if it is a special file, a link leaving the
+    // folder, or not what its name says (convert/carried_file.h).
+    const auto path = find_in_folder(folder.string(), relative.string());
+    if (!path) throw Error(ErrorKind::kIo, "no such file", (folder / relative).string());
+    check_carried_file(*path);
     plan.files.push_back({(folder / relative).string(), target});
   };
   auto leave = [&](std::string name, std::string reason) {

@@ -7,17 +7,18 @@
 // behind (TensorBoard events, the training graph, other checkpoints of the run), so that nothing
 // in the source folder disappears without a line in the report.
 //
-// Every file is read or copied through open_folder_file(), the one place that decides which
-// paths of a folder may be read (regular files, not links out of the folder).
+// Every file is read or copied through open_folder_file(), on top of find_in_folder
+// (core/input_file.h), the one rule for every file tensorferry finds through a folder: regular
+// files only, links only within the folder unless --follow-symlinks.
 #pragma once
 
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 
 #include "convert/plan.h"
 #include "core/checkpoint.h"
+#include "core/input_file.h"
 #include "models/family.h"
 
 namespace tensorferry {
@@ -28,8 +29,8 @@ void plan_folder_files(Plan& plan, const CheckpointReader& reader);
 
 // Opens `relative` (a path inside `folder`) for reading. Throws kBadInput naming the file when
 // it is not a regular file or a link leads out of the folder, kIo when it cannot be opened.
-std::ifstream open_folder_file(const std::filesystem::path& folder,
-                               const std::filesystem::path& relative);
+InputFile open_folder_file(const std::filesystem::path& folder,
+                           const std::filesystem::path& relative);
 
 // Reads files of `folder` for the family's complete_config (nullopt when absent).
 FolderFileReader folder_file_reader(const std::string& folder);

@@ -140,7 +140,7 @@ class Planner {
     plan_.shard_size = options_.shard_size;
     plan_.force = options_.force;
     plan_.config =
-        family_.read_config(from_, read_text_file(source_.config_path), source_.config_path);
+        family_.read_config(from_, read_config_file(source_.config_path), source_.config_path);
     for (auto& note :
          family_.complete_config(from_, plan_.config, folder_file_reader(source_.folder)))
       plan_.notes.push_back(std::move(note));

@@ -1,8 +1,6 @@
 #include "core/mapped_file.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +9,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace tensorferry {
 
@@ -28,30 +27,15 @@ MappingRegistry& registry() {
 }  // namespace
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_io(path, "cannot open", errno);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    throw_io(path, "cannot stat", e);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw Error(ErrorKind::kUsage, "is a directory, expected a file", path);
-  }
-  const auto size = static_cast<uint64_t>(st.st_size);
+  const InputFile file = InputFile::open(path);  // a regular file, or refused
+  const uint64_t size = file.size();
   const std::byte* data = nullptr;
   if (size > 0) {
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      int e = errno;
-      ::close(fd);
-      throw_io(path, "cannot map", e);
-    }
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+    if (p == MAP_FAILED) throw_io(path, "cannot map", errno);
     data = static_cast<const std::byte*>(p);
   }
-  ::close(fd);  // the mapping keeps the file alive
+  // Closing the descriptor (when `file` goes) leaves the mapping, which keeps the file alive.
   if (data) {
     std::lock_guard lock(registry().mutex);
     registry().ranges[data] = size;

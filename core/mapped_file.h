@@ -12,7 +12,8 @@ namespace tensorferry {
 
 class MappedFile {
  public:
-  // Throws Error(kIo) when the file cannot be opened or mapped.
+  // Opens through InputFile::open (regular files only; core/input_file.h). Throws Error(kIo)
+  // when the file cannot be opened or mapped.
   static std::shared_ptr<const MappedFile> open(const std::string& path);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;

@@ -1,13 +1,16 @@
 #include "formats/registry.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "core/mapped_file.h"
 #include "formats/keras_h5/keras_h5.h"
-#include "formats/sharding.h"
 #include "formats/safetensors/safetensors.h"
+#include "formats/sharding.h"
 #include "formats/tf_bundle/tf_bundle.h"
 #include "formats/torch/torch.h"
 
@@ -34,18 +37,19 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 // Reads up to `n` bytes at `offset` (negative: from the end) without mapping the whole file.
 std::vector<std::byte> peek(const std::string& path, int64_t offset, size_t n, uint64_t* size) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kIo, "cannot open", path);
-  in.seekg(0, std::ios::end);
-  const auto file_size = static_cast<uint64_t>(in.tellg());
+  const InputFile file = InputFile::open(path);
+  const uint64_t file_size = file.size();
   *size = file_size;
   uint64_t start = 0;
-  if (offset < 0) start = file_size > static_cast<uint64_t>(-offset) ? file_size + offset : 0;
-  else start = std::min<uint64_t>(file_size, static_cast<uint64_t>(offset));
+  if (offset < 0)
+    start = file_size > static_cast<uint64_t>(-offset) ? file_size + offset : 0;
+  else
+    start = std::min<uint64_t>(file_size, static_cast<uint64_t>(offset));
   const size_t len = static_cast<size_t>(std::min<uint64_t>(n, file_size - start));
   std::vector<std::byte> buf(len);
-  in.seekg(static_cast<std::streamoff>(start));
-  in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(len));
+  const ssize_t got = ::pread(file.fd(), buf.data(), len, static_cast<off_t>(start));
+  if (got < 0) throw_io(path, "cannot read", errno);
+  buf.resize(static_cast<size_t>(got));
   return buf;
 }
 
@@ -77,23 +81,25 @@ std::optional<Detected> detect_in_folder(const std::string& dir) {
       {"tf_model.h5.index.json", Format::kKerasH5},
       {"tf_model.h5", Format::kKerasH5},
   };
-  for (const auto& [name, format] : kHfNames) {
-    const fs::path p = fs::path(dir) / name;
-    if (fs::is_regular_file(p)) return Detected{format, p.string()};
-  }
-  if (fs::is_regular_file(fs::path(dir) / "checkpoint")) return Detected{Format::kTfBundle, dir};
+  for (const auto& [name, format] : kHfNames)
+    if (auto p = find_in_folder(dir, name)) return Detected{format, *p};
+  if (find_in_folder(dir, "checkpoint")) return Detected{Format::kTfBundle, dir};
   // Otherwise exactly one recognisable checkpoint file.
   std::vector<Detected> found;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file()) continue;
-    const std::string p = entry.path().string();
     const std::string name = entry.path().filename().string();
-    if (name.starts_with(".")) continue;
-    if (ends_with(name, ".index")) {
+    if (name.starts_with(".") || entry.is_directory(ec)) continue;
+    const bool bundle_index = ends_with(name, ".index");
+    const auto format = format_from_extension(name);
+    if (!bundle_index && (!format || *format == Format::kTfBundle)) continue;
+    // A checkpoint by its name: a special file or a link leaving the folder is refused, not
+    // skipped.
+    const std::string p = *find_in_folder(dir, name);
+    if (bundle_index) {
       found.push_back({Format::kTfBundle, p.substr(0, p.size() - 6)});
-    } else if (auto f = format_from_extension(p); f && *f != Format::kTfBundle) {
-      found.push_back({*f, p});
+    } else {
+      found.push_back({*format, p});
     }
   }
   if (found.size() == 1) return found.front();
@@ -145,7 +151,9 @@ Detected detect_checkpoint(const std::string& path) {
     if (auto d = detect_in_folder(path)) return *d;
     throw_bad_input(path, std::nullopt, "no checkpoint found in this folder");
   }
-  if (fs::is_regular_file(path, ec)) {
+  // Anything that exists and is not a folder is read as a file: a FIFO or device is refused
+  // there as "not a regular file" (core/input_file.h).
+  if (fs::exists(path, ec)) {
     if (auto f = detect_file(path)) {
       std::string p = path;
       if (*f == Format::kTfBundle && ends_with(p, ".index")) p = p.substr(0, p.size() - 6);

@@ -11,6 +11,9 @@
 
 #include "core/bytes.h"
 #include "core/error.h"
+#include "core/input_file.h"
+#include "core/json_input.h"
+#include "core/limits.h"
 #include "core/mapped_file.h"
 #include "core/output.h"
 
@@ -61,21 +64,11 @@ std::vector<size_t> assign_shards(const std::vector<TensorInfo>& tensors, uint64
 }
 
 ShardIndex read_shard_index(const std::string& index_path) {
-  auto file = MappedFile::open(index_path);
-  if (file->size() > (64u << 20))
-    throw_bad_input(index_path, std::nullopt, "index file is larger than 64 MiB");
-  json doc;
-  try {
-    doc = json::parse(as_chars(file->bytes()));
-  } catch (const json::parse_error& e) {
-    throw_bad_input(index_path, e.byte > 0 ? std::optional<uint64_t>(e.byte - 1) : std::nullopt,
-                    std::string("not valid JSON: ") + e.what());
-  } catch (const json::exception& e) {
-    // nlohmann reports a number beyond double's range (1e999) as out_of_range, not parse_error.
-    throw_bad_input(index_path, std::nullopt, std::string("not valid JSON: ") + e.what());
-  }
+  const json doc =
+      parse_json_input(read_input_text(index_path, kMaxShardIndexBytes, "the index"), index_path);
   if (!doc.is_object() || !doc.contains("weight_map") || !doc["weight_map"].is_object())
     throw_bad_input(index_path, std::nullopt, "index has no \"weight_map\" object");
+  check_tensor_count(doc["weight_map"].size(), index_path);
   ShardIndex index;
   index.path = index_path;
   std::set<std::string> seen_files;
@@ -262,10 +255,11 @@ std::unique_ptr<CheckpointReader> open_sharded(
   const fs::path dir = fs::path(index_path).parent_path();
   std::vector<std::unique_ptr<CheckpointReader>> shards;
   for (const auto& file : index.files) {
-    // A shard the index names but the folder lacks is a fault of the index (exit 3), not of
-    // the operating system; the offset is where the index first names it.
-    std::error_code ec;
-    if (!fs::exists(dir / file, ec)) {
+    // The shard is found through the index's folder: a special file or a link leaving the
+    // folder is refused there (core/input_file.h). A shard the folder lacks is a fault of the
+    // index (exit 3), not of the operating system; the offset is where the index names it.
+    const auto shard_path = find_in_folder(dir.string(), file);
+    if (!shard_path) {
       const auto index_file = MappedFile::open(index_path);
       const auto text = as_chars(index_file->bytes());
       const size_t at = text.find("\"" + file + "\"");
@@ -273,7 +267,7 @@ std::unique_ptr<CheckpointReader> open_sharded(
                       at == std::string_view::npos ? std::nullopt : std::optional<uint64_t>(at),
                       "weight_map names the shard \"" + file + "\", which does not exist");
     }
-    shards.push_back(open_shard((dir / file).string()));
+    shards.push_back(open_shard(*shard_path));
   }
   return std::make_unique<ShardedReader>(std::move(index), std::move(shards));
 }

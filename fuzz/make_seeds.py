@@ -217,8 +217,37 @@ def main():
     (out / "shard_index_fuzzer" / "index.json").write_text(json.dumps(
         {"metadata": {"total_size": 24}, "weight_map": {"a": "model-00001-of-00002.safetensors",
                                                         "b": "model-00002-of-00002.safetensors"}}))
+    nesting_and_folder_seeds(out)
     shutil.rmtree(out / "tmp")
     shutil.rmtree(out / "raw_bundles")
+
+
+def nesting_and_folder_seeds(out):
+    """Issue 13: text nested past the bound (kMaxTextNesting, core/text_nesting.h) in each text
+    format, and model folders whose files are FIFOs or links (model_folder_fuzzer's layout)."""
+    deep = "[" * 200 + "]" * 200
+    gpt2 = (out / "model_config_fuzzer" / "gpt2_config").read_bytes()
+    (out / "model_config_fuzzer" / "deep_unknown_field").write_bytes(
+        gpt2[:-1].rstrip(b"\n }") + b', "junk": ' + deep.encode() + b"}")
+    (out / "shard_index_fuzzer" / "deep_metadata.json").write_text(
+        '{"metadata": {"x": ' + deep + '}, "weight_map": {"a": "m-00001-of-00001.safetensors"}}')
+    (out / "tf_checkpoint_state_fuzzer" / "deep_unknown_message").write_text(
+        'model_checkpoint_path: "model.ckpt"\n' + "x { " * 200 + "}" * 200)
+    folder = out / "model_folder_fuzzer"
+    folder.mkdir(exist_ok=True)
+    safetensors = next((out / "safetensors_fuzzer").iterdir()).read_bytes()
+    kinds = lambda *k: bytes([sum(v << (2 * i) for i, v in enumerate(k)) & 0xFF,
+                              sum(v << (2 * i) for i, v in enumerate(k)) >> 8])
+    # Names: config.json, model.safetensors, model.safetensors.index.json, shard, checkpoint,
+    # vocab.json, merges.txt, tokenizer.json; kinds 0 absent, 1 file, 2 FIFO, 3 link.
+    (folder / "safetensors_file").write_bytes(kinds(0, 1) + b"\0" + safetensors)
+    (folder / "fifo_shard").write_bytes(kinds(0, 0, 1, 2) + b"\0" + b'{"weight_map": {"w": '
+                                        b'"model-00001-of-00001.safetensors"}}')
+    (folder / "linked_outside").write_bytes(kinds(0, 3, 0, 0, 0, 3) + b"\1" + safetensors)
+    (folder / "linked_inside").write_bytes(kinds(0, 3) + b"\0" + safetensors)
+    (folder / "fifo_state_file").write_bytes(kinds(0, 0, 0, 0, 2) + b"\0")
+    (folder / "vocab").write_bytes(kinds(1, 0, 0, 0, 0, 1, 0, 1) + b"\0" +
+                                   json.dumps({"a": 0, "b": 1}).encode())
 
 
 if __name__ == "__main__":

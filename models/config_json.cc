@@ -3,19 +3,12 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/json_input.h"
 
 namespace tensorferry {
 
 nlohmann::json parse_config_json(const std::string& text, const std::string& file) {
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw_bad_input(file, e.byte, std::string("not valid JSON: ") + e.what());
-  } catch (const nlohmann::json::exception& e) {
-    // nlohmann reports a number beyond double's range (1e999) as out_of_range, not parse_error.
-    throw_bad_input(file, std::nullopt, std::string("not valid JSON: ") + e.what());
-  }
+  nlohmann::json config = parse_json_input(text, file);
   if (!config.is_object()) throw_bad_input(file, std::nullopt, "expected a JSON object");
   return config;
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "formats/registry.h"
 
 namespace tensorferry::verify {
@@ -33,10 +34,8 @@ std::string find_config(const Model& model) {
   std::vector<std::string> names = {config_file_name(model.convention)};
   // Google's code takes the config from a flag, so a folder may carry it under HF's name.
   if (model.convention == Convention::kGoogleTf1) names.push_back("config.json");
-  for (const auto& name : names) {
-    const fs::path p = dir / name;
-    if (fs::is_regular_file(p)) return p.string();
-  }
+  for (const auto& name : names)
+    if (auto found = find_in_folder(dir.string(), name)) return *found;
   // Name what the user gave: the folder, or the file whose folder lacks the config.
   const std::string given = fs::is_directory(model.path) ? dir.string() : model.path;
   throw_bad_input(given, std::nullopt,

@@ -1,12 +1,12 @@
 #include "verify/model_config.h"
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
+#include "core/json_input.h"
+#include "core/limits.h"
 
 namespace tensorferry::verify {
 namespace {
@@ -18,16 +18,7 @@ using nlohmann::json;
 constexpr int64_t kMaxDimension = int64_t{1} << 24;
 
 json load_json(const std::string& file) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec) throw Error(ErrorKind::kIo, "cannot read config: " + ec.message(), file);
-  if (size > (16u << 20)) throw_bad_input(file, std::nullopt, "config file larger than 16 MiB");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kIo, "cannot open config", file);
-  std::stringstream text;
-  text << in.rdbuf();
-  json doc = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) throw_bad_input(file, std::nullopt, "config is not valid JSON");
+  json doc = parse_json_input(read_input_text(file, kMaxConfigFileBytes, "the config"), file);
   if (!doc.is_object()) throw_bad_input(file, std::nullopt, "config is not a JSON object");
   return doc;
 }

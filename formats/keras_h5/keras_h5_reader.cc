@@ -10,6 +10,7 @@
 
 #include "core/bytes.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/mapped_file.h"
 #include "formats/keras_h5/hdf5_attributes.h"
 #include "formats/keras_h5/hdf5_dtype.h"
@@ -69,6 +70,25 @@ class KerasH5Reader final : public CheckpointReader {
     const Stored& stored = stored_.at(index);
     if (stored.mapped) return mapped_->slice(entry.offset, entry.nbytes, "dataset", entry.name);
     if (entry.nbytes == 0) return {};
+    // Data libhdf5 decodes (filtered, chunked) is first decoded in a throwaway process
+    // (hdf5_probe.h), the first time it is read: not when the file is opened, so that inspect,
+    // which reads no data, never inflates a compressed dataset.
+    if (!probed_.contains(index)) {
+      h5::probe_in_child(path_,
+                         [&] {
+                           h5::extend_probe_memory(entry.nbytes);
+                           std::vector<std::byte> probe_scratch;
+                           read_through_libhdf5(index, probe_scratch);
+                         },
+                         {h5::probe_timeout(mapped_->size()), kProbeMemory + mapped_->size()});
+      probed_.insert(index);
+    }
+    return read_through_libhdf5(index, scratch);
+  }
+
+  std::span<const std::byte> read_through_libhdf5(size_t index, std::vector<std::byte>& scratch) {
+    const TensorEntry& entry = entries_.at(index);
+    const Stored& stored = stored_.at(index);
     auto lock = h5::lock_library();
     h5::Handle dataset(H5Dopen2(file_.get(), stored.dataset.c_str(), H5P_DEFAULT));
     h5::Handle memory = h5::make_type(entry.dtype);
@@ -79,8 +99,6 @@ class KerasH5Reader final : public CheckpointReader {
       bad("cannot read dataset " + stored.dataset + ": " + h5::take_error_stack(), entry.name);
     return {scratch.data(), entry.nbytes};
   }
-
-  bool is_mapped(size_t index) const { return stored_.at(index).mapped; }
 
   void release(size_t index) override {
     if (stored_.at(index).mapped) mapped_->release(entries_[index].offset, entries_[index].nbytes);
@@ -249,6 +267,8 @@ class KerasH5Reader final : public CheckpointReader {
     if (!dtype) bad(dataset_path + ": unsupported element type: " + why, name);
     entry.dtype = *dtype;
     entry.shape = read_shape(dataset.get(), dataset_path, name);
+    check_tensor_count(entries_.size() + 1, path_);
+    check_tensor_metadata(name, entry.shape, path_, std::nullopt);
     const auto nbytes = dense_byte_size(entry.dtype, entry.shape);
     if (!nbytes) bad(dataset_path + ": shape " + shape_to_string(entry.shape) + " overflows", name);
     entry.nbytes = *nbytes;
@@ -352,25 +372,16 @@ class KerasH5Reader final : public CheckpointReader {
   std::vector<TensorEntry> entries_;
   std::vector<Stored> stored_;
   std::map<std::string, std::string> metadata_;
+  std::set<size_t> probed_;  // tensors whose libhdf5 decoding ran in a probe without fault
 };
 
 }  // namespace
 
 std::unique_ptr<CheckpointReader> open_file(const std::string& path) {
-  // Everything this reader will ask of libhdf5, first in a throwaway process (hdf5_probe.h):
-  // the structure, and the data of every tensor that is not read from the mapping.
+  // The structure, first in a throwaway process (hdf5_probe.h); the data of each tensor that is
+  // not read from the mapping is probed when it is first read (KerasH5Reader::read).
   const uint64_t size = MappedFile::open(path)->size();
-  h5::probe_in_child(path,
-                     [&] {
-                       KerasH5Reader reader(path);
-                       std::vector<std::byte> scratch;
-                       for (size_t i = 0; i < reader.tensors().size(); ++i) {
-                         if (reader.is_mapped(i)) continue;
-                         h5::extend_probe_memory(reader.tensors()[i].nbytes);
-                         reader.read(i, scratch);
-                         scratch = {};
-                       }
-                     },
+  h5::probe_in_child(path, [&] { KerasH5Reader reader(path); },
                      {h5::probe_timeout(size), kProbeMemory + size});  // + the mapping of the file
   return std::make_unique<KerasH5Reader>(path);
 }

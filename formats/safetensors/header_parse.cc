@@ -3,10 +3,13 @@
 // tensor names and duplicate __metadata__ keys are refused (serde keeps the last one silently),
 // and a rank above kSafetensorsMaxRank is refused.
 #include <algorithm>
+#include <limits>
 #include <unordered_set>
 
 #include "core/bytes.h"
 #include "core/error.h"
+#include "core/limits.h"
+#include "core/text_nesting.h"
 #include "formats/safetensors/header.h"
 #include "formats/safetensors/json_cursor.h"
 
@@ -142,7 +145,13 @@ SafetensorsHeader parse_safetensors_header(std::span<const std::byte> file,
                         " runs past the end of the file (" + std::to_string(file.size()) +
                         " bytes; truncated?)");
 
-  JsonCursor json(as_chars(file.subspan(8, header.json_size)), path, 8);
+  const std::string_view text = as_chars(file.subspan(8, header.json_size));
+  // The number of entries, counted before any is built (one may be __metadata__). Depth is left
+  // to the cursor, which names the tensor whose entry nests too deep.
+  const uint64_t members =
+      check_nesting(text, kJsonNesting, path, 8, std::numeric_limits<int>::max());
+  check_tensor_count(members > 0 ? members - 1 : 0, path, 8);
+  JsonCursor json(text, path, 8);
   bool have_metadata = false;
   std::unordered_set<std::string> names;
   json.read_object("the header", {}, [&](const std::string& key, uint64_t key_offset) {
@@ -154,6 +163,7 @@ SafetensorsHeader parse_safetensors_header(std::span<const std::byte> file,
     }
     if (!names.insert(key).second) json.fail_at(key_offset, "tensor name appears twice", key);
     header.tensors.push_back(parse_entry(json, key, key_offset));
+    check_tensor_metadata(key, header.tensors.back().shape, path, key_offset);
   });
   // Writers pad the JSON with spaces; anything else after it is an error.
   if (!json.at_end()) json.fail_here("unexpected bytes after the header's JSON object");

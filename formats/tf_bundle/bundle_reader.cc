@@ -8,6 +8,8 @@
 #include "core/bytes.h"
 #include "core/crc.h"
 #include "core/error.h"
+#include "core/input_file.h"
+#include "core/limits.h"
 #include "core/mapped_file.h"
 #include "formats/tf_bundle/bundle.pb.h"
 #include "formats/tf_bundle/bundle_files.h"
@@ -212,6 +214,8 @@ class BundleReader final : public CheckpointReader {
                   name);
       entry.shape.push_back(static_cast<uint64_t>(dim.size()));
     }
+    check_tensor_count(entries_.size() + 1, index_->path(), row.value_offset);
+    check_tensor_metadata(name, entry.shape, index_->path(), row.value_offset);
     const auto count = num_elements(entry.shape);
     if (!count || *count > static_cast<uint64_t>(INT64_MAX))
       bad_index(row.value_offset, "shape " + shape_to_string(entry.shape) + " is too large", name);
@@ -263,11 +267,14 @@ class BundleReader final : public CheckpointReader {
     if (!file) {
       const std::string path =
           data_file_name(prefix_, static_cast<uint64_t>(shard), static_cast<uint64_t>(num_shards_));
-      std::error_code ec;
-      if (!fs::is_regular_file(path, ec))
+      // Found by name beside the index: a special file or a link leaving the folder is
+      // refused (core/input_file.h).
+      const fs::path name(path);
+      const auto found = find_in_folder(name.parent_path().string(), name.filename().string());
+      if (!found)
         throw_bad_input(path, std::nullopt, "data file is missing (the checkpoint is incomplete)",
                         tensor);
-      file = MappedFile::open(path);
+      file = MappedFile::open(*found);
     }
     return *file;
   }
@@ -348,12 +355,13 @@ std::unique_ptr<CheckpointReader> open_tf_bundle(const std::string& path) {
   std::string prefix = path;
   if (fs::is_directory(path, ec)) {
     prefix = tf_bundle::prefix_from_state_file(path);
-  } else if (tf_bundle::ends_with(path, ".index") && fs::is_regular_file(path, ec)) {
+  } else if (tf_bundle::ends_with(path, ".index") && fs::exists(path, ec)) {
     prefix = path.substr(0, path.size() - 6);
-  } else if (auto p = tf_bundle::prefix_of_data_file(path); p && fs::is_regular_file(path, ec)) {
+  } else if (auto p = tf_bundle::prefix_of_data_file(path); p && fs::exists(path, ec)) {
     prefix = *p;
   }
-  if (!fs::is_regular_file(tf_bundle::index_file_name(prefix), ec))
+  // exists, not is_regular_file: a FIFO or device there is refused as such when it is opened.
+  if (!fs::exists(tf_bundle::index_file_name(prefix), ec))
     throw Error(
         ErrorKind::kIo,
         "no TensorFlow checkpoint here (" + tf_bundle::index_file_name(prefix) + " does not exist)",

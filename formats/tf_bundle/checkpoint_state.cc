@@ -5,16 +5,15 @@
 
 #include <filesystem>
 
-#include "core/bytes.h"
 #include "core/error.h"
-#include "core/mapped_file.h"
+#include "core/input_file.h"
+#include "core/limits.h"
+#include "core/text_nesting.h"
 #include "formats/tf_bundle/checkpoint_state.pb.h"
 
 namespace tensorferry::tf_bundle {
 namespace fs = std::filesystem;
 namespace {
-
-constexpr uint64_t kMaxStateFileSize = 16 << 20;
 
 class CollectFirstError : public google::protobuf::io::ErrorCollector {
  public:
@@ -32,15 +31,17 @@ class CollectFirstError : public google::protobuf::io::ErrorCollector {
 }  // namespace
 
 CheckpointStateFile read_checkpoint_state(const std::string& path) {
-  auto file = MappedFile::open(path);
-  if (file->size() > kMaxStateFileSize)
-    throw_bad_input(path, std::nullopt, "checkpoint state file is larger than 16 MiB");
+  const std::string text = read_input_text(path, kMaxStateFileBytes, "the checkpoint state file");
+  // The text parser recurses into every nested message, unknown ones included: bound the depth
+  // before it runs, with the offset (and tell protobuf the same bound).
+  check_nesting(text, kProtoTextNesting, path);
   CheckpointState state;
   CollectFirstError errors;
   google::protobuf::TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
   parser.AllowUnknownField(true);  // fields newer TensorFlow versions may add
-  if (!parser.ParseFromString(std::string(as_chars(file->bytes())), &state))
+  parser.SetRecursionLimit(kMaxTextNesting);
+  if (!parser.ParseFromString(text, &state))
     throw_bad_input(path, std::nullopt,
                     "not a text-format CheckpointState (" + errors.message() + ")");
   if (state.model_checkpoint_path().empty())
@@ -55,13 +56,24 @@ CheckpointStateFile read_checkpoint_state(const std::string& path) {
 std::string prefix_from_state_file(const std::string& folder) {
   const fs::path state_path = fs::path(folder) / kStateFileName;
   std::error_code ec;
-  if (!fs::is_regular_file(state_path, ec))
+  if (!find_in_folder(folder, kStateFileName))
     throw Error(ErrorKind::kIo, "folder has no `checkpoint` state file", folder);
   const fs::path named = read_checkpoint_state(state_path.string()).model_checkpoint_path;
   const fs::path prefix = named.is_absolute() ? named : fs::path(folder) / named;
-  if (fs::exists(prefix.string() + ".index", ec)) return prefix.string();
+  // TF1's Saver records absolute paths, which go stale when the folder is moved or copied:
+  // the file of that name inside the folder is the checkpoint then (even when the old path
+  // still exists). Whatever is chosen must lie inside the folder.
   const fs::path beside = fs::path(folder) / named.filename();
-  if (named.is_absolute() && fs::exists(beside.string() + ".index", ec)) return beside.string();
+  fs::path found;
+  if (named.is_absolute() && fs::exists(beside.string() + ".index", ec))
+    found = beside;
+  else if (fs::exists(prefix.string() + ".index", ec))
+    found = prefix;
+  if (!found.empty()) {
+    check_inside_folder(folder, found.string() + ".index", state_path.string(),
+                        "names the checkpoint");
+    return found.string();
+  }
   throw_bad_input(
       state_path.string(), std::nullopt,
       "names checkpoint " + named.string() + " but " + prefix.string() + ".index does not exist");

@@ -109,7 +109,7 @@ class Machine {
 
   PickleResult run(uint64_t* op_offset) {
     while (true) {
-      *op_offset = pos_;
+      *op_offset = op_start_ = pos_;
       const uint8_t op = static_cast<uint8_t>(*take(1));
       if (op == kStop) {
         if (stack_.size() != 1 || !marks_.empty())
@@ -462,11 +462,12 @@ class Machine {
         return;
       }
       case kPersId:
-        push(env_.persistent_load(store_, store_.make_text(ValueKind::kString, take_line())));
+        push(env_.persistent_load(store_, store_.make_text(ValueKind::kString, take_line()),
+                                  op_start_));
         return;
       case kBinPersId: {
         const ValueId pid = pop();
-        push(env_.persistent_load(store_, pid));
+        push(env_.persistent_load(store_, pid, op_start_));
         return;
       }
 
@@ -503,6 +504,7 @@ class Machine {
 
   std::span<const std::byte> bytes_;
   uint64_t pos_ = 0;
+  uint64_t op_start_ = 0;  // of the opcode being run
   ValueStore& store_;
   PickleEnvironment& env_;
   const PickleLimits& limits_;
@@ -536,7 +538,7 @@ ValueId PlainDataEnvironment::new_object(ValueStore&, ValueId, ValueId) {
 void PlainDataEnvironment::build(ValueStore&, ValueId, ValueId) {
   throw Error(ErrorKind::kBadInput, "BUILD in a pickle that may hold plain data only");
 }
-ValueId PlainDataEnvironment::persistent_load(ValueStore&, ValueId) {
+ValueId PlainDataEnvironment::persistent_load(ValueStore&, ValueId, uint64_t) {
   throw Error(ErrorKind::kBadInput, "persistent id in a pickle that may hold plain data only");
 }
 

@@ -33,8 +33,9 @@ class PickleEnvironment {
   virtual ValueId new_object(ValueStore& store, ValueId cls, ValueId args) = 0;
   // BUILD: `object.__setstate__(state)` or an update of its attributes.
   virtual void build(ValueStore& store, ValueId object, ValueId state) = 0;
-  // PERSID / BINPERSID.
-  virtual ValueId persistent_load(ValueStore& store, ValueId pid) = 0;
+  // PERSID / BINPERSID; `position` is the opcode's offset in the pickle, for messages about what
+  // the id refers to that are only found wrong later (a storage without its record).
+  virtual ValueId persistent_load(ValueStore& store, ValueId pid, uint64_t position) = 0;
 };
 
 // Refuses every global and persistent id: for pickles that must hold plain data only.
@@ -45,7 +46,7 @@ class PlainDataEnvironment : public PickleEnvironment {
   ValueId call(ValueStore& store, ValueId callable, ValueId args) override;
   ValueId new_object(ValueStore& store, ValueId cls, ValueId args) override;
   void build(ValueStore& store, ValueId object, ValueId state) override;
-  ValueId persistent_load(ValueStore& store, ValueId pid) override;
+  ValueId persistent_load(ValueStore& store, ValueId pid, uint64_t position) override;
 };
 
 struct PickleResult {

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/limits.h"
 
 namespace tensorferry {
 namespace {
@@ -37,6 +38,9 @@ class Walker {
   }
 
   void add(std::string name, size_t tensor) {
+    if (name.size() > kMaxTensorNameBytes)
+      bad("a tensor name of " + std::to_string(name.size()) + " bytes, more than the " +
+          std::to_string(kMaxTensorNameBytes) + " tensorferry accepts");
     if (!names_.insert(name).second) bad("two tensors are both named \"" + name + "\"");
     found_.push_back({std::move(name), tensor});
   }
@@ -54,6 +58,29 @@ class Walker {
 
   bool holds_anything(ValueId v) const {
     return env_.tensor_of(store_, v) || store_.is_container(v) || env_.attributes_of(store_, v);
+  }
+
+  // Before descending into a container: every item that may hold a tensor may add a name, so
+  // a container of millions of aliases of one tensor is refused before any name is built.
+  void refuse_too_many_names(const std::vector<ValueId>& items) {
+    uint64_t may_hold = 0;
+    for (ValueId item : items) may_hold += holds_anything(item) ? 1 : 0;
+    if (found_.size() + may_hold > kMaxTensorCount)
+      bad("the checkpoint names more than " + std::to_string(kMaxTensorCount) +
+          " tensors, more than tensorferry accepts (docs/hardening.md)");
+  }
+
+  // Whether a dict key is, or (in a tuple) contains, a tensor: torch.load would give it back,
+  // but no name can be made of it, and skipping it would lose the tensor silently.
+  bool holds_tensor(ValueId v, size_t depth) {
+    if (env_.tensor_of(store_, v)) return true;
+    if (!store_.is_container(v) || depth > kMaxDepth) return false;
+    const auto& items = store_.items(v);
+    visits_ += items.size();
+    if (visits_ > kMaxVisits) return false;  // visit() refuses the graph at its next step
+    for (ValueId item : items)
+      if (holds_tensor(item, depth + 1)) return true;
+    return false;
   }
 
   void child(ValueId v, const std::string& name, size_t depth) {
@@ -78,8 +105,12 @@ class Walker {
     if (!on_path_.insert(v).second) return;  // a cycle: everything on it is already being visited
     const auto& items = store_.items(v);
     visits_ += items.size();  // scanning the items costs time even where none holds a tensor
+    refuse_too_many_names(items);
     if (store_.kind(v) == ValueKind::kDict) {
       for (size_t i = 0; i + 1 < items.size(); i += 2) {
+        if (holds_tensor(items[i], 0))
+          bad("a tensor is used as a dict key under \"" + prefix +
+              "\": only str and int keys can name tensors");
         if (!holds_anything(items[i + 1])) continue;
         auto key = key_text(items[i]);
         if (!key)
@@ -103,6 +134,17 @@ class Walker {
 };
 
 }  // namespace
+
+std::string first_tensor_of_storage(const ValueStore& store, const TorchUnpickler& env,
+                                    ValueId root, size_t storage) {
+  try {
+    for (const auto& named : name_tensors(store, env, root))
+      if (env.tensors()[named.tensor].storage == storage) return named.name;
+  } catch (const Error&) {
+    // The walk's own refusal is reported when the reader names the tensors for real.
+  }
+  return {};
+}
 
 std::vector<NamedTensor> name_tensors(const ValueStore& store, const TorchUnpickler& env,
                                       ValueId root) {

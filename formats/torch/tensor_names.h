@@ -32,4 +32,9 @@ struct NamedTensor {
 std::vector<NamedTensor> name_tensors(const ValueStore& store, const TorchUnpickler& env,
                                       ValueId root);
 
+// For messages about a storage: the name of the first tensor that views storages()[storage],
+// or "" when none does (or the object cannot be named at all).
+std::string first_tensor_of_storage(const ValueStore& store, const TorchUnpickler& env,
+                                    ValueId root, size_t storage);
+
 }  // namespace tensorferry

@@ -5,6 +5,7 @@
 
 #include "core/crc.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/mapped_file.h"
 #include "formats/torch/strided_copy.h"
 #include "formats/torch/tensor_names.h"
@@ -89,7 +90,8 @@ std::unique_ptr<CheckpointReader> make_torch_reader(TorchFileLayout layout, cons
                       "storage '" + env.storages()[s].key + "' holds " +
                           std::to_string(layout.storages[s].size) +
                           " bytes but its persistent id declares " +
-                          std::to_string(env.storages()[s].nbytes));
+                          std::to_string(env.storages()[s].nbytes),
+                      first_tensor_of_storage(store, env, root, s));
 
   std::vector<NamedTensor> named;
   try {
@@ -107,6 +109,7 @@ std::unique_ptr<CheckpointReader> make_torch_reader(TorchFileLayout layout, cons
     e.dtype = v.dtype;
     e.shape = v.shape;
     e.nbytes = v.nbytes;
+    check_tensor_metadata(e.name, e.shape, path, layout.pickle_offset);
     e.file = path;
     e.offset = layout.storages[v.storage].offset + v.byte_offset;
     auto [it, first] = first_user.emplace(v.storage, e.name);

@@ -220,7 +220,7 @@ std::optional<size_t> TorchUnpickler::storage_index(const std::string& key) cons
   return it->second;
 }
 
-ValueId TorchUnpickler::persistent_load(ValueStore& store, ValueId pid) {
+ValueId TorchUnpickler::persistent_load(ValueStore& store, ValueId pid, uint64_t position) {
   if (store.kind(pid) != ValueKind::kTuple)
     bad("persistent id is a " + std::string(value_kind_name(store.kind(pid))) + ", not a tuple");
   const auto& p = store.items(pid);
@@ -255,7 +255,7 @@ ValueId TorchUnpickler::persistent_load(ValueStore& store, ValueId pid) {
       bad("storage '" + key + "' is declared twice with different types or sizes");
   } else {
     index = storages_.size();
-    storages_.push_back({key, type->dtype, numel, *nbytes});
+    storages_.push_back({key, type->dtype, numel, *nbytes, position});
     storage_index_.emplace(key, index);
   }
 

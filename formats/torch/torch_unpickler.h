@@ -30,9 +30,10 @@ namespace tensorferry {
 // blob after the key list (legacy).
 struct StorageDecl {
   std::string key;
-  DType dtype;          // of the storage class; kU8 for UntypedStorage (numel counts bytes)
-  uint64_t numel = 0;   // elements of dtype
-  uint64_t nbytes = 0;  // numel * element size
+  DType dtype;               // of the storage class; kU8 for UntypedStorage (numel counts bytes)
+  uint64_t numel = 0;        // elements of dtype
+  uint64_t nbytes = 0;       // numel * element size
+  uint64_t declared_at = 0;  // offset in the pickle of the persistent id that first names it
 };
 
 // A tensor as a rebuild call describes it: a strided view into one storage.
@@ -61,7 +62,7 @@ class TorchUnpickler final : public PickleEnvironment {
   ValueId call(ValueStore& store, ValueId callable, ValueId args) override;
   ValueId new_object(ValueStore& store, ValueId cls, ValueId args) override;
   void build(ValueStore& store, ValueId object, ValueId state) override;
-  ValueId persistent_load(ValueStore& store, ValueId pid) override;
+  ValueId persistent_load(ValueStore& store, ValueId pid, uint64_t position) override;
 
   const std::vector<StorageDecl>& storages() const { return storages_; }
   const std::vector<TensorView>& tensors() const { return tensors_; }

@@ -4,6 +4,7 @@
 
 #include "core/bytes.h"
 #include "core/error.h"
+#include "formats/torch/tensor_names.h"
 #include "formats/torch/torch_reader.h"
 #include "formats/torch/torch_unpickler.h"
 #include "formats/torch/zip_directory.h"
@@ -126,12 +127,18 @@ std::unique_ptr<CheckpointReader> open_torch_zip(const std::shared_ptr<const Map
   layout.big_endian = big_endian;
   layout.pickle_offset = pickle->data_offset;
   layout.metadata = std::move(metadata);
-  for (const StorageDecl& s : env.storages()) {
+  for (size_t i = 0; i < env.storages().size(); ++i) {
+    const StorageDecl& s = env.storages()[i];
     const ZipEntry* e = dir.find(prefix + "data/" + s.key);
-    if (!e)
-      throw_bad_input(path, std::nullopt,
-                      "storage '" + s.key + "' has no record \"" + prefix + "data/" + s.key + "\"");
-    require_stored(*file, *e);
+    if (!e)  // at the persistent id that names the storage, naming a tensor that views it
+      throw_bad_input(path, pickle->data_offset + s.declared_at,
+                      "storage '" + s.key + "' has no record \"" + prefix + "data/" + s.key + "\"",
+                      first_tensor_of_storage(store, env, result.root, i));
+    try {
+      require_stored(*file, *e);
+    } catch (const Error& err) {
+      throw err.with_context(path, first_tensor_of_storage(store, env, result.root, i));
+    }
     layout.storages.push_back({e->data_offset, e->size, e->crc32});
   }
   return make_torch_reader(std::move(layout), store, env, result.root);

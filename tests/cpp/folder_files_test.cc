@@ -176,16 +176,13 @@ TEST(FolderFiles, ALinkOutOfTheFolderIsRefused) {
   write_file(dir / "inside.txt", "ok");
   fs::create_symlink(outside / "secret", dir / "README.md");
   fs::create_symlink("inside.txt", dir / "linked.txt");
-  std::ostringstream text;
-  text << open_folder_file(dir, "linked.txt").rdbuf();
-  EXPECT_EQ(text.str(), "ok");
+  EXPECT_EQ(open_folder_file(dir, "linked.txt").read_all(100, "the file"), "ok");
   try {
     open_folder_file(dir, "README.md");
     FAIL() << "a link out of the folder was opened";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
-    EXPECT_NE(std::string(e.what()).find("outside the model folder"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("outside the folder"), std::string::npos) << e.what();
   }
   EXPECT_THROW(open_folder_file(dir, "missing"), Error);
   EXPECT_THROW(open_folder_file(dir, "."), Error);

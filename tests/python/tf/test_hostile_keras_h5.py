@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from support.hostile import check_refused, every_command
+from support.hostile import MAX_RSS_KB, RSS_FACTOR, check_refused, every_command, run_limited
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +140,25 @@ def test_hostile_h5_is_refused(name, keras_h5, tmp_path):
             assert "tensor 'dense/dense/kernel:0'" in run.stderr, run.describe()
         if name == "weight_names_missing":
             assert "tensor 'dense/dense/nowhere:0'" in run.stderr, run.describe()
+
+
+def test_inspect_does_not_inflate_compressed_data(keras_h5, tmp_path):
+    """inspect reads headers only: a 512 MiB gzip dataset (a legal one, ~100:1) used to be
+    inflated by the libhdf5 probe at open (553 MB, 3.2 s). Its decoding is now probed when it is
+    first read, and inspect reads none."""
+    path = tmp_path / "big.h5"
+    shutil.copy(keras_h5, path)
+    n, chunk = 1 << 27, 1 << 20  # 512 MiB of float32
+    block = np.repeat(np.arange(chunk // 64, dtype=np.float32), 64)
+    with h5py.File(path, "r+") as f:
+        del f["dense/dense/kernel:0"]
+        d = f.create_dataset("dense/dense/kernel:0", shape=(n,), dtype="f4", chunks=(chunk,),
+                             compression="gzip", compression_opts=1)
+        for i in range(0, n, chunk):
+            d[i:i + chunk] = block
+    assert path.stat().st_size < (512 << 20) // 20  # compressed, so only inflating costs memory
+    run = run_limited("inspect", path)
+    assert run.returncode == 0, run.describe()
+    assert "dense/dense/kernel:0" in run.stdout, run.describe()
+    assert run.max_rss_kb < MAX_RSS_KB * RSS_FACTOR, "inflated: " + run.describe()
+

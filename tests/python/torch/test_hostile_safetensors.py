@@ -37,6 +37,10 @@ ATTACKS = {
     "shape_above_u64": (st_file(b'{"w":{"dtype":"F32","shape":[18446744073709551616],'
                                 b'"data_offsets":[0,8]}}', b"\0" * 8), "w"),
     "shape_negative": (st_file({"w": entry(shape=(-2,))}, b"\0" * 8), "w"),
+    # Zero bytes, so no size check catches it; TensorFlow aborted on the dimension -2^63 it
+    # became in a converted bundle (issue 13.5).
+    "shape_above_i64_with_a_zero": (st_file({"w": entry(shape=(0, 1 << 63), offsets=(0, 0))}),
+                                    "w"),
     "shape_float": (st_file(b'{"w":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}',
                             b"\0" * 8), "w"),
     "offsets_past_end": (st_file({"w": entry(offsets=(0, 1 << 40))}, b"\0" * 8), "w"),
@@ -111,3 +115,24 @@ def test_hostile_shard_index(flavour, tmp_path):
         assert run.returncode == 3, run.describe()
         assert "index.json" in run.stderr or "passwd" in run.stderr or "missing" in run.stderr, \
             run.describe()
+
+
+def test_more_tensors_than_the_limit_are_refused_before_building_them(tmp_path):
+    """1.1 M empty tensors (the limit is 2^20, docs/hardening.md) used to cost ~700 B each
+    (1.75 M took 1.2 GB); the header's entry count is now checked before any entry is built."""
+    count = 1_100_000
+    body = ",".join(f'"{i}":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}'
+                    for i in range(count))
+    path = tmp_path / "empty.safetensors"
+    path.write_bytes(st_file(("{" + body + "}").encode()))
+    for run in every_command(path, tmp_path):
+        check_refused(run, path)
+        assert "more than 1048576 tensors" in run.stderr, run.describe()
+
+
+def test_tensor_name_longer_than_the_limit_is_refused(tmp_path):
+    path = tmp_path / "long.safetensors"
+    path.write_bytes(st_file({"w" * 5000: entry()}, b"\0" * 8))
+    for run in every_command(path, tmp_path):
+        check_refused(run, path)
+        assert "tensor name of 5000 bytes" in run.stderr, run.describe()

@@ -389,3 +389,37 @@ def test_storage_crc_mismatch_names_tensor_and_offset(real_zip, tmp_path):
         assert f"at byte {payload}" in run.stderr, run.describe()
     run = run_limited("inspect", "--check", path)
     check_refused(run, path, tensor="w")
+
+
+def test_tensor_used_as_a_dict_key_is_refused(tmp_path):
+    """torch.load gives {tensor: 1} back; tensorferry used to drop the tensor and write an empty
+    checkpoint (exit 0)."""
+    path = tmp_path / "key.pt"
+    torch.save({torch.ones(2): 1, "b": {(torch.zeros(1), "x"): 2}}, path)
+    for run in every_command(path, tmp_path):
+        check_refused(run, path)
+        assert "used as a dict key" in run.stderr, run.describe()
+
+
+def test_missing_storage_record_names_tensor_and_offset(real_zip, tmp_path):
+    """A storage whose data/KEY record is absent: the message names the tensor viewing it and the
+    offset of the persistent id naming it in data.pkl (it used to name neither)."""
+    path = tmp_path / "renamed.pt"
+    with zipfile.ZipFile(real_zip) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            name = info.filename
+            dst.writestr(name[:-1] + "7" if name.endswith("/data/0") else name, src.read(info))
+    for run in every_command(path, tmp_path):
+        check_refused(run, path, tensor="w")
+        assert "has no record" in run.stderr, run.describe()
+
+
+def test_millions_of_aliases_are_refused_in_bounded_memory(tmp_path):
+    """1.1 M names for one 24-byte tensor (3.9 M used to take 3.4 GB in convert): more names
+    than the tensor limit (2^20, docs/hardening.md) are refused before any is built."""
+    t = torch.arange(6, dtype=torch.float32)
+    path = tmp_path / "aliases.pt"
+    torch.save({f"n{i}": t for i in range(1_100_000)}, path)
+    for run in every_command(path, tmp_path):
+        check_refused(run, path)
+        assert "more than 1048576 tensors" in run.stderr, run.describe()
