@@ -80,8 +80,11 @@ fs::path sentence_transformers_folder(const std::string& name) {
        {"config.json", "model.safetensors", "pytorch_model.bin", "tf_model.h5", "vocab.txt",
         "tokenizer.json", "README.md", "modules.json", "sentence_bert_config.json",
         "config_sentence_transformers.json", "train_script.py", "1_Pooling/config.json",
-        "onnx/model.onnx", "onnx/model_O1.onnx"})
-    write_file(dir / f, std::string(f) + " of " + name);
+        "onnx/model.onnx", "onnx/model_O1.onnx"}) {
+    // Carried *.json files are checked to be JSON (convert/carried_file.h): a JSON string.
+    const std::string text = std::string(f) + " of " + name;
+    write_file(dir / f, std::string_view(f).ends_with(".json") ? "\"" + text + "\"" : text);
+  }
   write_file(
       dir / "modules.json",
       R"([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
