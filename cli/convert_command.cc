@@ -11,6 +11,8 @@
 #include "cli/terminal_progress.h"
 #include "convert/convert_model.h"
 #include "convert/copy.h"
+#include "convert/gguf_export.h"
+#include "convert/gguf_import.h"
 #include "convert/report.h"
 #include "core/error.h"
 #include "verify/report.h"
@@ -98,7 +100,40 @@ nlohmann::json convert_json(const ModelConvertOutcome& outcome, const ConvertArg
   return doc;
 }
 
+// --to gguf: one GGUF file for llama.cpp (convert/gguf_export.h).
+int run_gguf_convert(const ConvertArgs& args) {
+  if (!args.format.empty() || !args.shard_size.empty() || !args.hf_class.empty())
+    throw_usage("--format, --shard-size and --class do not apply to --to gguf");
+  GgufExportOptions options;
+  if (!args.from.empty()) options.from = parse_convention(args.from, "--from");
+  options.dtype = args.dtype;
+  options.force = args.force;
+  const GgufExport result = export_gguf(args.input, args.output, options, args.dry_run);
+  if (!args.quiet || args.dry_run) std::cout << gguf_export_text(result, args.dry_run);
+  return 0;
+}
+
+// A GGUF file into an hf-pytorch folder (convert/gguf_import.h).
+int run_gguf_import(const ConvertArgs& args) {
+  if (args.to != "hf-pytorch") throw_usage("a GGUF file converts to hf-pytorch (or --to gguf)");
+  if (!args.format.empty() || !args.shard_size.empty() || !args.hf_class.empty() || args.dry_run)
+    throw_usage("--format, --shard-size, --class and --dry-run do not apply to GGUF input");
+  GgufImportOptions options;
+  if (!args.dtype.empty()) {
+    auto d = dtype_from_name(args.dtype);
+    if (!d || !(*d == DType::kF32 || *d == DType::kF16 || *d == DType::kBF16))
+      throw_usage("--dtype takes f32, f16 or bf16, not \"" + args.dtype + "\"");
+    options.dtype = *d;
+  }
+  options.force = args.force;
+  const GgufImportResult result = import_gguf(args.input, args.output, options);
+  if (!args.quiet) std::cout << gguf_import_text(args.input, args.output, result);
+  return 0;
+}
+
 int run_model_convert(const ConvertArgs& args) {
+  if (args.to == "gguf") return run_gguf_convert(args);
+  if (fs::is_regular_file(args.input) && is_gguf_file(args.input)) return run_gguf_import(args);
   const ModelConvertOptions options = model_options(args);
   auto progress = progress_for_stderr(args.quiet, args.json);
   // Verified before it is published: a result that fails is not left under DST's name.
@@ -179,7 +214,7 @@ Run add_convert_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "convert",
       "Convert a checkpoint to another container (IN OUT [--format]) or a model folder to another "
-      "naming convention (SRC DST --to hf-pytorch|hf-tf2|openai-tf1|google-tf1)");
+      "naming convention (SRC DST --to hf-pytorch|hf-tf2|openai-tf1|google-tf1|gguf)");
   cmd->add_option("input", args->input, "file, bundle prefix, shard index or model folder")
       ->required();
   cmd->add_option("output", args->output,
@@ -189,10 +224,12 @@ Run add_convert_command(CLI::App& app) {
                   "output container: safetensors, pytorch, tf-bundle, keras-h5 (with --to "
                   "hf-pytorch: safetensors (default) or pytorch)");
   cmd->add_option("--to", args->to,
-                  "model conversion: target convention hf-pytorch, hf-tf2, openai-tf1, google-tf1");
+                  "model conversion: target convention hf-pytorch, hf-tf2, openai-tf1, google-tf1, "
+                  "gguf (one .gguf file for llama.cpp)");
   cmd->add_option("--from", args->from, "source convention instead of detecting it");
   cmd->add_option("--dtype", args->dtype,
-                  "cast floating-point weights to f32, f16 or bf16 (default: bit-exact)");
+                  "cast floating-point weights to f32, f16 or bf16 (default: bit-exact); with --to "
+                  "gguf also q8_0");
   cmd->add_option("--class", args->hf_class,
                   "Hugging Face class to write (default: config.json architectures, else from "
                   "the heads present)");

@@ -46,7 +46,8 @@ std::unique_ptr<CheckpointWriter> default_writer(const Plan& plan, const fs::pat
       // ones such as BERT's classifier dropout, in the order TF saves them.
       options.metadata["layer_names"] = nlohmann::json(plan.tf2_layers).dump();
       return create_checkpoint_writer(plan.target_format, path, options);
-    case Format::kPyTorch: return create_checkpoint_writer(plan.target_format, path, options);
+    case Format::kPyTorch:
+    case Format::kGguf: return create_checkpoint_writer(plan.target_format, path, options);
   }
   throw_usage("unknown output format");
 }

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/input_file.h"
 #include "core/mapped_file.h"
+#include "formats/gguf/gguf.h"
 #include "formats/keras_h5/keras_h5.h"
 #include "formats/safetensors/safetensors.h"
 #include "formats/sharding.h"
@@ -29,6 +30,7 @@ constexpr FormatNames kFormats[] = {
     {Format::kPyTorch, "pytorch", "pytorch_model.bin"},
     {Format::kTfBundle, "tf-bundle", "model.ckpt"},
     {Format::kKerasH5, "keras-h5", "tf_model.h5"},
+    {Format::kGguf, "gguf", "model.gguf"},
 };
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -61,6 +63,7 @@ std::optional<Format> detect_file(const std::string& path) {
   uint64_t size = 0;
   const auto head = peek(path, 0, 64, &size);
   if (looks_like_hdf5(head)) return Format::kKerasH5;
+  if (looks_like_gguf(head)) return Format::kGguf;
   if (looks_like_torch(head, size)) return Format::kPyTorch;
   if (looks_like_safetensors(head, size)) return Format::kSafetensors;
   const auto tail = peek(path, -48, 48, &size);
@@ -136,6 +139,7 @@ std::optional<Format> format_from_extension(const std::string& path) {
   if (ends_with(p, ".h5") || ends_with(p, ".hdf5") || ends_with(p, ".keras.weights.h5"))
     return Format::kKerasH5;
   if (ends_with(p, ".ckpt") || ends_with(p, ".index")) return Format::kTfBundle;
+  if (ends_with(p, ".gguf")) return Format::kGguf;
   return std::nullopt;
 }
 
@@ -177,6 +181,7 @@ std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path,
     case Format::kPyTorch: return open_torch(d.checkpoint_path);
     case Format::kTfBundle: return open_tf_bundle(d.checkpoint_path);
     case Format::kKerasH5: return open_keras_h5(d.checkpoint_path);
+    case Format::kGguf: return open_gguf(d.checkpoint_path);
   }
   throw_usage("unknown format");
 }
@@ -187,6 +192,7 @@ std::unique_ptr<CheckpointWriter> create_checkpoint_writer(Format format, const 
     case Format::kSafetensors: return create_safetensors_writer(path, options);
     case Format::kPyTorch: return create_torch_writer(path, options);
     case Format::kKerasH5: return create_keras_h5_writer(path, options);
+    case Format::kGguf: return create_gguf_writer(path, options);
     case Format::kTfBundle: {
       std::string prefix = ends_with(path, ".index") ? path.substr(0, path.size() - 6) : path;
       TfBundleOptions bundle;

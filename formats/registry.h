@@ -11,11 +11,12 @@
 
 namespace tensorferry {
 
-enum class Format { kSafetensors, kPyTorch, kTfBundle, kKerasH5 };
+enum class Format { kSafetensors, kPyTorch, kTfBundle, kKerasH5, kGguf };
 
-std::string_view format_name(Format format);  // "safetensors", "pytorch", "tf-bundle", "keras-h5"
+std::string_view format_name(
+    Format format);  // "safetensors", "pytorch", "tf-bundle", "keras-h5", "gguf"
 std::optional<Format> format_from_name(std::string_view name);
-// From the output name: .safetensors, .bin/.pt/.pth, .h5, .ckpt / .index.
+// From the output name: .safetensors, .bin/.pt/.pth, .h5, .ckpt / .index, .gguf.
 std::optional<Format> format_from_extension(const std::string& path);
 // The file name HF (or TF) gives a single-file checkpoint of this format in a model folder.
 std::string default_file_name(Format format);

@@ -173,11 +173,45 @@ def pickles(stream):
             return
 
 
+GGUF_SEEDS = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    import numpy as np
+    out = Path(sys.argv[1]) / "gguf_fuzzer"
+    out.mkdir(parents=True, exist_ok=True)
+    # gguf-py as vendored with llama.cpp's converter (scripts/python-env.sh records where).
+    sys.path.insert(0, str(Path(Path(sys.prefix, ".llama-cpp-src").read_text().strip(), "gguf-py")))
+    import gguf
+    Q = gguf.GGMLQuantizationType
+    x = np.linspace(-1, 1, 2 * 256, dtype=np.float32).reshape(2, 256)
+    for name, alignment in (("a.gguf", None), ("aligned64.gguf", 64)):
+        w = gguf.GGUFWriter(out / name, "llama")
+        if alignment:
+            w.add_custom_alignment(alignment)
+        w.add_uint32("llama.block_count", 1)
+        w.add_float32("llama.rope.freq_base", 10000.0)
+        w.add_bool("t.bool", True)
+        w.add_array("tokenizer.ggml.tokens", ["a", "b"])
+        w.add_array("tokenizer.ggml.token_type", [1, 3])
+        w.add_tensor("f32", x)
+        w.add_tensor("f16", x.astype(np.float16))
+        w.add_tensor("q8_0", gguf.quants.quantize(x, Q.Q8_0), raw_dtype=Q.Q8_0)
+        w.add_tensor("q4_0", gguf.quants.quantize(x, Q.Q4_0), raw_dtype=Q.Q4_0)
+        w.add_tensor("q4_K", np.zeros((2, 144), np.uint8), raw_dtype=Q.Q4_K)
+        w.add_tensor("q6_K", np.zeros((2, 210), np.uint8), raw_dtype=Q.Q6_K)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+""")
+
+
 def main():
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-c", TORCH_SEEDS, str(out)], check=True)
     subprocess.run([sys.executable, "-c", TF_SEEDS, str(out)], check=True)
+    subprocess.run([sys.executable, "-c", GGUF_SEEDS, str(out)], check=True)
 
     # Zip: torch's own archives, plus Python's zipfile with deflate, ZIP64 and a data descriptor.
     (out / "zip_directory_fuzzer").mkdir(exist_ok=True)

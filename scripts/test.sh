@@ -29,6 +29,10 @@ bash scripts/setup.sh || { echo "test.sh: setup failed" >&2; exit 1; }
 venv=$(bash scripts/python-env.sh | tail -1) || { echo "test.sh: python env failed" >&2; exit 1; }
 export TENSORFERRY_BIN="$root/build/tensorferry"
 export TENSORFERRY_VENV="$venv"
+# llama.cpp's converter and gguf-py (the GGUF oracles), from the sdist python-env.sh keeps; the
+# GGUF tests fail loudly when this is empty or wrong.
+TENSORFERRY_LLAMA_CPP=$(cat "$venv/.llama-cpp-src" 2>/dev/null || true)
+export TENSORFERRY_LLAMA_CPP
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 TOKENIZERS_PARALLELISM=false
 export CUDA_VISIBLE_DEVICES=""
 

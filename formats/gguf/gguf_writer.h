@@ -1,0 +1,52 @@
+// Writing GGUF version 3 as a stream: all metadata and tensor records are known at begin(), so
+// the header goes first and each tensor's bytes follow as they arrive, each padded to the
+// alignment like gguf-py's writer pads them. The file appears atomically (core/output.h).
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/output.h"
+#include "core/tensor.h"
+#include "formats/gguf/gguf_value.h"
+
+namespace tensorferry {
+
+struct GgufTensorDecl {
+  std::string name;
+  GgmlType type = GgmlType::kF32;
+  Shape shape;  // row-major (the reverse of ggml's ne)
+};
+
+class GgufFileWriter {
+ public:
+  GgufFileWriter(const std::string& path, bool force, uint32_t alignment = kGgufDefaultAlignment);
+
+  // Metadata, in the order it is to appear; before begin().
+  void add(std::string key, GgufValue value);
+  // Validates names, types and shapes (usage errors) and writes everything before the data.
+  void begin(std::vector<GgufTensorDecl> tensors);
+  // The stored bytes of tensor `index` (blocks for quantized types), in declaration order.
+  void write(size_t index, std::span<const std::byte> bytes);
+  // Finishes the file and publishes it under its final name.
+  void commit();
+
+  // Stored bytes of a declared tensor.
+  uint64_t stored_bytes(size_t index) const { return sizes_.at(index); }
+
+ private:
+  [[noreturn]] void fail(const std::string& message, const std::string& tensor = {}) const;
+  uint64_t padding(uint64_t n) const { return (alignment_ - n % alignment_) % alignment_; }
+
+  AtomicOutput output_;
+  uint32_t alignment_;
+  GgufMetadata metadata_;
+  std::vector<GgufTensorDecl> tensors_;
+  std::vector<uint64_t> sizes_;
+  std::unique_ptr<OutputFile> file_;
+  size_t written_ = 0;
+};
+
+}  // namespace tensorferry
