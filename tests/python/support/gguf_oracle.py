@@ -77,3 +77,29 @@ def llama_cpp_logits(path, tokens):
     logits = np.array(model.scores[:len(tokens)], dtype=np.float32)
     model.close()
     return logits
+
+
+BOUNDS = {"f32": 1e-3, "f16": 5e-2, "bf16": 2e-1, "q8_0": 2e-1}
+
+
+def assert_llama_cpp_agrees(ours, theirs, tokens, hf_logits, label, outtype):
+    """llama.cpp computes from our file exactly the logits it computes from the converter's, and
+    those are close to transformers' (so llama.cpp really ran the model, it did not only load
+    it). Prints both errors against transformers."""
+    err_ours = float(np.abs(llama_cpp_logits(ours, tokens) - hf_logits).max())
+    err_theirs = float(np.abs(llama_cpp_logits(theirs, tokens) - hf_logits).max())
+    print(f"{label} {outtype}: llama.cpp vs transformers, max abs error: ours {err_ours:.3e}, "
+          f"converter's {err_theirs:.3e}")
+    assert err_ours == err_theirs
+    assert err_ours < BOUNDS[outtype]
+
+
+def assert_same_safetensors(original_path, back_path):
+    """Same names, dtypes and bytes."""
+    import torch
+    from safetensors.torch import load_file
+    original, back = load_file(original_path), load_file(back_path)
+    assert sorted(back) == sorted(original)
+    for key, t in original.items():
+        assert back[key].dtype == t.dtype, key
+        assert torch.equal(back[key].view(torch.uint8), t.view(torch.uint8)), key

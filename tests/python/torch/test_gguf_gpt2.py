@@ -6,13 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from conftest import ROOT, run_tf
-from support.gguf_oracle import assert_same_gguf, llama_cpp_logits, run_converter
+from support.gguf_oracle import (assert_llama_cpp_agrees, assert_same_gguf,
+                                 assert_same_safetensors, run_converter)
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "vocab.json", "merges.txt")
@@ -52,20 +52,11 @@ def test_gpt2_gguf_matches_llama_cpp_converter(gpt2_folder, tmp_path, outtype):
     assert meta["general.architecture"][1] == "gpt2"
     assert "token_embd.weight" in tensors and "output.weight" not in tensors  # tied head
 
-    logits_ours = llama_cpp_logits(ours, TOKENS)
-    logits_theirs = llama_cpp_logits(theirs, TOKENS)
-    err_ours = float(np.abs(logits_ours - hf_logits).max())
-    err_theirs = float(np.abs(logits_theirs - hf_logits).max())
-    print(f"{outtype}: llama.cpp vs transformers, max abs error: ours {err_ours:.3e}, "
-          f"converter's {err_theirs:.3e}")
-    assert err_ours == err_theirs
-    bound = {"f32": 1e-3, "f16": 5e-2, "bf16": 2e-1, "q8_0": 2e-1}[outtype]
-    assert err_ours < bound  # llama.cpp really runs the model, it does not only load it
+    assert_llama_cpp_agrees(ours, theirs, TOKENS, hf_logits, "gpt2", outtype)
 
 
 @pytest.mark.parametrize("dtype", ["f32", "bf16"])
 def test_gpt2_round_trip_through_gguf_is_bit_exact(gpt2_folder, tmp_path, dtype):
-    from safetensors.torch import load_file
     from transformers import AutoTokenizer
     folder, _ = gpt2_folder
     source = folder
@@ -76,12 +67,7 @@ def test_gpt2_round_trip_through_gguf_is_bit_exact(gpt2_folder, tmp_path, dtype)
             shutil.copy(folder / name, source / name)
     run_tf("convert", source, tmp_path / "m.gguf", "--to", "gguf", "--dtype", dtype)
     run_tf("convert", tmp_path / "m.gguf", tmp_path / "back", "--to", "hf-pytorch")
-    original = load_file(source / "model.safetensors")
-    back = load_file(tmp_path / "back" / "model.safetensors")
-    assert sorted(back) == sorted(original)
-    for name, t in original.items():
-        assert back[name].dtype == t.dtype, name
-        assert torch.equal(back[name].view(torch.uint8), t.view(torch.uint8)), name
+    assert_same_safetensors(source / "model.safetensors", tmp_path / "back" / "model.safetensors")
     model = GPT2LMHeadModel.from_pretrained(tmp_path / "back").eval()
     reference = GPT2LMHeadModel.from_pretrained(source).eval()
     with torch.no_grad():
