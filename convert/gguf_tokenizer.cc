@@ -21,7 +21,7 @@ constexpr const char* kSpecialTypes[] = {"bos", "eos", "unk", "sep", "pad", "cls
 
 std::optional<json> read_json(const fs::path& path) {
   if (!fs::is_regular_file(path)) return std::nullopt;
-  const std::string text = read_text_file(path.string());
+  const std::string text = read_config_file(path.string());
   json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     throw_bad_input(path.string(), std::nullopt, "not a JSON object");
@@ -237,7 +237,7 @@ void add_gguf_tokenizer(const std::string& folder_name, uint64_t vocab_size,
   } else if (fs::is_regular_file(folder / "chat_template.jinja")) {
     out.emplace_back(
         "tokenizer.chat_template",
-        GgufValue::of_string(read_text_file((folder / "chat_template.jinja").string())));
+        GgufValue::of_string(read_config_file((folder / "chat_template.jinja").string())));
   }
 }
 
