@@ -29,6 +29,7 @@ struct ConvertArgs {
   std::string input_format;
   std::string shard_size;
   bool force = false;
+  bool allow_expansion = false;
   bool quiet = false;
   bool verbose = false;
   // Model conversion.
@@ -64,6 +65,7 @@ ModelConvertOptions model_options(const ConvertArgs& args) {
     throw_usage("--input-format is for container conversion; use --from");
   if (!args.shard_size.empty()) options.shard_size = parse_size(args.shard_size);
   options.force = args.force;
+  options.allow_expansion = args.allow_expansion;
   options.hf_class = args.hf_class;
   return options;
 }
@@ -191,6 +193,7 @@ int run_convert(const ConvertArgs& args) {
                 "\"; give it an extension (.safetensors, .bin, .h5, .ckpt) or --format");
   options.output_format = *out_format;
   options.writer.force = args.force;
+  options.allow_expansion = args.allow_expansion;
   if (!args.shard_size.empty()) options.writer.shard_size = parse_size(args.shard_size);
 
   auto reader = open_checkpoint(args.input, input_format);
@@ -252,6 +255,9 @@ Run add_convert_command(CLI::App& app) {
   cmd->add_option("--input-format", args->input_format, "input container instead of detecting it");
   cmd->add_option("--shard-size", args->shard_size, "split the output into shards of this size");
   cmd->add_flag("--force", args->force, "replace an existing output");
+  cmd->add_flag("--allow-expansion", args->allow_expansion,
+                "write an output more than 8 times the size of the input (views of one storage "
+                "written out densely)");
   add_quiet_flag(*cmd, args->quiet);
   cmd->add_flag("-v,--verbose", args->verbose,
                 "list every skipped training-state tensor (optimizer slots, counters)");

@@ -9,6 +9,8 @@
 #include "cli/help.h"
 #include "core/error.h"
 #include "core/output.h"
+#include "core/output_lock.h"
+#include "core/output_space.h"
 #include "formats/registry.h"
 
 namespace tensorferry::cli {
@@ -20,12 +22,18 @@ struct DumpArgs {
   std::string format;
   bool force = false;
   bool quiet = false;  // dump prints nothing on success anyway; accepted like everywhere
+  bool allow_expansion = false;
 };
 
 int run_dump(const DumpArgs& args) {
   std::optional<Format> format;
   if (!args.format.empty()) format = parse_format(args.format, "--format");
   auto reader = open_checkpoint(args.path, format);
+  const auto& entries = reader->tensors();
+  const std::vector<TensorInfo> infos(entries.begin(), entries.end());
+  check_output_space({args.out, estimate_output_bytes(infos), input_footprint(*reader),
+                      reader->path(), args.allow_expansion});
+  const OutputLock lock(args.out);
   AtomicOutput folder(args.out, AtomicOutput::Kind::kDirectory, args.force);
   nlohmann::json manifest = nlohmann::json::array();
   std::vector<std::byte> scratch;
@@ -60,6 +68,9 @@ Run add_dump_command(CLI::App& app) {
   cmd->add_option("out", args->out, "folder to create")->required();
   cmd->add_option("--format", args->format, "container format instead of detecting it");
   cmd->add_flag("--force", args->force, "replace an existing folder");
+  cmd->add_flag("--allow-expansion", args->allow_expansion,
+                "write more than 8 times the size of the input (views of one storage written out "
+                "densely)");
   add_quiet_flag(*cmd, args->quiet);
   set_help_footer(*cmd,
                   {"tensorferry dump model.safetensors tensors/",

@@ -17,13 +17,7 @@ ModelConvertOutcome convert_model(const std::string& input, const std::string& o
     verify_ties(outcome.plan, *reader);
     return outcome;
   }
-  // Like `mkdir -p` for the folder the output goes into (the output itself appears atomically).
-  std::string folder = output;
-  while (folder.size() > 1 && folder.back() == '/') folder.pop_back();  // "out/" names "out"
-  const std::filesystem::path parent = std::filesystem::absolute(folder).parent_path();
-  std::error_code ec;
-  std::filesystem::create_directories(parent, ec);
-  if (ec) throw_io(parent.string(), "cannot create the folder for the output", ec.value());
+  // The folder the output goes into is created (`mkdir -p`) once the output is known to fit.
   outcome.result = execute_plan(outcome.plan, *reader, default_writer, check, progress);
   return outcome;
 }

@@ -4,6 +4,8 @@
 
 #include "core/error.h"
 #include "core/output.h"
+#include "core/output_lock.h"
+#include "core/output_space.h"
 
 namespace tensorferry {
 namespace fs = std::filesystem;
@@ -29,6 +31,9 @@ CopyReport copy_checkpoint(CheckpointReader& reader, const std::string& output,
     copied.push_back(i);
     infos.push_back(entries[i]);
   }
+  check_output_space({output, estimate_output_bytes(infos), input_footprint(reader), reader.path(),
+                      options.allow_expansion});
+  const OutputLock lock(output);
 
   std::unique_ptr<AtomicOutput> folder;
   std::string target = output;

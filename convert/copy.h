@@ -19,6 +19,8 @@ struct CopyOptions {
   // When the output names a folder, the checkpoint goes inside it under the format's usual name.
   bool output_is_folder = false;
   ProgressSink* progress = nullptr;  // hears of every tensor written, when given
+  // Write an output more than kMaxExpansion times the input's size (core/output_space.h).
+  bool allow_expansion = false;
 };
 
 struct CopyReport {
@@ -36,7 +38,9 @@ std::optional<std::string> copy_skips(const TensorEntry& tensor, Format output_f
 
 // Streams every tensor of `reader` into a new checkpoint at `output`, one tensor in memory at a
 // time at most; the tensors copy_skips() names are left out and listed. Nothing appears at `output`
-// unless every tensor was written.
+// unless every tensor was written. Holds the output's lock (core/output_lock.h) throughout, and
+// refuses before writing anything an output that cannot fit or expands the input too far
+// (core/output_space.h).
 CopyReport copy_checkpoint(CheckpointReader& reader, const std::string& output,
                            const CopyOptions& options);
 

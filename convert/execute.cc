@@ -8,6 +8,8 @@
 #include "convert/layout.h"
 #include "core/error.h"
 #include "core/output.h"
+#include "core/output_lock.h"
+#include "core/output_space.h"
 #include "formats/tf_bundle/meta_graph.h"
 #include "formats/tf_bundle/tf_bundle.h"
 
@@ -20,6 +22,17 @@ void write_text(const fs::path& path, const std::string& text) {
   OutputFile out(path.string());
   out.write(text);
   out.close();
+}
+
+// The config and vocabulary files written beside the weights.
+uint64_t side_file_bytes(const Plan& plan) {
+  uint64_t total = plan.config_text.size();
+  for (const auto& f : plan.files) {
+    std::error_code ec;
+    const auto size = fs::file_size(f.source, ec);
+    if (!ec) total += size;
+  }
+  return total;
 }
 
 }  // namespace
@@ -84,15 +97,18 @@ ConvertResult execute_plan(const Plan& plan, CheckpointReader& reader,
                            const WriterFactory& make_writer, const PublishCheck& check,
                            ProgressSink* progress) {
   verify_ties(plan, reader);
-  AtomicOutput folder(plan.output, AtomicOutput::Kind::kDirectory, plan.force);
-  const fs::path staging = folder.staging_path();
-
   std::vector<TensorInfo> infos;
   std::vector<size_t> last_use(reader.tensors().size(), SIZE_MAX);
   for (size_t i = 0; i < plan.entries.size(); ++i) {
     infos.push_back(plan.entries[i].target);
     if (plan.entries[i].source) last_use[*plan.entries[i].source] = i;
   }
+  check_output_space({plan.output, estimate_output_bytes(infos) + side_file_bytes(plan),
+                      input_footprint(reader), reader.path(), plan.allow_expansion});
+  const OutputLock lock(plan.output);
+  AtomicOutput folder(plan.output, AtomicOutput::Kind::kDirectory, plan.force);
+  const fs::path staging = folder.staging_path();
+
   auto writer = make_writer(plan, staging);
   writer->begin(infos);
 

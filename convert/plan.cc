@@ -139,6 +139,7 @@ class Planner {
     plan_.cast = options_.dtype;
     plan_.shard_size = options_.shard_size;
     plan_.force = options_.force;
+    plan_.allow_expansion = options_.allow_expansion;
     plan_.config =
         family_.read_config(from_, read_config_file(source_.config_path), source_.config_path);
     for (auto& note :

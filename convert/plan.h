@@ -68,6 +68,7 @@ struct ModelConvertOptions {
   std::optional<DType> dtype;  // cast floating tensors; nullopt = bit-exact
   uint64_t shard_size = 0;     // 0 = one file
   bool force = false;
+  bool allow_expansion = false;             // see core/output_space.h
   Format hf_format = Format::kSafetensors;  // hf-pytorch output container
   std::string hf_class;                     // HF class for HF targets; "" = from config/heads
 };
@@ -96,6 +97,7 @@ struct Plan {
   std::optional<DType> cast;
   uint64_t shard_size = 0;
   bool force = false;
+  bool allow_expansion = false;
 };
 
 // Builds the plan for converting the model `source` (read through `reader`) into `output`.

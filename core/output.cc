@@ -33,12 +33,6 @@ void write_all(int fd, const std::string& path, const std::byte* data, size_t si
   }
 }
 
-fs::path absolute_clean(const fs::path& p) {
-  fs::path abs = fs::absolute(p).lexically_normal();
-  if (!abs.has_filename()) abs = abs.parent_path();  // "out/" -> "out"
-  return abs;
-}
-
 std::string temp_prefix(const fs::path& final_path) {
   return "." + final_path.filename().string() + std::string(kTempMarker);
 }
@@ -137,6 +131,12 @@ void OutputFile::close() {
   if (::close(fd) != 0) throw_io(path_, "cannot close", errno);
 }
 
+fs::path absolute_output_path(const fs::path& output) {
+  fs::path abs = fs::absolute(output).lexically_normal();
+  if (!abs.has_filename()) abs = abs.parent_path();  // "out/" -> "out"
+  return abs;
+}
+
 void sync_directory(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw_io(dir.string(), "cannot open directory", errno);
@@ -145,7 +145,7 @@ void sync_directory(const fs::path& dir) {
 }
 
 AtomicOutput::AtomicOutput(const fs::path& final_path, Kind kind, bool force)
-    : final_(absolute_clean(final_path)), kind_(kind) {
+    : final_(absolute_output_path(final_path)), kind_(kind) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(final_, ec)) && !force)
     throw Error(ErrorKind::kUsage, "output exists; pass --force to replace it", final_.string());
@@ -196,7 +196,7 @@ void AtomicOutput::commit_as(const fs::path& other) {
 }
 
 void AtomicOutput::remove_stale_temporaries(const fs::path& final_path) {
-  const fs::path abs = absolute_clean(final_path);
+  const fs::path abs = absolute_output_path(final_path);
   for_each_dead_process_file(abs.parent_path(), temp_prefix(abs), [](const fs::path& stale) {
     std::error_code ec;
     fs::remove_all(stale, ec);
@@ -204,7 +204,7 @@ void AtomicOutput::remove_stale_temporaries(const fs::path& final_path) {
 }
 
 SideBySidePublication::SideBySidePublication(const fs::path& index_path, IsDataFile is_data_file)
-    : index_(absolute_clean(index_path)), is_data_file_(std::move(is_data_file)) {
+    : index_(absolute_output_path(index_path)), is_data_file_(std::move(is_data_file)) {
   const fs::path dir = index_.parent_path();
   for_each_dead_process_file(dir, publishing_prefix(index_), [&](const fs::path& marker) {
     std::error_code ec;
@@ -216,20 +216,24 @@ SideBySidePublication::SideBySidePublication(const fs::path& index_path, IsDataF
   });
 }
 
-void SideBySidePublication::publish(AtomicOutput& index, const std::function<void()>& commit_data,
-                                    const std::vector<fs::path>& ours, bool force) {
+void SideBySidePublication::publish(AtomicOutput* index, const std::function<void()>& commit_data,
+                                    const std::vector<fs::path>& ours, bool force,
+                                    const std::vector<fs::path>& superseded) {
   const fs::path dir = index_.parent_path();
   const fs::path marker = dir / (publishing_prefix(index_) + std::to_string(::getpid()));
   OutputFile(marker.string()).close();
   sync_directory(dir);
   std::error_code ec;
-  if (fs::remove(index_, ec)) sync_directory(dir);
+  bool removed = fs::remove(index_, ec);
+  if (force)
+    for (const auto& path : superseded) removed |= fs::remove(path, ec);
+  if (removed) sync_directory(dir);
   commit_data();
-  index.commit();
+  if (index) index->commit();
   fs::remove(marker, ec);  // not on an exception: the marker then lets the next run clean up
   if (force) {
     std::set<std::string> keep;
-    for (const auto& p : ours) keep.insert(absolute_clean(p).filename().string());
+    for (const auto& p : ours) keep.insert(absolute_output_path(p).filename().string());
     remove_data_files_except(keep);
   }
 }

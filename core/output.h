@@ -93,18 +93,29 @@ class SideBySidePublication {
   // the outputs, so that what a killed run left is not taken for an existing output.
   SideBySidePublication(const std::filesystem::path& index_path, IsDataFile is_data_file);
 
-  // Writes the marker (durably), removes the previous index, runs `commit_data` (which renames
-  // the data files into place), commits `index` and removes the marker. With `force`, data files
-  // of an earlier output under the same name that `ours` does not list (another shard count)
-  // are removed afterwards; they would otherwise linger beside the new output.
-  void publish(AtomicOutput& index, const std::function<void()>& commit_data,
-               const std::vector<std::filesystem::path>& ours, bool force);
+  // Writes the marker (durably), removes the previous index and the files in `superseded` (an
+  // earlier output of another form under the same name, with `force` only), runs `commit_data`
+  // (which renames the data files into place), commits `index` and removes the marker. With
+  // `force`, data files of an earlier output under the same name that `ours` does not list
+  // (another shard count) are removed afterwards; they would otherwise linger beside the new
+  // output.
+  //
+  // `index` null publishes an output of one file under the name that could also have been
+  // written as index + data files (`out.safetensors` where `out.safetensors.index.json` and its
+  // shards were): `commit_data` renames that file into place, and with `force` the earlier
+  // index and every data file go, so that exactly the new output remains.
+  void publish(AtomicOutput* index, const std::function<void()>& commit_data,
+               const std::vector<std::filesystem::path>& ours, bool force,
+               const std::vector<std::filesystem::path>& superseded = {});
 
  private:
   void remove_data_files_except(const std::set<std::string>& keep) const;
   std::filesystem::path index_;
   IsDataFile is_data_file_;
 };
+
+// `output` as an absolute, normalised path naming the output itself ("out/" -> ".../out").
+std::filesystem::path absolute_output_path(const std::filesystem::path& output);
 
 // fsyncs a directory so that a rename inside it is durable.
 void sync_directory(const std::filesystem::path& dir);

@@ -177,17 +177,19 @@ class ShardedWriter final : public CheckpointWriter {
       local_index_.push_back(per_shard[shard_of_[i]].size());
       per_shard[shard_of_[i]].push_back(tensors[i]);
     }
+    // What a killed earlier run left under this name goes first (core/output.h). A single file
+    // is published through it too: with --force it retires an earlier sharded output.
+    publication_ = std::make_unique<SideBySidePublication>(
+        index_path(),
+        [path = path_](const std::string& name) { return is_shard_file_of(path, name); });
+    if (!options_.force) refuse_other_form(count > 1);
     if (count == 1) {
       writers_.push_back(create_(path_, shard_options));
       writers_.back()->begin(per_shard[0]);
       return;
     }
-    // What a killed earlier run left under this name goes first (core/output.h).
-    publication_ = std::make_unique<SideBySidePublication>(
-        path_ + ".index.json",
-        [path = path_](const std::string& name) { return is_shard_file_of(path, name); });
-    index_output_ = std::make_unique<AtomicOutput>(path_ + ".index.json", AtomicOutput::Kind::kFile,
-                                                   options_.force);
+    index_output_ =
+        std::make_unique<AtomicOutput>(index_path(), AtomicOutput::Kind::kFile, options_.force);
     json weight_map = json::object();
     for (size_t s = 0; s < count; ++s) {
       const std::string shard_path = shard_file_name(path_, s, count);
@@ -207,7 +209,8 @@ class ShardedWriter final : public CheckpointWriter {
 
   void commit() override {
     if (!index_output_) {
-      writers_.front()->commit();
+      publication_->publish(
+          nullptr, [&] { writers_.front()->commit(); }, {}, options_.force);
       return;
     }
     json doc;
@@ -225,15 +228,29 @@ class ShardedWriter final : public CheckpointWriter {
     std::vector<fs::path> ours;
     for (size_t s = 0; s < writers_.size(); ++s)
       ours.emplace_back(shard_file_name(path_, s, writers_.size()));
-    publication_->publish(
-        *index_output_,
-        [&] {
-          for (auto& w : writers_) w->commit();
-        },
-        ours, options_.force);
+    publication_->publish(index_output_.get(),
+                          [&] {
+                            for (auto& w : writers_) w->commit();
+                          },
+                          ours, options_.force, {path_});
   }
 
  private:
+  std::string index_path() const { return path_ + ".index.json"; }
+
+  // One name holds one output: a single file where the index of a sharded one is, or the
+  // reverse, is an existing output too.
+  void refuse_other_form(bool sharded) const {
+    const std::string other = sharded ? path_ : index_path();
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(other, ec)))
+      throw Error(ErrorKind::kUsage,
+                  std::string("output exists as ") +
+                      (sharded ? "a single file" : "a sharded checkpoint (" + other + ")") +
+                      "; pass --force to replace it",
+                  fs::absolute(path_).lexically_normal().string());
+  }
+
   std::string path_;
   WriterOptions options_;
   Factory create_;

@@ -1,5 +1,6 @@
 #include "formats/keras_h5/hdf5_handle.h"
 
+#include <string_view>
 #include <vector>
 
 #include "formats/keras_h5/hdf5_probe.h"
@@ -11,6 +12,12 @@ std::unique_lock<std::recursive_mutex> lock_library() {
   if (in_probe_child()) return {};  // single-threaded, and the parent's lock is not ours
   std::unique_lock<std::recursive_mutex> lock(mutex);
   static const bool silenced = [] {
+    // Before anything initialises the library: no H5close() at exit. A file whose write failed
+    // (a full disk) cannot be closed (the flush fails again), and libhdf5 1.10 then crashes
+    // closing it a second time from its atexit handler, after the error has been reported.
+    // Every file tensorferry writes is closed explicitly before it is published, so nothing
+    // is lost by skipping the library's own shutdown.
+    H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     return true;
   }();
@@ -38,9 +45,23 @@ std::string message_text(hid_t message_id) {
   return text;
 }
 
+// The sec2 driver describes a failed system call over several lines with the time, buffer
+// addresses and sizes ("file write failed: time = ..., errno = 28, error message = 'No space left
+// on device', buf = 0x..."); only what failed and the system's message are worth reporting.
+std::string condense_system_error(const std::string& desc) {
+  constexpr std::string_view kMessage = "error message = '";
+  const size_t at = desc.find(kMessage);
+  const size_t what_end = desc.find(": time = ");
+  if (at == std::string::npos || what_end == std::string::npos) return desc;
+  const size_t start = at + kMessage.size();
+  const size_t end = desc.find('\'', start);
+  if (end == std::string::npos) return desc;
+  return desc.substr(0, what_end) + ": " + desc.substr(start, end - start);
+}
+
 herr_t collect(unsigned /*n*/, const H5E_error2_t* error, void* client) {
   auto* lines = static_cast<std::vector<std::string>*>(client);
-  std::string line = error->desc ? error->desc : "";
+  std::string line = condense_system_error(error->desc ? error->desc : "");
   const std::string minor = message_text(error->min_num);
   if (!minor.empty() && line.find(minor) == std::string::npos)
     line += line.empty() ? minor : " (" + minor + ")";

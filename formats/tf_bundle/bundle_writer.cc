@@ -144,7 +144,7 @@ class BundleWriter final : public CheckpointWriter {
     std::vector<fs::path> ours;
     for (const auto& shard : shards_) ours.push_back(shard.output->final_path());
     publication_->publish(
-        *index_,
+        index_.get(),
         [&] {
           for (auto& shard : shards_) shard.output->commit();
         },

@@ -8,6 +8,8 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/output_lock.h"
+#include "core/output_space.h"
 #include "formats/sharding.h"
 
 namespace tensorferry {
@@ -111,7 +113,7 @@ TEST(SideBySidePublication, MarkerLivesWhileFilesArePublishedAndRetiresTheOldInd
   OutputFile(new_index.staging_path().string()).close();
   const fs::path ours = tmp.path() / "model.ckpt.data-00000-of-00001";
   publication.publish(
-      new_index,
+      &new_index,
       [&] {
         EXPECT_TRUE(fs::exists(marker));
         EXPECT_FALSE(fs::exists(index));  // gone before any data file is replaced
@@ -218,6 +220,87 @@ TEST(Sharding, IndexRejectsPathsOutsideItsFolder) {
   const ShardIndex parsed = read_shard_index(index.string());
   EXPECT_EQ(parsed.total_size, 12u);
   EXPECT_EQ(parsed.files, std::vector<std::string>{"x.safetensors"});
+}
+
+TEST(OutputLock, ASecondWriterOfTheSameNameIsRefusedUntilTheFirstIsDone) {
+  TempDir tmp;
+  const fs::path output = tmp.path() / "sub" / "model.ckpt";
+  const fs::path lock_file = tmp.path() / "sub" / ".model.ckpt.tensorferry-lock";
+  {
+    const OutputLock first(output);
+    EXPECT_EQ(first.lock_path(), lock_file);
+    EXPECT_TRUE(fs::exists(lock_file));  // the folder was created for it
+    // flock(2) locks belong to an open file description, so a second lock in this process
+    // conflicts just as one in another process does.
+    try {
+      const OutputLock second(tmp.path() / "sub" / "model.ckpt/");
+      FAIL() << "a second lock on the same output was granted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kIo);
+      EXPECT_NE(e.message().find("another tensorferry process (pid " + std::to_string(::getpid())),
+                std::string::npos)
+          << e.what();
+    }
+    const OutputLock other_name(tmp.path() / "sub" / "other.ckpt");  // names do not interfere
+  }
+  EXPECT_FALSE(fs::exists(lock_file));  // removed by its holder
+  const OutputLock again(output);
+}
+
+TEST(OutputLock, ALockFileLeftByAKilledRunIsTakenOver) {
+  TempDir tmp;
+  const fs::path output = tmp.path() / "out.safetensors";
+  std::ofstream(OutputLock::lock_path_of(output)) << "999999999\n";  // no process holds it
+  { const OutputLock lock(output); }
+  EXPECT_EQ(count_entries(tmp.path()), 0u);
+}
+
+TEST(OutputSpace, RefusesExpansionBeyondTheFactorUnlessAllowed) {
+  TempDir tmp;
+  OutputSpaceRequest request{tmp.path() / "out.safetensors", 0, 4096, "in.pt", false};
+  request.output_bytes = kExpansionFloor + 1;  // 16 Ki times the input
+  try {
+    check_output_space(request);
+    FAIL() << "expansion not refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+    EXPECT_EQ(e.file(), "in.pt");
+    EXPECT_NE(e.message().find("--allow-expansion"), std::string::npos) << e.what();
+  }
+  request.allow_expansion = true;
+  EXPECT_NO_THROW(check_output_space(request));  // /tmp has 64 MiB free
+  request.allow_expansion = false;
+  request.output_bytes = kExpansionFloor;  // small outputs are never refused for expansion
+  EXPECT_NO_THROW(check_output_space(request));
+  request.input_bytes = kExpansionFloor;
+  request.output_bytes = kExpansionFloor * kMaxExpansion;  // exactly the factor
+  EXPECT_NO_THROW(check_output_space(request));
+  EXPECT_EQ(count_entries(tmp.path()), 0u);
+}
+
+TEST(OutputSpace, RefusesAnOutputLargerThanTheFreeSpace) {
+  TempDir tmp;
+  const fs::path output = tmp.path() / "not" / "yet" / "there.h5";  // statvfs of /tmp
+  const uint64_t free = free_bytes_for(output);
+  ASSERT_GT(free, 0u);
+  OutputSpaceRequest request{output, free + (uint64_t{1} << 30), free + (uint64_t{1} << 30),
+                             "in.safetensors", false};
+  try {
+    check_output_space(request);
+    FAIL() << "an output larger than the free space was not refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kIo);
+    EXPECT_NE(e.message().find("free"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(count_entries(tmp.path()), 0u);  // nothing created, not even the folder
+}
+
+TEST(OutputSpace, EstimateCountsEveryTensorAndItsRecord) {
+  const std::vector<TensorInfo> tensors = {{"a", DType::kF32, {2}, 8}, {"bb", DType::kF32, {}, 4}};
+  EXPECT_EQ(estimate_output_bytes(tensors), 8 + 4 + 2 * kRecordAllowance + 1 + 2);
+  const std::vector<TensorInfo> huge = {{"a", DType::kF32, {}, UINT64_MAX},
+                                        {"b", DType::kF32, {}, UINT64_MAX}};
+  EXPECT_EQ(estimate_output_bytes(huge), UINT64_MAX);  // saturates rather than wrapping
 }
 
 }  // namespace
