@@ -238,6 +238,14 @@ void SideBySidePublication::publish(AtomicOutput* index, const std::function<voi
   }
 }
 
+bool SideBySidePublication::exists() const {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(index_, ec))) return true;
+  for (const auto& entry : fs::directory_iterator(index_.parent_path(), ec))
+    if (is_data_file_(entry.path().filename().string())) return true;
+  return false;
+}
+
 void SideBySidePublication::remove_data_files_except(const std::set<std::string>& keep) const {
   std::error_code ec;
   std::vector<fs::path> doomed;

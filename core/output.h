@@ -93,6 +93,9 @@ class SideBySidePublication {
   // the outputs, so that what a killed run left is not taken for an existing output.
   SideBySidePublication(const std::filesystem::path& index_path, IsDataFile is_data_file);
 
+  // Whether the index or any data file of this output exists.
+  bool exists() const;
+
   // Writes the marker (durably), removes the previous index and the files in `superseded` (an
   // earlier output of another form under the same name, with `force` only), runs `commit_data`
   // (which renames the data files into place), commits `index` and removes the marker. With

@@ -177,8 +177,7 @@ class ShardedWriter final : public CheckpointWriter {
       local_index_.push_back(per_shard[shard_of_[i]].size());
       per_shard[shard_of_[i]].push_back(tensors[i]);
     }
-    // What a killed earlier run left under this name goes first (core/output.h). A single file
-    // is published through it too: with --force it retires an earlier sharded output.
+    // What a killed earlier run left under this name goes first (core/output.h).
     publication_ = std::make_unique<SideBySidePublication>(
         index_path(),
         [path = path_](const std::string& name) { return is_shard_file_of(path, name); });
@@ -209,8 +208,12 @@ class ShardedWriter final : public CheckpointWriter {
 
   void commit() override {
     if (!index_output_) {
-      publication_->publish(
-          nullptr, [&] { writers_.front()->commit(); }, {}, options_.force);
+      // Over an earlier sharded output (--force), the single file retires it (core/output.h).
+      if (options_.force && publication_->exists())
+        publication_->publish(
+            nullptr, [&] { writers_.front()->commit(); }, {}, true);
+      else
+        writers_.front()->commit();
       return;
     }
     json doc;
