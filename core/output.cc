@@ -191,7 +191,7 @@ void AtomicOutput::commit() {
 }
 
 void AtomicOutput::commit_as(const fs::path& other) {
-  final_ = absolute_clean(other);
+  final_ = absolute_output_path(other);
   commit();
 }
 
