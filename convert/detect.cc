@@ -114,9 +114,12 @@ const Family* family_from_hf_config(const std::string& path) {
   for (const Family* f : all_families())
     if (f->matches_hf_config(config)) return f;
   std::string type = config.contains("model_type") ? config["model_type"].dump() : "none";
+  std::string known;
+  for (const Family* f : all_families())
+    known += (known.empty() ? "" : ", ") + std::string(f->name());
   throw_bad_input(
       path, std::nullopt,
-      "not a model family tensorferry knows (model_type " + type + "); known: gpt2, bert");
+      "not a model family tensorferry knows (model_type " + type + "); known: " + known);
 }
 
 // What a model folder of `from` (or of any convention) must hold, for the error message.

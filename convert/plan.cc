@@ -294,23 +294,28 @@ class Planner {
     return "";
   }
 
-  // A part that is there at all must be there completely.
+  // A part that is there at all must be there completely, and a part the config implies (Qwen2's
+  // q/k/v biases) must be there even when the source has none of its tensors: transformers
+  // would initialise them randomly.
   void check_groups_complete() const {
-    std::string base;  // computed on the first miss only
     for (size_t r = 0; r < params_.size(); ++r) {
       const ParamRow& row = params_[r];
-      if (!contains(plan_.groups, row.group) || !family_.group_enabled(plan_.config, row.group))
+      const bool present = contains(plan_.groups, row.group);
+      if (!family_.group_enabled(plan_.config, row.group) ||
+          (!present && !family_.group_required(plan_.config, row.group)))
         continue;
       for (int l = 0; l < (row.per_layer ? layer_count() : 1); ++l) {
         if (param_source_.count({r, row.per_layer ? l : -1})) continue;
         const GroupInfo* g = family_.find_group(row.group);
+        const std::string what = g ? std::string(g->description) : std::string(row.group);
         throw_bad_input(
             reader_.path(), std::nullopt,
             "missing tensor " +
                 expand_template(source_form(r).name, l, source_base_prefix(), "<scope>") +
-                " (canonical " + expand_template(row.canonical, l, "", "") +
-                "): the source has other tensors of the " +
-                std::string(g ? g->description : row.group) + " but not this one");
+                " (canonical " + expand_template(row.canonical, l, "", "") + "): " +
+                (present ? "the source has other tensors of the " + what + " but not this one"
+                         : config_file_name() + " implies the " + what +
+                               ", but the source has none of them"));
       }
     }
   }

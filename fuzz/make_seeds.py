@@ -43,9 +43,17 @@ TORCH_SEEDS = textwrap.dedent("""
     gpt2 = GPT2Config(vocab_size=50, n_positions=16, n_embd=8, n_layer=2, n_head=2)
     bert = BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                       intermediate_size=16, max_position_embeddings=16)
-    # First byte of a model_config_fuzzer input: bit 0 = BERT, bits 1-2 = convention (0 hf-pytorch).
+    # First byte of a model_config_fuzzer input: bit 3 = LLaMA, else bit 0 = BERT; bits 1-2 =
+    # convention (0 hf-pytorch).
     (out / "model_config_fuzzer" / "gpt2_config").write_bytes(b"\\x00" + gpt2.to_json_string().encode())
     (out / "model_config_fuzzer" / "bert_config").write_bytes(b"\\x01" + bert.to_json_string().encode())
+    from transformers import LlamaConfig
+    llama = LlamaConfig(vocab_size=50, hidden_size=8, intermediate_size=16, num_hidden_layers=1,
+                        num_attention_heads=2, num_key_value_heads=1,
+                        rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                      "high_freq_factor": 4.0,
+                                      "original_max_position_embeddings": 16})
+    (out / "model_config_fuzzer" / "llama_config").write_bytes(b"\\x08" + llama.to_json_string().encode())
     GPT2LMHeadModel(gpt2).save_pretrained(out / "tmp" / "gpt2", max_shard_size="2KB")
     BertModel(bert).save_pretrained(out / "tmp" / "bert", max_shard_size="2KB",
                                     safe_serialization=False)

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "models/bert/bert.h"
 #include "models/gpt2/gpt2.h"
+#include "models/llama/llama.h"
 
 namespace tensorferry {
 
@@ -154,7 +155,8 @@ const HfClass& Family::choose_hf_class(const std::vector<std::string>& groups,
 }
 
 const std::vector<const Family*>& all_families() {
-  static const std::vector<const Family*> families = {&gpt2_family(), &bert_family()};
+  static const std::vector<const Family*> families = {&gpt2_family(), &bert_family(),
+                                                      &llama_family()};
   return families;
 }
 

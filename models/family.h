@@ -152,7 +152,7 @@ class Family {
  public:
   virtual ~Family() = default;
 
-  virtual std::string_view name() const = 0;  // "gpt2", "bert"
+  virtual std::string_view name() const = 0;  // "gpt2", "bert", "llama"
   virtual const std::vector<GroupInfo>& groups() const = 0;
   virtual const std::vector<ParamRow>& params() const = 0;
   virtual const std::vector<AliasRow>& aliases() const = 0;
@@ -192,6 +192,11 @@ class Family {
   // only when the config unties it; otherwise the stored head is an alias of the embeddings).
   virtual bool group_enabled(const ModelConfig& config, std::string_view group) const {
     return true;
+  }
+  // Whether the config says the model has this group, so that a source without its tensors is
+  // incomplete (Qwen2's q/k/v biases), unlike a head that a checkpoint may or may not carry.
+  virtual bool group_required(const ModelConfig& config, std::string_view group) const {
+    return false;
   }
   // Records the value of a shape symbol the config did not give but a tensor did (the number of
   // labels of a TF1 classifier head, say), so that the written config carries it.

@@ -186,6 +186,32 @@ const std::vector<ParamSpec> kBertGoogle = {
     {kBertQaBias, false, "cls/squad/output_bias", kVector},
 };
 
+// LLaMA, Mistral, Qwen2. Sources: transformers modeling_llama.py, modeling_mistral.py and
+// modeling_qwen2.py (every projection an nn.Linear [out, in]; LlamaRMSNorm weight [width]; the
+// base model under "model." in the *ForCausalLM classes). Biases exist only where the config
+// says so (Qwen2: q/k/v; Llama attention_bias: q/k/v/o, mlp_bias: the MLP).
+const std::vector<ParamSpec> kLlamaHfPytorch = {
+    {kLlamaEmbed, false, "embed_tokens.weight", kTable},
+    {kLlamaAttnNorm, true, "layers.{i}.input_layernorm.weight", kVector},
+    {kLlamaQWeight, true, "layers.{i}.self_attn.q_proj.weight", kLinear},
+    {kLlamaQBias, true, "layers.{i}.self_attn.q_proj.bias", kVector},
+    {kLlamaKWeight, true, "layers.{i}.self_attn.k_proj.weight", kLinear},
+    {kLlamaKBias, true, "layers.{i}.self_attn.k_proj.bias", kVector},
+    {kLlamaVWeight, true, "layers.{i}.self_attn.v_proj.weight", kLinear},
+    {kLlamaVBias, true, "layers.{i}.self_attn.v_proj.bias", kVector},
+    {kLlamaOWeight, true, "layers.{i}.self_attn.o_proj.weight", kLinear},
+    {kLlamaOBias, true, "layers.{i}.self_attn.o_proj.bias", kVector},
+    {kLlamaMlpNorm, true, "layers.{i}.post_attention_layernorm.weight", kVector},
+    {kLlamaGateWeight, true, "layers.{i}.mlp.gate_proj.weight", kLinear},
+    {kLlamaGateBias, true, "layers.{i}.mlp.gate_proj.bias", kVector},
+    {kLlamaUpWeight, true, "layers.{i}.mlp.up_proj.weight", kLinear},
+    {kLlamaUpBias, true, "layers.{i}.mlp.up_proj.bias", kVector},
+    {kLlamaDownWeight, true, "layers.{i}.mlp.down_proj.weight", kLinear},
+    {kLlamaDownBias, true, "layers.{i}.mlp.down_proj.bias", kVector},
+    {kLlamaNorm, false, "norm.weight", kVector},
+    {kLlamaLmHead, false, "lm_head.weight", kLinear},  // read only when not tied
+};
+
 const std::vector<ParamSpec> kNone;
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.starts_with(prefix); }
@@ -204,7 +230,14 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 }  // namespace
 
-std::string_view family_name(Family family) { return family == Family::kGpt2 ? "gpt2" : "bert"; }
+std::string_view family_name(Family family) {
+  switch (family) {
+    case Family::kGpt2: return "gpt2";
+    case Family::kBert: return "bert";
+    case Family::kLlama: return "llama";
+  }
+  return "unknown";
+}
 
 std::string_view convention_name(Convention convention) {
   switch (convention) {
@@ -226,6 +259,7 @@ std::optional<Convention> convention_from_name(std::string_view name) {
 std::vector<Convention> conventions_of(Family family) {
   if (family == Family::kGpt2)
     return {Convention::kHfPytorch, Convention::kHfTf2, Convention::kOpenAiTf1};
+  if (family == Family::kLlama) return {Convention::kHfPytorch};
   return {Convention::kHfPytorch, Convention::kHfTf2, Convention::kGoogleTf1};
 }
 
@@ -258,6 +292,8 @@ const std::vector<ParamSpec>& param_table(Family family, Convention convention) 
       default: return kNone;
     }
   }
+  if (family == Family::kLlama)
+    return convention == Convention::kHfPytorch ? kLlamaHfPytorch : kNone;
   switch (convention) {
     case Convention::kHfPytorch: return kBertHfPytorch;
     case Convention::kHfTf2: return kBertHfTf2;
@@ -297,7 +333,9 @@ std::optional<std::string> normalize_name(Family family, Convention convention,
       if (name.find('/') != std::string::npos || name.find(':') != std::string::npos)
         return std::nullopt;
       std::string key = name;
-      const std::string_view prefix = family == Family::kGpt2 ? "transformer." : "bert.";
+      const std::string_view prefix = family == Family::kGpt2    ? "transformer."
+                                      : family == Family::kLlama ? "model."
+                                                                 : "bert.";
       if (starts_with(key, prefix)) key = key.substr(prefix.size());
       // transformers renames these two on load (old BERT files, e.g. bert-base-uncased).
       if (ends_with(key, "LayerNorm.gamma"))
@@ -363,6 +401,10 @@ bool is_known_extra(Family family, Convention convention, const std::string& key
         // Causal-mask buffers of transformers < 4.31, and the LM head tied to wte.
         return ends_with(key, ".attn.bias") || ends_with(key, ".attn.masked_bias") ||
                key == "lm_head.weight";
+      if (family == Family::kLlama)
+        // Rotary frequency buffers (per layer before transformers 4.31), and the LM head when
+        // tied to embed_tokens.
+        return ends_with(key, "rotary_emb.inv_freq") || key == "lm_head.weight";
       return key == "embeddings.position_ids" || key == "embeddings.token_type_ids" ||
              key == "cls.predictions.decoder.weight" || key == "cls.predictions.decoder.bias";
     case Convention::kHfTf2: return false;

@@ -15,14 +15,15 @@
 
 namespace tensorferry::verify {
 
-enum class Family { kGpt2, kBert };
+enum class Family { kGpt2, kBert, kLlama };
+constexpr Family kAllFamilies[] = {Family::kGpt2, Family::kBert, Family::kLlama};
 enum class Convention { kHfPytorch, kHfTf2, kOpenAiTf1, kGoogleTf1 };
 
-std::string_view family_name(Family family);              // "gpt2", "bert"
+std::string_view family_name(Family family);              // "gpt2", "bert", "llama"
 std::string_view convention_name(Convention convention);  // "hf-pytorch", "hf-tf2", ...
 std::optional<Convention> convention_from_name(std::string_view name);
 // The conventions a family has: GPT-2 hf-pytorch/hf-tf2/openai-tf1, BERT hf-pytorch/hf-tf2/
-// google-tf1.
+// google-tf1, LLaMA hf-pytorch.
 std::vector<Convention> conventions_of(Family family);
 
 // How a framework applies a stored tensor. Shapes are as stored (row-major, outermost first).
@@ -97,6 +98,26 @@ enum class Param {
   kBertClassifierBias,
   kBertQaWeight,
   kBertQaBias,
+  // LLaMA (Llama, Mistral, Qwen2)
+  kLlamaEmbed,
+  kLlamaAttnNorm,
+  kLlamaQWeight,
+  kLlamaQBias,
+  kLlamaKWeight,
+  kLlamaKBias,
+  kLlamaVWeight,
+  kLlamaVBias,
+  kLlamaOWeight,
+  kLlamaOBias,
+  kLlamaMlpNorm,
+  kLlamaGateWeight,
+  kLlamaGateBias,
+  kLlamaUpWeight,
+  kLlamaUpBias,
+  kLlamaDownWeight,
+  kLlamaDownBias,
+  kLlamaNorm,
+  kLlamaLmHead,
 };
 
 // One row of a convention's table. Names are templates: "{i}" stands for the layer index.
@@ -113,7 +134,7 @@ struct ParamSpec {
 const std::vector<ParamSpec>& param_table(Family family, Convention convention);
 const ParamSpec* find_param(Family family, Convention convention, Param param);
 
-// The HF PyTorch name of a parameter (base model, no "transformer."/"bert." prefix): the
+// The HF PyTorch name of a parameter (base model, no "transformer."/"bert."/"model." prefix): the
 // canonical name `diff` matches tensors by across conventions.
 std::string canonical_name(Family family, Param param, int layer);
 
@@ -123,10 +144,10 @@ std::string instantiate(std::string_view name_template, int layer);
 std::vector<std::string> spellings(std::string_view stored, int layer);
 
 // The key a convention's table uses for a tensor name as a reader lists it, or nullopt when the
-// name cannot belong to the convention. HF PyTorch: drops the "transformer."/"bert." prefix of
-// head classes and reads old "LayerNorm.gamma/beta" as "weight/bias" (as transformers does on
-// load). HF TF2: drops ":0" and the Keras layer group and model scope in front of the weight
-// path ("bert/tf_bert_model/bert/..." -> "bert/..."). TF1: the variable name as is.
+// name cannot belong to the convention. HF PyTorch: drops the "transformer."/"bert."/"model."
+// prefix of head classes and reads old "LayerNorm.gamma/beta" as "weight/bias" (as transformers
+// does on load). HF TF2: drops ":0" and the Keras layer group and model scope in front of the
+// weight path ("bert/tf_bert_model/bert/..." -> "bert/..."). TF1: the variable name as is.
 std::optional<std::string> normalize_name(Family family, Convention convention,
                                           const std::string& name);
 

@@ -31,8 +31,12 @@ ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequen
                       std::to_string(model.config.type_vocab_size) + " types of the model");
     }
   }
-  ForwardResult result = model.family == Family::kGpt2 ? run_gpt2(model, sequences, observe)
-                                                       : run_bert(model, sequences, observe);
+  ForwardResult result;
+  switch (model.family) {
+    case Family::kGpt2: result = run_gpt2(model, sequences, observe); break;
+    case Family::kBert: result = run_bert(model, sequences, observe); break;
+    case Family::kLlama: result = run_llama(model, sequences, observe); break;
+  }
   result.unused_weights = model.weights->unused_weights();
   return result;
 }
@@ -76,6 +80,9 @@ std::vector<std::string> stage_names(const ModelConfig& config) {
   }
   if (config.family == Family::kGpt2) {
     names.push_back("final layer norm");
+    names.push_back("logits");
+  } else if (config.family == Family::kLlama) {
+    names.push_back("final norm");
     names.push_back("logits");
   } else {
     for (const char* head : {"pooler", "mlm logits", "nsp logits", "classifier logits",

@@ -1,4 +1,4 @@
-// Reference forward passes of GPT-2 and BERT, stage by stage.
+// Reference forward passes of GPT-2, BERT and LLaMA, stage by stage.
 #pragma once
 
 #include <cstdint>
@@ -55,5 +55,7 @@ ForwardResult run_gpt2(Model& model, const std::vector<TokenSequence>& sequences
                        const StageObserver& observe = {});
 ForwardResult run_bert(Model& model, const std::vector<TokenSequence>& sequences,
                        const StageObserver& observe = {});
+ForwardResult run_llama(Model& model, const std::vector<TokenSequence>& sequences,
+                        const StageObserver& observe = {});
 
 }  // namespace tensorferry::verify

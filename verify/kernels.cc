@@ -48,6 +48,17 @@ void layer_norm(Matrix& x, const std::vector<double>& scale, const std::vector<d
   }
 }
 
+void rms_norm(Matrix& x, const std::vector<double>& scale, double eps) {
+  const double n = static_cast<double>(x.cols);
+  for (int64_t r = 0; r < x.rows; ++r) {
+    double* row = x.row(r);
+    double squares = 0;
+    for (int64_t c = 0; c < x.cols; ++c) squares += row[c] * row[c];
+    const double inv = 1.0 / std::sqrt(squares / n + eps);
+    for (int64_t c = 0; c < x.cols; ++c) row[c] = row[c] * inv * scale[static_cast<size_t>(c)];
+  }
+}
+
 double activate(double x, Activation activation) {
   switch (activation) {
     case Activation::kGeluErf: return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
@@ -77,7 +88,7 @@ Matrix columns(const Matrix& x, int64_t first, int64_t count) {
 }
 
 Matrix attention(const Matrix& q, const Matrix& k, const Matrix& v,
-                 const std::vector<int64_t>& offsets, int64_t heads, bool causal) {
+                 const std::vector<int64_t>& offsets, int64_t heads, bool causal, int64_t window) {
   const int64_t width = q.cols;
   const int64_t head_width = width / heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_width));
@@ -98,11 +109,13 @@ Matrix attention(const Matrix& q, const Matrix& k, const Matrix& v,
       for (int64_t i = 0; i < len; ++i) {
         double* row = scores.data() + i * len;
         const int64_t visible = causal ? i + 1 : len;
+        const int64_t first = window > 0 ? std::max<int64_t>(0, i - window + 1) : 0;
         double max = -std::numeric_limits<double>::infinity();
-        for (int64_t j = 0; j < visible; ++j) max = std::max(max, row[j]);
+        for (int64_t j = first; j < visible; ++j) max = std::max(max, row[j]);
         double sum = 0;
-        for (int64_t j = 0; j < visible; ++j) sum += (row[j] = std::exp(row[j] - max));
-        for (int64_t j = 0; j < visible; ++j) row[j] /= sum;
+        for (int64_t j = first; j < visible; ++j) sum += (row[j] = std::exp(row[j] - max));
+        for (int64_t j = first; j < visible; ++j) row[j] /= sum;
+        for (int64_t j = 0; j < first; ++j) row[j] = 0.0;
         for (int64_t j = visible; j < len; ++j) row[j] = 0.0;
       }
       // out_h = probabilities · v_h
@@ -113,6 +126,22 @@ Matrix attention(const Matrix& q, const Matrix& k, const Matrix& v,
     }
   }
   return out;
+}
+
+Matrix grouped_attention(const Matrix& q, const Matrix& k, const Matrix& v,
+                         const std::vector<int64_t>& offsets, int64_t heads, int64_t kv_heads,
+                         int64_t window) {
+  const int64_t head_width = q.cols / heads;
+  const int64_t group = heads / kv_heads;
+  // Each key/value head copied next to every query head that reads it.
+  auto repeat = [&](const Matrix& m) {
+    Matrix out(m.rows, q.cols);
+    for (int64_t r = 0; r < m.rows; ++r)
+      for (int64_t h = 0; h < heads; ++h)
+        std::copy_n(m.row(r) + (h / group) * head_width, head_width, out.row(r) + h * head_width);
+    return out;
+  };
+  return attention(q, repeat(k), repeat(v), offsets, heads, /*causal=*/true, window);
 }
 
 }  // namespace tensorferry::verify

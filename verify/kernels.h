@@ -31,15 +31,25 @@ void add_in_place(Matrix& x, const Matrix& y);
 // Normalises each row: (x − mean) / sqrt(var + eps) · scale + shift, biased variance.
 void layer_norm(Matrix& x, const std::vector<double>& scale, const std::vector<double>& shift,
                 double eps);
+// RMSNorm as LlamaRMSNorm: x / sqrt(mean(x²) + eps) · scale (no mean subtracted, no shift).
+void rms_norm(Matrix& x, const std::vector<double>& scale, double eps);
 void activate(Matrix& x, Activation activation);
 double activate(double x, Activation activation);
 
 // Multi-head scaled dot-product attention over each sequence separately. q, k, v: [rows, width]
 // with the rows of sequence s in [offsets[s], offsets[s+1]); head h owns columns
 // [h·width/heads, (h+1)·width/heads). Scores are scaled by 1/sqrt(head width); `causal` lets
-// position i see only positions ≤ i. Returns the heads' outputs side by side, [rows, width].
+// position i see only positions ≤ i, and a `window` > 0 only the last `window` of those (Mistral's
+// sliding window). Returns the heads' outputs side by side, [rows, width].
 Matrix attention(const Matrix& q, const Matrix& k, const Matrix& v,
-                 const std::vector<int64_t>& offsets, int64_t heads, bool causal);
+                 const std::vector<int64_t>& offsets, int64_t heads, bool causal,
+                 int64_t window = 0);
+
+// Grouped-query attention (transformers' repeat_kv): k and v hold `kv_heads` heads, each shared
+// by heads/kv_heads consecutive query heads of q. Causal, with the optional sliding window.
+Matrix grouped_attention(const Matrix& q, const Matrix& k, const Matrix& v,
+                         const std::vector<int64_t>& offsets, int64_t heads, int64_t kv_heads,
+                         int64_t window);
 
 // Columns [first, first + count) of x.
 Matrix columns(const Matrix& x, int64_t first, int64_t count);

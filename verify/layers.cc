@@ -100,6 +100,11 @@ void layer_norm(ModelWeights& weights, Param scale, Param shift, int layer, Matr
   layer_norm(x, g, b, eps);
 }
 
+void rms_norm(ModelWeights& weights, Param scale, int layer, Matrix& x, double eps) {
+  rms_norm(x, weights.read(scale, layer, stored_vector_shape(weights.spec(scale).use, x.cols)),
+           eps);
+}
+
 Matrix gather_rows(ModelWeights& weights, Param table, int64_t rows, int64_t width,
                    const std::vector<int64_t>& ids) {
   TensorView view =

@@ -29,6 +29,9 @@ Matrix multiply_stored(const TensorView& w, int64_t rows, int64_t width, bool ou
 // LayerNorm with the stored scale and shift (each [width]).
 void layer_norm(ModelWeights& weights, Param scale, Param shift, int layer, Matrix& x, double eps);
 
+// RMSNorm with the stored scale ([width]).
+void rms_norm(ModelWeights& weights, Param scale, int layer, Matrix& x, double eps);
+
 // Rows `ids` of the embedding table `table`, which must be [rows, width].
 Matrix gather_rows(ModelWeights& weights, Param table, int64_t rows, int64_t width,
                    const std::vector<int64_t>& ids);

@@ -13,7 +13,12 @@ namespace fs = std::filesystem;
 namespace {
 
 Param token_table(Family family) {
-  return family == Family::kGpt2 ? Param::kGpt2Wte : Param::kBertWordEmb;
+  switch (family) {
+    case Family::kGpt2: return Param::kGpt2Wte;
+    case Family::kBert: return Param::kBertWordEmb;
+    case Family::kLlama: return Param::kLlamaEmbed;
+  }
+  return Param::kGpt2Wte;
 }
 
 bool has_token_table(const std::vector<TensorEntry>& tensors, Family family,
@@ -50,7 +55,7 @@ std::pair<Family, Convention> detect_convention(const std::vector<TensorEntry>& 
                                                 const std::string& path,
                                                 std::optional<Convention> forced) {
   std::vector<std::pair<Family, Convention>> found;
-  for (Family family : {Family::kGpt2, Family::kBert})
+  for (Family family : kAllFamilies)
     for (Convention convention : conventions_of(family)) {
       if (forced && convention != *forced) continue;
       if (has_token_table(tensors, family, convention)) found.emplace_back(family, convention);
@@ -58,7 +63,7 @@ std::pair<Family, Convention> detect_convention(const std::vector<TensorEntry>& 
   if (found.size() == 1) return found.front();
   if (found.empty()) {
     std::string expected;
-    for (Family family : {Family::kGpt2, Family::kBert})
+    for (Family family : kAllFamilies)
       for (Convention convention : conventions_of(family)) {
         if (forced && convention != *forced) continue;
         expected +=

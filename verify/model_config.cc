@@ -25,7 +25,9 @@ json load_json(const std::string& file) {
 
 class ConfigReader {
  public:
-  ConfigReader(json doc, std::string file) : doc_(std::move(doc)), file_(std::move(file)) {}
+  // `prefix` names a nested object in messages ("rope_scaling.").
+  ConfigReader(json doc, std::string file, std::string prefix = "")
+      : doc_(std::move(doc)), file_(std::move(file)), prefix_(std::move(prefix)) {}
 
   // The first of `keys` present (HF accepts attribute_map aliases), else `fallback`; a missing
   // key without fallback is an error.
@@ -35,48 +37,54 @@ class ConfigReader {
       if (!doc_.contains(key)) continue;
       const json& v = doc_[key];
       if (!v.is_number_integer())
-        throw_bad_input(file_, std::nullopt, std::string("\"") + key + "\" is not an integer");
+        throw_bad_input(file_, std::nullopt, quoted(key) + " is not an integer");
       const int64_t value = v.get<int64_t>();
       if (value < min || value > kMaxDimension)
         throw_bad_input(file_, std::nullopt,
-                        std::string("\"") + key + "\" = " + std::to_string(value) +
-                            " is out of range [" + std::to_string(min) + ", " +
-                            std::to_string(kMaxDimension) + "]");
+                        quoted(key) + " = " + std::to_string(value) + " is out of range [" +
+                            std::to_string(min) + ", " + std::to_string(kMaxDimension) + "]");
       return value;
     }
-    if (!fallback)
-      throw_bad_input(file_, std::nullopt, std::string("missing \"") + *keys.begin() + "\"");
+    if (!fallback) throw_bad_input(file_, std::nullopt, "missing " + quoted(*keys.begin()));
     return *fallback;
   }
 
   double number(const char* key, double fallback) const {
     if (!doc_.contains(key)) return fallback;
     const json& v = doc_[key];
-    if (!v.is_number())
-      throw_bad_input(file_, std::nullopt, std::string("\"") + key + "\" is not a number");
+    if (!v.is_number()) throw_bad_input(file_, std::nullopt, quoted(key) + " is not a number");
     const double value = v.get<double>();
     if (!(value >= 0) || !std::isfinite(value))
-      throw_bad_input(file_, std::nullopt,
-                      std::string("\"") + key + "\" must be a finite number >= 0");
+      throw_bad_input(file_, std::nullopt, quoted(key) + " must be a finite number >= 0");
     return value;
   }
 
   std::string text(const char* key, const std::string& fallback) const {
     if (!doc_.contains(key) || doc_[key].is_null()) return fallback;
     if (!doc_[key].is_string())
-      throw_bad_input(file_, std::nullopt, std::string("\"") + key + "\" is not a string");
+      throw_bad_input(file_, std::nullopt, quoted(key) + " is not a string");
     return doc_[key].get<std::string>();
   }
 
   bool boolean(const char* key, bool fallback) const {
     if (!doc_.contains(key) || doc_[key].is_null()) return fallback;
     if (!doc_[key].is_boolean())
-      throw_bad_input(file_, std::nullopt, std::string("\"") + key + "\" is not true/false");
+      throw_bad_input(file_, std::nullopt, quoted(key) + " is not true/false");
     return doc_[key].get<bool>();
   }
 
+  bool has(const char* key) const { return doc_.contains(key); }
+
   bool is_null_or_absent(const char* key) const {
     return !doc_.contains(key) || doc_[key].is_null();
+  }
+
+  // The object at `key`, read with the same checks; nullopt when absent or null.
+  std::optional<ConfigReader> object(const char* key) const {
+    if (is_null_or_absent(key)) return std::nullopt;
+    if (!doc_[key].is_object())
+      throw_bad_input(file_, std::nullopt, quoted(key) + " is not an object");
+    return ConfigReader(doc_[key], file_, prefix_ + key + ".");
   }
 
   [[noreturn]] void unsupported(const std::string& what) const {
@@ -86,8 +94,11 @@ class ConfigReader {
   const std::string& file() const { return file_; }
 
  private:
+  std::string quoted(const char* key) const { return "\"" + prefix_ + key + "\""; }
+
   json doc_;
   std::string file_;
+  std::string prefix_;
 };
 
 Activation activation_or_throw(const ConfigReader& r, const std::string& name) {
@@ -176,6 +187,84 @@ ModelConfig read_bert(const ConfigReader& r, Convention convention) {
   return c;
 }
 
+// rope_theta and rope_scaling as modeling_rope_utils reads them ("rope_type", or the older
+// "type" that LlamaConfig copies into it).
+RopeConfig read_rope(const ConfigReader& r) {
+  RopeConfig rope;
+  rope.theta = r.number("rope_theta", 10000.0);
+  if (!(rope.theta > 1)) r.unsupported("rope_theta must be greater than 1");
+  const std::optional<ConfigReader> scaling = r.object("rope_scaling");
+  if (!scaling) return rope;
+  const std::string type = scaling->text("rope_type", scaling->text("type", "default"));
+  if (type == "default") return rope;
+  if (type != "linear" && type != "llama3")
+    r.unsupported("rope_scaling type \"" + type + "\" (verify knows default, linear and llama3)");
+  rope.factor = scaling->number("factor", 0);
+  if (!(rope.factor >= 1)) r.unsupported("rope_scaling factor must be a number >= 1");
+  if (type == "linear") {
+    rope.scaling = RopeScaling::kLinear;
+    return rope;
+  }
+  rope.scaling = RopeScaling::kLlama3;
+  rope.low_freq_factor = scaling->number("low_freq_factor", 0);
+  rope.high_freq_factor = scaling->number("high_freq_factor", 0);
+  rope.original_max_positions =
+      scaling->integer({"original_max_position_embeddings"}, std::nullopt);
+  if (!(rope.high_freq_factor > rope.low_freq_factor) || !(rope.low_freq_factor > 0))
+    r.unsupported("llama3 rope_scaling needs 0 < low_freq_factor < high_freq_factor");
+  return rope;
+}
+
+// LlamaConfig, MistralConfig and Qwen2Config (transformers 4.57.6): the same keys with each
+// class's defaults, and the biases each model type's attention and MLP have.
+ModelConfig read_llama(const ConfigReader& r) {
+  ModelConfig c;
+  c.family = Family::kLlama;
+  c.model_type = r.text("model_type", "llama");
+  const bool mistral = c.model_type == "mistral";
+  const bool qwen2 = c.model_type == "qwen2";
+  if (!mistral && !qwen2 && c.model_type != "llama")
+    r.unsupported("model_type \"" + c.model_type + "\" is not llama, mistral or qwen2");
+  c.vocab_size = r.integer({"vocab_size"}, qwen2 ? 151936 : 32000);
+  c.hidden = r.integer({"hidden_size"}, 4096);
+  c.layers = r.integer({"num_hidden_layers"}, 32);
+  c.heads = r.integer({"num_attention_heads"}, 32);
+  c.inner = r.integer({"intermediate_size"}, mistral ? 14336 : qwen2 ? 22016 : 11008);
+  c.max_positions = r.integer({"max_position_embeddings"}, mistral ? 131072 : qwen2 ? 32768 : 2048);
+  // An absent key takes the class default (Mistral 8, Qwen2 32); null means one per query head.
+  if (!r.is_null_or_absent("num_key_value_heads"))
+    c.kv_heads = r.integer({"num_key_value_heads"}, std::nullopt);
+  else if (!r.has("num_key_value_heads") && (mistral || qwen2))
+    c.kv_heads = mistral ? 8 : 32;
+  else
+    c.kv_heads = c.heads;
+  if (!r.is_null_or_absent("head_dim")) {
+    c.head_dim = r.integer({"head_dim"}, std::nullopt);
+  } else {
+    check_heads(r, c);
+    c.head_dim = c.hidden / c.heads;
+  }
+  if (c.heads % c.kv_heads != 0)
+    r.unsupported(std::to_string(c.heads) + " query heads are not a multiple of the " +
+                  std::to_string(c.kv_heads) + " key/value heads");
+  if (c.head_dim % 2 != 0) r.unsupported("head_dim " + std::to_string(c.head_dim) + " is odd");
+  c.activation_name = r.text("hidden_act", "silu");
+  c.activation = activation_or_throw(r, c.activation_name);
+  c.layer_norm_eps = r.number("rms_norm_eps", 1e-6);
+  c.tie_word_embeddings = r.boolean("tie_word_embeddings", false);
+  c.rope = read_rope(r);
+  c.qkv_bias = qwen2 || (c.model_type == "llama" && r.boolean("attention_bias", false));
+  c.o_bias = c.model_type == "llama" && r.boolean("attention_bias", false);
+  c.mlp_bias = c.model_type == "llama" && r.boolean("mlp_bias", false);
+  // MistralConfig's window (4096 when absent, none when null) applies to every layer.
+  if (mistral && !r.has("sliding_window")) c.sliding_window = 4096;
+  if (mistral && !r.is_null_or_absent("sliding_window"))
+    c.sliding_window = r.integer({"sliding_window"}, std::nullopt);
+  if (qwen2 && r.boolean("use_sliding_window", false))
+    r.unsupported("use_sliding_window = true (per-layer sliding windows)");
+  return c;
+}
+
 }  // namespace
 
 std::optional<Activation> activation_from_name(const std::string& name) {
@@ -188,6 +277,17 @@ std::optional<Activation> activation_from_name(const std::string& name) {
   if (name == "tanh") return Activation::kTanh;
   if (name == "linear") return Activation::kLinear;
   return std::nullopt;
+}
+
+std::string describe_rope(const RopeConfig& rope) {
+  auto number = [](double v) { return nlohmann::json(v).dump(); };
+  std::string out = "theta " + number(rope.theta);
+  if (rope.scaling == RopeScaling::kLinear) out += ", linear scaling x" + number(rope.factor);
+  if (rope.scaling == RopeScaling::kLlama3)
+    out += ", llama3 scaling x" + number(rope.factor) + " (low " + number(rope.low_freq_factor) +
+           ", high " + number(rope.high_freq_factor) + ", original " +
+           std::to_string(rope.original_max_positions) + " positions)";
+  return out;
 }
 
 std::string config_file_name(Convention convention) {
@@ -203,6 +303,8 @@ ModelConfig read_model_config(Family family, Convention convention, const std::s
   ModelConfig c;
   if (family == Family::kGpt2)
     c = convention == Convention::kOpenAiTf1 ? read_openai_hparams(r) : read_hf_gpt2(r);
+  else if (family == Family::kLlama)
+    c = read_llama(r);
   else
     c = read_bert(r, convention);
   c.file = file;

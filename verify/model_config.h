@@ -1,5 +1,6 @@
 // The hyperparameters a forward pass needs, read from each convention's own config file the way
-// that framework reads it: HF config.json (GPT2Config / BertConfig defaults), OpenAI
+// that framework reads it: HF config.json (GPT2Config / BertConfig / LlamaConfig / MistralConfig /
+// Qwen2Config defaults), OpenAI
 // hparams.json (five integers; LayerNorm epsilon 1e-5 and tanh GELU are fixed in model.py),
 // Google bert_config.json (BertConfig.from_dict defaults; epsilon 1e-12 is fixed in modeling.py).
 #pragma once
@@ -22,6 +23,22 @@ enum class Activation {
   kLinear,
 };
 
+// Rotary position embeddings as transformers' modeling_rope_utils computes their frequencies.
+enum class RopeScaling {
+  kNone,    // inv_freq[d] = theta^(-2d/head_dim)
+  kLinear,  // divided by `factor`
+  kLlama3,  // Llama 3.1: long wavelengths divided by `factor`, a smooth blend in between
+};
+
+struct RopeConfig {
+  double theta = 10000;
+  RopeScaling scaling = RopeScaling::kNone;
+  double factor = 1;
+  double low_freq_factor = 1;             // llama3
+  double high_freq_factor = 4;            // llama3
+  int64_t original_max_positions = 8192;  // llama3
+};
+
 struct ModelConfig {
   Family family = Family::kGpt2;
   int64_t vocab_size = 0;
@@ -36,11 +53,21 @@ struct ModelConfig {
   std::string activation_name;      // as the config spells it
   bool tie_word_embeddings = true;  // LM / MLM decoder uses the token table
   std::string file;                 // the config file read
+  // LLaMA family (RMSNorm in layer_norm_eps, SwiGLU with `activation` as the gate's).
+  std::string model_type;  // "llama", "mistral", "qwen2"
+  int64_t kv_heads = 0;    // num_key_value_heads (grouped-query attention)
+  int64_t head_dim = 0;
+  RopeConfig rope;
+  bool qkv_bias = false, o_bias = false, mlp_bias = false;
+  int64_t sliding_window = 0;  // a query sees the keys less than this many positions back; 0 = all
 };
 
 // Reads the config `convention` uses from `file`. Throws Error(kBadInput) naming the file and
 // key for anything missing, mistyped, out of range or not expressible by the forward pass.
 ModelConfig read_model_config(Family family, Convention convention, const std::string& file);
+
+// "theta 10000", "theta 500000, llama3 scaling x8 (low 1, high 4, original 8192 positions)".
+std::string describe_rope(const RopeConfig& rope);
 
 // The config file name a convention keeps next to its weights.
 std::string config_file_name(Convention convention);

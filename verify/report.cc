@@ -12,10 +12,14 @@ std::string pad(const std::string& s, size_t width) {
 }
 
 std::string describe(const ModelSummary& m) {
+  const std::string kv = m.kv_heads > 0 && m.kv_heads != m.heads
+                             ? " (" + std::to_string(m.kv_heads) + " key/value)"
+                             : "";
   return m.path + "  [" + m.family + " " + m.convention + (m.convention_forced ? " (given)" : "") +
          ", " + m.format + "; config " + m.config_file + ": " + std::to_string(m.layers) +
-         " layers, width " + std::to_string(m.hidden) + ", " + std::to_string(m.heads) +
-         " heads, LayerNorm eps " + scientific(m.layer_norm_eps) + ", " + m.activation + "]";
+         " layers, width " + std::to_string(m.hidden) + ", " + std::to_string(m.heads) + " heads" +
+         kv + ", " + m.norm + " eps " + scientific(m.layer_norm_eps) + ", " + m.activation +
+         (m.rope.empty() ? "" : ", rope " + m.rope) + "]";
 }
 
 std::string join(const std::vector<std::string>& items, size_t limit) {
@@ -45,6 +49,9 @@ nlohmann::json summary_json(const ModelSummary& m) {
           {"heads", m.heads},
           {"inner", m.inner},
           {"layer_norm_eps", m.layer_norm_eps},
+          {"norm", m.norm},
+          {"kv_heads", m.kv_heads},
+          {"rope", m.rope},
           {"activation", m.activation},
           {"unused_weights", m.unused_weights}};
 }

@@ -37,6 +37,16 @@ void note_config_differences(const ModelConfig& a, const ModelConfig& b,
   if (a.activation != b.activation) differ("activation", a.activation_name, b.activation_name);
   differ("tied word embeddings", a.tie_word_embeddings ? "true" : "false",
          b.tie_word_embeddings ? "true" : "false");
+  if (a.family != Family::kLlama) return;
+  differ("key/value heads", std::to_string(a.kv_heads), std::to_string(b.kv_heads));
+  differ("head width", std::to_string(a.head_dim), std::to_string(b.head_dim));
+  differ("rotary embeddings", describe_rope(a.rope), describe_rope(b.rope));
+  auto biases = [](const ModelConfig& c) {
+    return std::string(c.qkv_bias ? "q/k/v " : "") + (c.o_bias ? "o " : "") +
+           (c.mlp_bias ? "mlp " : "") + "biases";
+  };
+  differ("projection biases", biases(a), biases(b));
+  differ("sliding window", std::to_string(a.sliding_window), std::to_string(b.sliding_window));
 }
 
 // The failed "weights" stage when a side's stored weights hold a NaN or an infinity (A first: a
@@ -76,6 +86,11 @@ ModelSummary summarize(const Model& model) {
   s.heads = model.config.heads;
   s.inner = model.config.inner;
   s.layer_norm_eps = model.config.layer_norm_eps;
+  if (model.family == Family::kLlama) {
+    s.norm = "RMSNorm";
+    s.kv_heads = model.config.kv_heads;
+    s.rope = describe_rope(model.config.rope);
+  }
   return s;
 }
 

@@ -69,6 +69,9 @@ struct ModelSummary {
   bool convention_forced = false;
   int64_t vocab_size = 0, layers = 0, hidden = 0, heads = 0, inner = 0;
   double layer_norm_eps = 0;
+  std::string norm = "LayerNorm";  // or "RMSNorm" (LLaMA)
+  int64_t kv_heads = 0;            // LLaMA: key/value heads
+  std::string rope;                // LLaMA: rotary embeddings, as describe_rope writes them
   std::vector<std::string> unused_weights;
 };
 

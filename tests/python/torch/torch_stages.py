@@ -78,6 +78,38 @@ def bert_stages(model, tokens, types, dtype):
     return stages
 
 
+def llama_stages(model, tokens, dtype):
+    """LlamaModel / MistralModel / Qwen2Model and their *ForCausalLM classes."""
+    model = model.to(dtype).eval()
+    base = model.model if hasattr(model, "lm_head") else model
+    captured, hooks = {}, []
+
+    def keep(name):
+        return lambda m, args, out: captured.__setitem__(
+            name, out[0] if isinstance(out, tuple) else out)
+
+    hooks.append(base.embed_tokens.register_forward_hook(keep("embeddings")))
+    for i, layer in enumerate(base.layers):
+        hooks.append(layer.register_forward_pre_hook(
+            lambda m, args, kwargs, i=i: captured.__setitem__(
+                f"input {i}", args[0] if args else kwargs["hidden_states"]), with_kwargs=True))
+        hooks.append(layer.self_attn.register_forward_hook(keep(f"attn {i}")))
+        hooks.append(layer.register_forward_hook(keep(f"layer {i}")))
+    hooks.append(base.norm.register_forward_hook(keep("final norm")))
+    with torch.no_grad():
+        out = model(torch.tensor([tokens]))
+    for h in hooks:
+        h.remove()
+    stages = {"embeddings": captured["embeddings"][0], "final norm": captured["final norm"][0]}
+    for i in range(len(base.layers)):
+        # The attention sub-layer adds its output to the block's input (the residual).
+        stages[f"layer {i} attention"] = captured[f"input {i}"][0] + captured[f"attn {i}"][0]
+        stages[f"layer {i}"] = captured[f"layer {i}"][0]
+    if hasattr(out, "logits"):
+        stages["logits"] = out.logits[0]
+    return {k: v.numpy() for k, v in stages.items()}
+
+
 def reference(fn, model, sequences, dtype):
     per_seq = [fn(model, *((s,) if not isinstance(s, tuple) else s), dtype) for s in sequences]
     return {k: [p[k] for p in per_seq] for k in per_seq[0]}
