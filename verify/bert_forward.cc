@@ -21,19 +21,13 @@ ForwardResult run_bert(Model& model, const std::vector<TokenSequence>& sequences
   const auto offsets = sequence_offsets(sequences);
   const auto pooled_offsets = one_row_each(sequences.size());
 
-  std::vector<int64_t> tokens, types, positions;
-  for (const auto& s : sequences)
-    for (size_t i = 0; i < s.tokens.size(); ++i) {
-      tokens.push_back(s.tokens[i]);
-      types.push_back(s.token_types.empty() ? 0 : s.token_types[i]);
-      positions.push_back(static_cast<int64_t>(i));
-    }
+  const FlatTokens flat = flatten(sequences);
 
   Matrix h;
   bool ok = record.run("embeddings", -1, false, offsets, [&] {
-    h = gather_rows(w, kBertWordEmb, c.vocab_size, c.hidden, tokens);
-    add_in_place(h, gather_rows(w, kBertTypeEmb, c.type_vocab_size, c.hidden, types));
-    add_in_place(h, gather_rows(w, kBertPosEmb, c.max_positions, c.hidden, positions));
+    h = gather_rows(w, kBertWordEmb, c.vocab_size, c.hidden, flat.tokens);
+    add_in_place(h, gather_rows(w, kBertTypeEmb, c.type_vocab_size, c.hidden, flat.types));
+    add_in_place(h, gather_rows(w, kBertPosEmb, c.max_positions, c.hidden, flat.positions));
     layer_norm(w, kBertEmbLnScale, kBertEmbLnShift, 0, h, c.layer_norm_eps);
     return h;
   });

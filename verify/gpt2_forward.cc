@@ -16,17 +16,12 @@ ForwardResult run_gpt2(Model& model, const std::vector<TokenSequence>& sequences
   StageRecorder record(w, result, observe);
   const auto offsets = sequence_offsets(sequences);
 
-  std::vector<int64_t> tokens, positions;
-  for (const auto& s : sequences)
-    for (size_t i = 0; i < s.tokens.size(); ++i) {
-      tokens.push_back(s.tokens[i]);
-      positions.push_back(static_cast<int64_t>(i));
-    }
+  const FlatTokens flat = flatten(sequences);
 
   Matrix h;
   bool ok = record.run("embeddings", -1, false, offsets, [&] {
-    h = gather_rows(w, kGpt2Wte, c.vocab_size, c.hidden, tokens);
-    add_in_place(h, gather_rows(w, kGpt2Wpe, c.max_positions, c.hidden, positions));
+    h = gather_rows(w, kGpt2Wte, c.vocab_size, c.hidden, flat.tokens);
+    add_in_place(h, gather_rows(w, kGpt2Wpe, c.max_positions, c.hidden, flat.positions));
     return h;
   });
   for (int i = 0; ok && i < c.layers; ++i) {

@@ -59,18 +59,13 @@ ForwardResult run_llama(Model& model, const std::vector<TokenSequence>& sequence
   StageRecorder record(w, result, observe);
   const auto offsets = sequence_offsets(sequences);
 
-  std::vector<int64_t> tokens, positions;
-  for (const auto& s : sequences)
-    for (size_t i = 0; i < s.tokens.size(); ++i) {
-      tokens.push_back(s.tokens[i]);
-      positions.push_back(static_cast<int64_t>(i));
-    }
+  const FlatTokens flat = flatten(sequences);
   const RotaryTable rotary =
-      rotary_table(rotary_inverse_frequencies(c.rope, c.head_dim), positions);
+      rotary_table(rotary_inverse_frequencies(c.rope, c.head_dim), flat.positions);
 
   Matrix h;
   bool ok = record.run("embeddings", -1, false, offsets, [&] {
-    h = gather_rows(w, kLlamaEmbed, c.vocab_size, c.hidden, tokens);
+    h = gather_rows(w, kLlamaEmbed, c.vocab_size, c.hidden, flat.tokens);
     return h;
   });
   for (int i = 0; ok && i < c.layers; ++i) {

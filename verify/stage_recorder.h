@@ -52,6 +52,22 @@ inline std::vector<int64_t> sequence_offsets(const std::vector<TokenSequence>& s
   return offsets;
 }
 
+// Every sequence's tokens one after another (the rows of every stage), with each token's
+// position inside its sequence and its segment id (0 when the sequence gives none).
+struct FlatTokens {
+  std::vector<int64_t> tokens, positions, types;
+};
+inline FlatTokens flatten(const std::vector<TokenSequence>& sequences) {
+  FlatTokens flat;
+  for (const auto& s : sequences)
+    for (size_t i = 0; i < s.tokens.size(); ++i) {
+      flat.tokens.push_back(s.tokens[i]);
+      flat.positions.push_back(static_cast<int64_t>(i));
+      flat.types.push_back(s.token_types.empty() ? 0 : s.token_types[i]);
+    }
+  return flat;
+}
+
 inline std::vector<int64_t> one_row_each(size_t count) {
   std::vector<int64_t> offsets;
   for (size_t i = 0; i <= count; ++i) offsets.push_back(static_cast<int64_t>(i));

@@ -24,14 +24,14 @@ os.environ.setdefault("USE_TORCH", "1")
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
                           Qwen2Config, Qwen2ForCausalLM)
 
 from conftest import run_tf
+from torch_broken import broken_copy
 from torch_stages import llama_stages, reference, stage_errors
-from verify_util import (compare_stages, copy_model_dir, edit_config, forward, report_sequences,
-                         verify)
+from verify_util import compare_stages, forward, report_sequences, verify
 
 SEQS = [[5, 299, 0, 17, 120, 42, 7], [1], list(range(100, 140))]
 MAX_ERROR = 1e-5
@@ -222,18 +222,6 @@ def f32_folder(hub_folders, tmp_path_factory):
     folder = tmp_path_factory.mktemp("f32") / "model"
     converted(hub_folders[BROKEN_CASE], folder, "--dtype", "f32")
     return folder
-
-
-def broken_copy(src, dst, edit_state=None, **config_changes):
-    dst = copy_model_dir(src, dst)
-    if edit_state:
-        state = load_file(dst / "model.safetensors")
-        edit_state(state)
-        save_file({k: v.contiguous() for k, v in state.items()}, dst / "model.safetensors",
-                  metadata={"format": "pt"})
-    if config_changes:
-        edit_config(dst, **config_changes)
-    return dst
 
 
 def check(a, b, expected_stage):

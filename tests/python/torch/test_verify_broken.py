@@ -13,12 +13,12 @@ os.environ.setdefault("USE_TORCH", "1")
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
 from transformers import BertConfig, BertForPreTraining, GPT2Config, GPT2LMHeadModel
 
 from conftest import run_tf
+from torch_broken import broken_copy
 from torch_stages import bert_stages, gpt2_stages, stage_errors
-from verify_util import copy_model_dir, edit_config, report_sequences, stage, verify
+from verify_util import copy_model_dir, report_sequences, stage, verify
 
 MAX_ERROR = 1e-5
 
@@ -41,18 +41,6 @@ def bert_dir(tmp_path_factory):
                                   max_position_embeddings=64, initializer_range=0.2)
                        ).save_pretrained(path)
     return path
-
-
-def broken_copy(src, dst, edit_state=None, **config_changes):
-    dst = copy_model_dir(src, dst)
-    if edit_state:
-        state = load_file(dst / "model.safetensors")
-        edit_state(state)
-        save_file({k: v.contiguous() for k, v in state.items()}, dst / "model.safetensors",
-                  metadata={"format": "pt"})
-    if config_changes:
-        edit_config(dst, **config_changes)
-    return dst
 
 
 def oracle(family, a, b, report):
