@@ -42,18 +42,22 @@ struct ConvertArgs {
   bool no_verify = false;
   std::optional<double> max_error, max_rel_error;
   bool keep_failed = false;
+  bool dedupe_tied = false;  // container copies
 };
+
+std::optional<DType> parse_dtype(const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  auto d = dtype_from_name(name);
+  if (!d || !(*d == DType::kF32 || *d == DType::kF16 || *d == DType::kBF16))
+    throw_usage("--dtype: unknown dtype '" + name + "' (valid: f32, f16, bf16)");
+  return d;
+}
 
 ModelConvertOptions model_options(const ConvertArgs& args) {
   ModelConvertOptions options;
   options.to = parse_convention(args.to, "--to");
   if (!args.from.empty()) options.from = parse_convention(args.from, "--from");
-  if (!args.dtype.empty()) {
-    auto d = dtype_from_name(args.dtype);
-    if (!d || !(*d == DType::kF32 || *d == DType::kF16 || *d == DType::kBF16))
-      throw_usage("--dtype: unknown dtype '" + args.dtype + "' (valid: f32, f16, bf16)");
-    options.dtype = *d;
-  }
+  options.dtype = parse_dtype(args.dtype);
   if (!args.format.empty()) {
     const Format f = parse_format(args.format, "--format");
     if ((f != Format::kSafetensors && f != Format::kPyTorch) ||
@@ -67,6 +71,7 @@ ModelConvertOptions model_options(const ConvertArgs& args) {
   options.force = args.force;
   options.allow_expansion = args.allow_expansion;
   options.hf_class = args.hf_class;
+  options.verify = !args.no_verify;
   return options;
 }
 
@@ -168,11 +173,46 @@ int run_model_convert(const ConvertArgs& args) {
   return verifier->print(std::cout, std::cerr, args.quiet || args.json);
 }
 
+// What a container copy cannot keep of the source's shared storage, and what it costs.
+void print_shared_storage(const CopyPlan& plan, std::ostream& out) {
+  uint64_t again = 0, saved = 0;
+  size_t again_count = 0, saved_count = 0;
+  for (const auto& s : plan.shared) {
+    if (s.left_out) {
+      saved += s.bytes;
+      ++saved_count;
+      out << "not written: " << s.name << ", the same storage as " << s.shares_with
+          << " (--dedupe-tied; " << human_bytes(s.bytes) << " saved)\n";
+      continue;
+    }
+    again += s.bytes;
+    ++again_count;
+    out << "note: " << s.name << " shares storage with " << s.shares_with << " in the source; "
+        << format_name(plan.format) << " stores it again (+" << human_bytes(s.bytes)
+        << (s.tie ? "; --dedupe-tied writes it once, as save_pretrained does" : "") << ")\n";
+  }
+  if (again_count > 1)
+    out << "note: shared storage costs " << human_bytes(again) << " (" << again
+        << " bytes) in all\n";
+  if (saved_count > 1)
+    out << "note: --dedupe-tied saved " << human_bytes(saved) << " (" << saved << " bytes)\n";
+}
+
+// Source tensors a container copy leaves out or cannot keep shared, with the reason.
+void print_left_out(const CopyPlan& plan, std::ostream& out) {
+  for (const auto& skipped : plan.skipped) out << "skipped " << skipped << "\n";
+  print_shared_storage(plan, out);
+}
+
 int run_convert(const ConvertArgs& args) {
-  if (!args.to.empty()) return run_model_convert(args);
-  if (!args.from.empty() || args.dry_run || args.json || !args.dtype.empty() ||
-      !args.hf_class.empty())
-    throw_usage("--from, --dry-run, --json, --dtype and --class need --to (a model conversion)");
+  if (!args.to.empty()) {
+    if (args.dedupe_tied)
+      throw_usage(
+          "--dedupe-tied is for container copies; a model conversion never stores a tie twice");
+    return run_model_convert(args);
+  }
+  if (!args.from.empty() || args.json || !args.hf_class.empty())
+    throw_usage("--from, --json and --class need --to (a model conversion)");
   if (args.keep_failed || args.max_error || args.max_rel_error)
     throw_usage(
         "--keep-failed, --max-error and --max-rel-error need --to (only a model "
@@ -195,18 +235,31 @@ int run_convert(const ConvertArgs& args) {
   options.writer.force = args.force;
   options.allow_expansion = args.allow_expansion;
   if (!args.shard_size.empty()) options.writer.shard_size = parse_size(args.shard_size);
+  options.dtype = parse_dtype(args.dtype);
+  options.dedupe_tied = args.dedupe_tied;
 
   auto reader = open_checkpoint(args.input, input_format);
+  const CopyPlan plan = plan_copy(*reader, args.output, options);
+  const std::string from = reader->path() + " [" + reader->format() + "]";
+  const std::string to = plan.output + " [" + std::string(format_name(plan.format)) + "]";
+  const std::string cast = options.dtype ? std::string(", floating tensors as ") +
+                                               std::string(dtype_name(*options.dtype))
+                                         : "";
+  if (args.dry_run) {
+    std::cout << "plan: write " << plan.targets.size() << " tensors (" << human_bytes(plan.bytes)
+              << cast << ") from " << from << " to " << to << "\n";
+    print_left_out(plan, std::cout);
+    return 0;
+  }
   auto progress = progress_for_stderr(args.quiet, args.json);
   options.progress = progress.get();
-  CopyReport report = copy_checkpoint(*reader, args.output, options);
+  const CopyReport report = copy_checkpoint(*reader, plan, options);
   if (progress) progress->done();
-  if (!args.quiet)
-    std::cout << "wrote " << report.tensors << " tensors (" << human_bytes(report.bytes)
-              << ") from " << reader->path() << " [" << reader->format() << "] to "
-              << report.written << " [" << format_name(options.output_format) << "]\n";
-  if (!args.quiet)
-    for (const auto& skipped : report.skipped) std::cout << "skipped " << skipped << "\n";
+  if (!args.quiet) {
+    std::cout << "wrote " << report.tensors << " tensors (" << human_bytes(report.bytes) << cast
+              << ") from " << from << " to " << to << "\n";
+    print_left_out(plan, std::cout);
+  }
   return 0;
 }
 
@@ -231,7 +284,7 @@ Run add_convert_command(CLI::App& app) {
                   "gguf (one .gguf file for llama.cpp)");
   cmd->add_option("--from", args->from, "source convention instead of detecting it");
   cmd->add_option("--dtype", args->dtype,
-                  "cast floating-point weights to f32, f16 or bf16 (default: bit-exact); with --to "
+                  "cast floating-point tensors to f32, f16 or bf16 (default: bit-exact); with --to "
                   "gguf also q8_0");
   cmd->add_option("--class", args->hf_class,
                   "Hugging Face class to write (default: config.json architectures, else from "
@@ -247,8 +300,11 @@ Run add_convert_command(CLI::App& app) {
                 "publish a result that fails its verify as OUT.verify-failed (default: nothing "
                 "is published, an existing OUT stays as it was)");
   cmd->add_flag("--dry-run", args->dry_run,
-                "print the plan (every tensor, its rename and layout "
-                "step) without writing");
+                "print the plan (for --to: every tensor, its rename and layout step) and refuse "
+                "what the conversion would refuse, without writing anything");
+  cmd->add_flag("--dedupe-tied", args->dedupe_tied,
+                "container copies: write a tensor that shares its storage with an earlier one "
+                "(a tied lm_head) once, as save_pretrained does");
   cmd->add_flag("--json", args->json,
                 "print the plan / report and the verify result as JSON (schema "
                 "tensorferry.convert/1, docs/schemas/convert.schema.json)");

@@ -4,8 +4,27 @@
 
 #include "core/error.h"
 #include "formats/registry.h"
+#include "verify/model_config.h"
 
 namespace tensorferry {
+namespace {
+
+// What the verify step after the conversion will refuse in the source's config (a model its
+// forward pass cannot run), refused now, before anything is written.
+void check_verifiable(const ModelSource& source) {
+  const auto convention = verify::convention_from_name(convention_name(source.convention));
+  if (!convention) return;
+  const auto family =
+      source.family->name() == "gpt2" ? verify::Family::kGpt2 : verify::Family::kBert;
+  try {
+    verify::read_model_config(family, *convention, source.config_path);
+  } catch (const Error& e) {
+    throw Error(e.kind(), e.message() + " (--no-verify converts without the check)", e.file(),
+                e.tensor(), e.offset());
+  }
+}
+
+}  // namespace
 
 ModelConvertOutcome convert_model(const std::string& input, const std::string& output,
                                   const ModelConvertOptions& options, bool dry_run,
@@ -13,6 +32,7 @@ ModelConvertOutcome convert_model(const std::string& input, const std::string& o
   const ModelSource source = detect_model(input, options.from);
   auto reader = open_checkpoint(source.checkpoint, source.format);
   ModelConvertOutcome outcome{make_plan(source, *reader, output, options), std::nullopt};
+  if (options.verify) check_verifiable(source);
   if (dry_run) {
     verify_ties(outcome.plan, *reader);
     return outcome;

@@ -8,7 +8,9 @@
 #include "convert/cast.h"
 #include "convert/folder_files.h"
 #include "convert/source_match.h"
+#include "convert/target_check.h"
 #include "core/error.h"
+#include "core/output.h"
 #include "core/training_state.h"
 #include "models/config_json.h"
 
@@ -118,6 +120,7 @@ class Planner {
     plan_entries();
     plan_config();
     plan_files();
+    check_target();
     return std::move(plan_);
   }
 
@@ -521,6 +524,19 @@ class Planner {
   // The other files of the folder: carried over, generated, or listed with the reason they stay
   // behind (convert/folder_files).
   void plan_files() { plan_folder_files(plan_, reader_); }
+
+  // What the real run would refuse once it starts writing, refused here, so that a dry run
+  // refuses it too: an existing output without --force, a dtype or name the container lacks.
+  void check_target() const {
+    AtomicOutput::refuse_existing(plan_.output, plan_.force);
+    std::vector<TensorInfo> infos;
+    for (const auto& e : plan_.entries) infos.push_back(e.target);
+    TargetAdvice advice;
+    advice.dtype = dtype_alternatives(plan_.target_format) + " would work";
+    if (to_ == Convention::kHfTf2) advice.dtype += ", or --to hf-pytorch, which keeps it";
+    check_target_holds(plan_.target_format, infos,
+                       (fs::path(plan_.output) / plan_.target_file).string(), advice);
+  }
 
   const ModelSource& source_;
   CheckpointReader& reader_;

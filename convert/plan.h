@@ -71,6 +71,7 @@ struct ModelConvertOptions {
   bool allow_expansion = false;             // see core/output_space.h
   Format hf_format = Format::kSafetensors;  // hf-pytorch output container
   std::string hf_class;                     // HF class for HF targets; "" = from config/heads
+  bool verify = true;  // the reference forward pass follows: its config must be readable
 };
 
 struct Plan {

@@ -144,11 +144,17 @@ void sync_directory(const fs::path& dir) {
   ::close(fd);
 }
 
+void AtomicOutput::refuse_existing(const fs::path& final_path, bool force) {
+  const fs::path path = absolute_output_path(final_path);
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(path, ec)) && !force)
+    throw Error(ErrorKind::kUsage, "output exists; pass --force to replace it", path.string());
+}
+
 AtomicOutput::AtomicOutput(const fs::path& final_path, Kind kind, bool force)
     : final_(absolute_output_path(final_path)), kind_(kind) {
+  refuse_existing(final_, force);
   std::error_code ec;
-  if (fs::exists(fs::symlink_status(final_, ec)) && !force)
-    throw Error(ErrorKind::kUsage, "output exists; pass --force to replace it", final_.string());
   const fs::path parent = final_.parent_path();
   if (!fs::is_directory(parent, ec) && !fs::create_directories(parent, ec))
     throw Error(ErrorKind::kIo, "cannot create the folder to write into: " + ec.message(),

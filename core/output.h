@@ -66,6 +66,9 @@ class AtomicOutput {
   // Removes temporaries of `final_path` left behind by processes that no longer run.
   static void remove_stale_temporaries(const std::filesystem::path& final_path);
 
+  // The constructor's refusal of an existing output without --force, for planning ahead of it.
+  static void refuse_existing(const std::filesystem::path& final_path, bool force);
+
  private:
   std::filesystem::path final_;
   std::filesystem::path staging_;

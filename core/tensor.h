@@ -39,10 +39,15 @@ struct TensorInfo {
 
 // A tensor as stored in a checkpoint: what it is plus where its bytes are.
 struct TensorEntry : TensorInfo {
-  std::string file;      // the file holding the bytes (a shard, for sharded checkpoints)
-  uint64_t offset = 0;   // of the first byte in `file`
+  std::string file;     // the file holding the bytes (a shard, for sharded checkpoints)
+  uint64_t offset = 0;  // of the first byte in `file`
   TensorRole role = TensorRole::kWeight;
-  std::string note;      // anything a reader wants a person to see ("shares storage with x")
+  std::string note;  // anything a reader wants a person to see ("shares storage with x")
+  // Formats whose tensors are views of shared buffers (torch storages) say which earlier tensor
+  // uses the same buffer first, and whether this one is the very same view of it (same offset,
+  // dtype, shape and strides: a tied weight), which a copy may write once.
+  std::optional<size_t> shares_storage_with;
+  bool same_view = false;
 };
 
 }  // namespace tensorferry

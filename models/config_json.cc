@@ -1,5 +1,6 @@
 #include "models/config_json.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -49,6 +50,48 @@ std::optional<std::string> config_string(const nlohmann::json& config, const std
   if (it == config.end() || it->is_null()) return std::nullopt;
   if (!it->is_string()) throw_bad_input(file, std::nullopt, "\"" + key + "\" must be a string");
   return it->get<std::string>();
+}
+
+double config_epsilon(const nlohmann::json& config, const std::string& key, double fallback,
+                      const std::string& file) {
+  const double value = config_number(config, key, file).value_or(fallback);
+  if (!std::isfinite(value) || value < 0)
+    throw_bad_input(file, std::nullopt,
+                    "\"" + key + "\" is " + nlohmann::json(value).dump() +
+                        "; a LayerNorm epsilon is a finite number >= 0");
+  return value;
+}
+
+std::string config_activation(const nlohmann::json& config, const std::string& key,
+                              const std::string& fallback, const std::string& file) {
+  // transformers.activations.ACT2FN (4.57): the names a config may give.
+  static const char* kKnown[] = {"gelu",
+                                 "gelu_10",
+                                 "gelu_accurate",
+                                 "gelu_fast",
+                                 "gelu_new",
+                                 "gelu_python",
+                                 "gelu_pytorch_tanh",
+                                 "laplace",
+                                 "leaky_relu",
+                                 "linear",
+                                 "mish",
+                                 "prelu",
+                                 "quick_gelu",
+                                 "relu",
+                                 "relu2",
+                                 "relu6",
+                                 "sigmoid",
+                                 "silu",
+                                 "swish",
+                                 "tanh",
+                                 "xielu"};
+  const std::string name = config_string(config, key, file).value_or(fallback);
+  if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return name == k; }))
+    throw_bad_input(
+        file, std::nullopt,
+        "\"" + key + "\" is \"" + name + "\", which is not an activation transformers knows");
+  return name;
 }
 
 bool config_bool(const nlohmann::json& config, const std::string& key, bool fallback) {

@@ -22,6 +22,13 @@ std::optional<double> config_number(const nlohmann::json& config, const std::str
                                     const std::string& file);
 std::optional<std::string> config_string(const nlohmann::json& config, const std::string& key,
                                          const std::string& file);
+// Values every model of a family must have right, whatever the target: a LayerNorm epsilon that is
+// a finite number >= 0, an activation transformers knows (ACT2FN). Throw kBadInput naming the
+// file and the key. The value, or `fallback` when the key is absent or null.
+double config_epsilon(const nlohmann::json& config, const std::string& key, double fallback,
+                      const std::string& file);
+std::string config_activation(const nlohmann::json& config, const std::string& key,
+                              const std::string& fallback, const std::string& file);
 bool config_bool(const nlohmann::json& config, const std::string& key, bool fallback);
 
 // `defaults` with every key of `config` laid over it.

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/output.h"
+#include "formats/capabilities.h"
 #include "formats/keras_h5/hdf5_attributes.h"
 #include "formats/keras_h5/hdf5_dtype.h"
 #include "formats/keras_h5/hdf5_handle.h"
@@ -177,11 +178,11 @@ class H5FileWriter final : public CheckpointWriter {
                     info.name);
       Planned p;
       if (layout_ == Layout::kKeras) {
+        // What planning checks (formats/capabilities.h): "<layer>/<weight>", a valid HDF5 path.
+        if (const std::string problem = tensor_name_problem(Format::kKerasH5, info.name);
+            !problem.empty())
+          throw Error(ErrorKind::kUsage, problem, file_name(), info.name);
         const size_t slash = info.name.find('/');
-        if (slash == std::string::npos)
-          throw Error(ErrorKind::kUsage,
-                      "Keras .h5 tensor names are \"<layer>/<weight name>\"; this one has no '/'",
-                      file_name(), info.name);
         p.layer = info.name.substr(0, slash);
         p.weight = info.name.substr(slash + 1);
         p.dataset = "/" + info.name;

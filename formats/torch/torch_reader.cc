@@ -101,7 +101,7 @@ std::unique_ptr<CheckpointReader> make_torch_reader(TorchFileLayout layout, cons
   }
   std::vector<TensorEntry> entries;
   std::vector<TensorView> views;
-  std::unordered_map<size_t, std::string> first_user;  // storage -> first tensor name using it
+  std::unordered_map<size_t, size_t> first_user;  // storage -> first entry using it
   for (auto& n : named) {
     const TensorView& v = env.tensors()[n.tensor];
     TensorEntry e;
@@ -112,8 +112,15 @@ std::unique_ptr<CheckpointReader> make_torch_reader(TorchFileLayout layout, cons
     check_tensor_metadata(e.name, e.shape, path, layout.pickle_offset);
     e.file = path;
     e.offset = layout.storages[v.storage].offset + v.byte_offset;
-    auto [it, first] = first_user.emplace(v.storage, e.name);
-    if (!first) e.note = "shares storage with " + it->second;
+    auto [it, first] = first_user.emplace(v.storage, entries.size());
+    if (!first) {
+      const size_t origin = it->second;
+      const TensorView& o = views[origin];
+      e.note = "shares storage with " + entries[origin].name;
+      e.shares_storage_with = origin;
+      e.same_view = o.byte_offset == v.byte_offset && o.dtype == v.dtype && o.shape == v.shape &&
+                    o.strides == v.strides && o.conj == v.conj && o.neg == v.neg;
+    }
     entries.push_back(std::move(e));
     views.push_back(v);
   }

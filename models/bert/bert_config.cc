@@ -83,6 +83,9 @@ ModelConfig finish(nlohmann::json hf, const std::string& file, bool type_vocab_k
   const uint64_t heads = require_config_uint(hf, "num_attention_heads", file);
   const uint64_t inner = require_config_uint(hf, "intermediate_size", file);
   const uint64_t positions = require_config_uint(hf, "max_position_embeddings", file);
+  // Checked here, for every target, so that no conversion publishes a model no framework runs.
+  config_epsilon(hf, "layer_norm_eps", 1e-12, file);
+  config_activation(hf, "hidden_act", "gelu", file);
   if (hidden % heads != 0)
     throw_bad_input(file, std::nullopt,
                     "hidden_size " + std::to_string(hidden) +
@@ -159,7 +162,7 @@ std::vector<std::string> BertFamily::check_expressible(
         " always decode with the word embeddings");
   if (target != Convention::kGoogleTf1) return {};
 
-  const double eps = config_number(hf, "layer_norm_eps", file).value_or(1e-12);
+  const double eps = config_epsilon(hf, "layer_norm_eps", 1e-12, file);
   if (!same_float(eps, 1e-12))
     refuse("layer_norm_eps is " + nlohmann::json(eps).dump() +
            " but Google's modeling.py hard-codes 1e-12");
@@ -172,7 +175,7 @@ std::vector<std::string> BertFamily::check_expressible(
     refuse(
         "it is a decoder (is_decoder / add_cross_attention) and Google's modeling.py is an "
         "encoder only");
-  const std::string act = config_string(hf, "hidden_act", file).value_or("gelu");
+  const std::string act = config_activation(hf, "hidden_act", "gelu", file);
   static const char* kGoogleActivations[] = {"gelu", "relu", "tanh", "linear"};
   if (std::none_of(std::begin(kGoogleActivations), std::end(kGoogleActivations),
                    [&](const char* a) { return act == a; }))

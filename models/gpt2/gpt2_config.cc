@@ -70,6 +70,9 @@ ModelConfig finish(nlohmann::json hf, const std::string& file) {
   const uint64_t embd = require_config_uint(hf, "n_embd", file);
   const uint64_t heads = require_config_uint(hf, "n_head", file);
   const uint64_t layers = require_config_uint(hf, "n_layer", file);
+  // Checked here, for every target, so that no conversion publishes a model no framework runs.
+  config_epsilon(hf, "layer_norm_epsilon", 1e-5, file);
+  config_activation(hf, "activation_function", "gelu_new", file);
   if (embd % heads != 0)
     throw_bad_input(
         file, std::nullopt,
@@ -180,12 +183,12 @@ std::vector<std::string> Gpt2Family::check_expressible(
     refuse("it has cross-attention (add_cross_attention true)");
   if (target != Convention::kOpenAiTf1) return {};
 
-  const std::string act = config_string(hf, "activation_function", file).value_or("gelu_new");
+  const std::string act = config_activation(hf, "activation_function", "gelu_new", file);
   if (act != "gelu_new" && act != "gelu_pytorch_tanh")
     refuse("activation_function is \"" + act +
            "\" but OpenAI's model.py only has the tanh "
            "approximation of GELU (HF \"gelu_new\")");
-  const double eps = config_number(hf, "layer_norm_epsilon", file).value_or(1e-5);
+  const double eps = config_epsilon(hf, "layer_norm_epsilon", 1e-5, file);
   if (!same_float(eps, 1e-5))
     refuse("layer_norm_epsilon is " + nlohmann::json(eps).dump() +
            " but OpenAI's model.py hard-codes 1e-5");

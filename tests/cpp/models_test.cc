@@ -332,6 +332,63 @@ TEST(Gpt2Convert, CastsOnRequestAndRecordsTheDtype) {
   EXPECT_EQ(nlohmann::json::parse(read_file(dir / "out" / "config.json"))["dtype"], "bfloat16");
 }
 
+// Issue 12 item 9: what the writer would refuse is refused while planning (so by --dry-run too),
+// naming the final output, never a temporary, and saying what would work.
+TEST(Gpt2Convert, PlanRefusesBf16IntoHfTf2AndSaysWhatWorks) {
+  const fs::path dir = fresh_dir("gpt2_bf16_tf2");
+  const ModelConfig config = gpt2().read_config(Convention::kHfPyTorch, kGpt2Config, "c");
+  auto tensors = synthesize(gpt2(), config, Convention::kHfPyTorch, {"base"}, "transformer.", "");
+  const ModelSource src = source_in(dir / "hf", gpt2(), Convention::kHfPyTorch, kGpt2Config);
+  FakeReader reader(tensors);
+  ModelConvertOptions options{.to = Convention::kHfTf2};
+  options.dtype = DType::kBF16;
+  try {
+    make_plan(src, reader, (dir / "out").string(), options);
+    ADD_FAILURE() << "bf16 into tf_model.h5 was planned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+    EXPECT_EQ(e.file(), (dir / "out" / "tf_model.h5").string());
+    EXPECT_NE(e.message().find("keras-h5 has no bf16 type; --dtype f16 or --dtype f32 would work"),
+              std::string::npos)
+        << e.message();
+    EXPECT_NE(e.message().find("--to hf-pytorch"), std::string::npos) << e.message();
+  }
+  options.dtype = DType::kF16;
+  EXPECT_NO_THROW(make_plan(src, reader, (dir / "out").string(), options));
+  fs::create_directories(dir / "out");
+  try {
+    make_plan(src, reader, (dir / "out").string(), options);
+    ADD_FAILURE() << "an existing output was planned over without --force";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("output exists"), std::string::npos) << e.message();
+  }
+  options.force = true;
+  EXPECT_NO_THROW(make_plan(src, reader, (dir / "out").string(), options));
+}
+
+// Issue 13 item 10: values no model can have are refused for every target, as bad input.
+TEST(Gpt2Convert, ConfigValuesAreValidatedForEveryTarget) {
+  const fs::path dir = fresh_dir("gpt2_config_values");
+  const ModelConfig config = gpt2().read_config(Convention::kHfPyTorch, kGpt2Config, "c");
+  auto tensors = synthesize(gpt2(), config, Convention::kHfPyTorch, {"base"}, "transformer.", "");
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"layer_norm_epsilon", "-1"}, {"activation_function", "\"os.system\""}}) {
+    auto j = nlohmann::json::parse(kGpt2Config);
+    j[key] = nlohmann::json::parse(value);
+    const ModelSource src = source_in(dir / "hf", gpt2(), Convention::kHfPyTorch, j.dump());
+    for (Convention to : {Convention::kHfPyTorch, Convention::kHfTf2, Convention::kOpenAiTf1}) {
+      FakeReader reader(tensors);
+      try {
+        make_plan(src, reader, (dir / "out").string(), {.to = to});
+        ADD_FAILURE() << key << " into " << convention_name(to);
+      } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << e.what();
+        EXPECT_NE(e.message().find(key), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // BERT.
 
