@@ -1,5 +1,8 @@
 #include "formats/capabilities.h"
 
+#include <string>
+
+#include "formats/gguf/gguf_types.h"
 #include "formats/keras_h5/hdf5_dtype.h"
 #include "formats/keras_h5/keras_h5_internal.h"
 #include "formats/torch/pickle_value.h"
@@ -13,6 +16,7 @@ bool format_can_store(Format format, DType dtype) {
     case Format::kPyTorch: return torch_can_store(dtype);
     case Format::kTfBundle: return dtype_info(dtype).tf_datatype != 0;
     case Format::kKerasH5: return h5::can_write(dtype);
+    case Format::kGguf: return ggml_type_from_dtype(dtype).has_value();
   }
   return false;
 }
@@ -31,6 +35,10 @@ std::string tensor_name_problem(Format format, const std::string& name) {
       if (const std::string problem = keras_h5::path_problem(name); !problem.empty())
         return "cannot be an HDF5 path: " + problem;
       return "";
+    case Format::kGguf:
+      return name.size() <= kGgmlMaxNameBytes
+                 ? ""
+                 : "longer than ggml's " + std::to_string(kGgmlMaxNameBytes) + " bytes";
   }
   return "";
 }

@@ -112,3 +112,20 @@ def test_partial_views_are_reported_but_never_dropped(tmp_path):
     assert ("note: row shares storage with base in the source; safetensors stores it again "
             "(+24 B)\n") in proc.stdout
     assert set(load_file(tmp_path / "b.safetensors")) == {"base", "row"}
+
+
+def test_gguf_container_copy_is_planned_by_what_gguf_holds(tmp_path):
+    """A .gguf output is judged by what GGUF holds (ggml's 63-byte names), in the dry run and the
+    real run alike, not refused as if it had no f32 type; a valid copy reads back bit for bit."""
+    save_file({"a" * 64: torch.ones(4)}, tmp_path / "long.safetensors")
+    for extra in (["--dry-run"], []):
+        proc = run_tf("convert", tmp_path / "long.safetensors", tmp_path / "long.gguf", *extra,
+                      check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert "longer than ggml's 63 bytes" in proc.stderr and "no f32 type" not in proc.stderr
+        assert not (tmp_path / "long.gguf").exists()
+    weights = {"w": torch.arange(12, dtype=torch.float32).reshape(3, 4)}
+    save_file(weights, tmp_path / "ok.safetensors")
+    run_tf("convert", tmp_path / "ok.safetensors", tmp_path / "ok.gguf")
+    run_tf("convert", tmp_path / "ok.gguf", tmp_path / "back.safetensors")
+    assert load_file(tmp_path / "back.safetensors")["w"].equal(weights["w"])
