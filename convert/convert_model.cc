@@ -12,12 +12,12 @@ namespace {
 // What the verify step after the conversion will refuse in the source's config (a model its
 // forward pass cannot run), refused now, before anything is written.
 void check_verifiable(const ModelSource& source) {
+  // Verify knows families by name only: its reading of a checkpoint stays independent of convert's.
   const auto convention = verify::convention_from_name(convention_name(source.convention));
-  if (!convention) return;
-  const auto family =
-      source.family->name() == "gpt2" ? verify::Family::kGpt2 : verify::Family::kBert;
+  const auto family = verify::family_from_name(source.family->name());
+  if (!convention || !family) return;
   try {
-    verify::read_model_config(family, *convention, source.config_path);
+    verify::read_model_config(*family, *convention, source.config_path);
   } catch (const Error& e) {
     throw Error(e.kind(), e.message() + " (--no-verify converts without the check)", e.file(),
                 e.tensor(), e.offset());

@@ -239,6 +239,12 @@ std::string_view family_name(Family family) {
   return "unknown";
 }
 
+std::optional<Family> family_from_name(std::string_view name) {
+  for (Family f : kAllFamilies)
+    if (family_name(f) == name) return f;
+  return std::nullopt;
+}
+
 std::string_view convention_name(Convention convention) {
   switch (convention) {
     case Convention::kHfPytorch: return "hf-pytorch";

@@ -19,7 +19,8 @@ enum class Family { kGpt2, kBert, kLlama };
 constexpr Family kAllFamilies[] = {Family::kGpt2, Family::kBert, Family::kLlama};
 enum class Convention { kHfPytorch, kHfTf2, kOpenAiTf1, kGoogleTf1 };
 
-std::string_view family_name(Family family);              // "gpt2", "bert", "llama"
+std::string_view family_name(Family family);  // "gpt2", "bert", "llama"
+std::optional<Family> family_from_name(std::string_view name);
 std::string_view convention_name(Convention convention);  // "hf-pytorch", "hf-tf2", ...
 std::optional<Convention> convention_from_name(std::string_view name);
 // The conventions a family has: GPT-2 hf-pytorch/hf-tf2/openai-tf1, BERT hf-pytorch/hf-tf2/
