@@ -282,12 +282,19 @@ def test_inspect_by_prefix_index_file_and_folder(tf1_ckpt, tf2_ckpt, tmp_path):
         by_prefix = inspect_json(prefix)["tensors"]
         assert inspect_json(f"{prefix}.index")["tensors"] == by_prefix
         assert inspect_json(prefix.parent)["tensors"] == by_prefix  # via the `checkpoint` file
-    # TF1 Saver wrote an absolute path into `checkpoint`; a moved folder still opens.
+    # TF1 Saver wrote an absolute path into `checkpoint`; a moved folder still opens, and reads
+    # its own bundle (the same name inside the folder), not the one the stale path points to.
     assert "model_checkpoint_path: \"/" in (tf1_ckpt.parent / "checkpoint").read_text()
     moved = tmp_path / "moved"
     shutil.copytree(tf1_ckpt.parent, tmp_path / "copy")
     (tmp_path / "copy").rename(moved)
-    assert inspect_json(moved)["tensors"] == inspect_json(tf1_ckpt)["tensors"]
+    in_moved = inspect_json(moved)["tensors"]
+    assert all(Path(t["file"]).parent == moved for t in in_moved)
+
+    def without_file(tensors):
+        return [{k: v for k, v in t.items() if k != "file"} for t in tensors]
+
+    assert without_file(in_moved) == without_file(inspect_json(tf1_ckpt)["tensors"])
 
 
 # ---------------------------------------------------------------------------------------------
