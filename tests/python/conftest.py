@@ -59,9 +59,9 @@ def run_tf(*args, check=True, timeout=600):
     return proc
 
 
-def write_f32_safetensors(path, tensors):
-    """{name: list of floats} as 1-D f32 tensors in a safetensors file written by hand (no
-    framework needed)."""
+def f32_safetensors_bytes(tensors):
+    """{name: list of floats} as 1-D f32 tensors: the bytes of a safetensors file written by hand
+    (no framework needed)."""
     import struct
     header, data = {}, b""
     for name, values in tensors.items():
@@ -70,7 +70,12 @@ def write_f32_safetensors(path, tensors):
                         "data_offsets": [len(data), len(data) + len(raw)]}
         data += raw
     text = json.dumps(header).encode()
-    Path(path).write_bytes(struct.pack("<Q", len(text)) + text + data)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def write_f32_safetensors(path, tensors):
+    """f32_safetensors_bytes(tensors) written to `path`."""
+    Path(path).write_bytes(f32_safetensors_bytes(tensors))
 
 
 def inspect_json(path, *extra):

@@ -10,26 +10,17 @@ naming the file, and no output may appear.
 import json
 import os
 import shutil
-import struct
 from pathlib import Path
 
 import pytest
 
+from conftest import f32_safetensors_bytes
 from support.hostile import check_refused, run_limited
 
 DEPTH = 100_000  # the issue's config.json; the state file had 30 000 nested messages
 
 
-def st_bytes(tensors):
-    """A safetensors file of f32 tensors {name: values}."""
-    header, data = {}, b""
-    for name, values in tensors.items():
-        raw = struct.pack(f"<{len(values)}f", *values)
-        header[name] = {"dtype": "F32", "shape": [len(values)],
-                        "data_offsets": [len(data), len(data) + len(raw)]}
-        data += raw
-    text = json.dumps(header).encode()
-    return struct.pack("<Q", len(text)) + text + data
+st_bytes = f32_safetensors_bytes  # a safetensors file of f32 tensors {name: values}
 
 
 def sharded_folder(folder, ext):
