@@ -15,25 +15,33 @@ PROVENANCE = ("general.name", "general.basename", "general.size_label", "general
 
 # The converter recognises a BPE pre-tokenizer by hashing what the tokenizer makes of a test
 # text; a tiny test vocabulary has no known hash, so the run names the pre-tokenizer the family's
-# tokenizer.json configures (the same value tensorferry writes). Nothing else is changed.
+# tokenizer.json configures (the same value tensorferry writes). Nothing else is changed. One
+# process runs the converter once per output type: importing torch and the converter costs more
+# than converting a tiny model.
 RUN_CONVERTER = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
 import convert_hf_to_gguf as c
-pre = sys.argv[2]
+pre, folder, runs = sys.argv[2], sys.argv[3], sys.argv[4:]
 c.TextModel.get_vocab_base_pre = lambda self, tokenizer: pre
-sys.argv = ["convert_hf_to_gguf.py", *sys.argv[3:]]
-c.main()
+for outtype, outfile in zip(runs[::2], runs[1::2]):
+    sys.argv = ["convert_hf_to_gguf.py", folder, "--outfile", outfile, "--outtype", outtype]
+    c.main()
 """
 
 
-def run_converter(folder, outfile, outtype, pre):
+def run_converters(folder, outfiles, pre):
+    """convert_hf_to_gguf.py on `folder` for every (outtype -> outfile) of `outfiles`."""
+    runs = [str(arg) for outtype, outfile in outfiles.items() for arg in (outtype, outfile)]
     proc = subprocess.run(
-        [sys.executable, "-c", RUN_CONVERTER, str(llama_cpp_dir()), pre, str(folder),
-         "--outfile", str(outfile), "--outtype", outtype],
+        [sys.executable, "-c", RUN_CONVERTER, str(llama_cpp_dir()), pre, str(folder), *runs],
         capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         raise AssertionError(f"convert_hf_to_gguf.py failed:\n{proc.stderr[-6000:]}")
+
+
+def run_converter(folder, outfile, outtype, pre):
+    run_converters(folder, {outtype: outfile}, pre)
 
 
 def field_value(field, gguf):

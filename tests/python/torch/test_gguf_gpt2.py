@@ -12,7 +12,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from conftest import ROOT, run_tf
 from support.gguf_oracle import (assert_llama_cpp_agrees, assert_same_gguf,
-                                 assert_same_safetensors, run_converter)
+                                 assert_same_safetensors, run_converters)
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "vocab.json", "merges.txt")
@@ -42,12 +42,24 @@ def gpt2_folder(tmp_path_factory):
     return folder, logits
 
 
-@pytest.mark.parametrize("outtype", ["f32", "f16", "bf16", "q8_0"])
-def test_gpt2_gguf_matches_llama_cpp_converter(gpt2_folder, tmp_path, outtype):
+OUTTYPES = ("f32", "f16", "bf16", "q8_0")
+
+
+@pytest.fixture(scope="module")
+def converter_files(gpt2_folder, tmp_path_factory):
+    """convert_hf_to_gguf.py's file for every output type."""
+    folder, _ = gpt2_folder
+    out = tmp_path_factory.mktemp("converter")
+    files = {outtype: out / f"{outtype}.gguf" for outtype in OUTTYPES}
+    run_converters(folder, files, pre="gpt-2")
+    return files
+
+
+@pytest.mark.parametrize("outtype", OUTTYPES)
+def test_gpt2_gguf_matches_llama_cpp_converter(gpt2_folder, converter_files, tmp_path, outtype):
     folder, hf_logits = gpt2_folder
-    ours, theirs = tmp_path / "ours.gguf", tmp_path / "theirs.gguf"
+    ours, theirs = tmp_path / "ours.gguf", converter_files[outtype]
     run_tf("convert", folder, ours, "--to", "gguf", "--dtype", outtype)
-    run_converter(folder, theirs, outtype, pre="gpt-2")
     meta, tensors = assert_same_gguf(ours, theirs)
     assert meta["general.architecture"][1] == "gpt2"
     assert "token_embd.weight" in tensors and "output.weight" not in tensors  # tied head
