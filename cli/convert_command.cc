@@ -204,6 +204,44 @@ void print_left_out(const CopyPlan& plan, std::ostream& out) {
   print_shared_storage(plan, out);
 }
 
+// The container copy's --json document (kind "container", docs/json.md); `report` is null for a
+// dry run.
+nlohmann::json container_json(const CheckpointReader& reader, const CopyPlan& plan,
+                              const CopyOptions& options, const CopyReport* report) {
+  nlohmann::json doc = {
+      {"kind", "container"},
+      {"dry_run", report == nullptr},
+      {"source", {{"checkpoint", reader.path()}, {"format", reader.format()}}},
+      {"target",
+       {{"output", plan.output},
+        {"checkpoint", plan.checkpoint},
+        {"format", std::string(format_name(plan.format))}}},
+      {"dtype", options.dtype ? nlohmann::json(std::string(dtype_name(*options.dtype))) : nullptr},
+      {"bytes", plan.bytes}};
+  auto& tensors = doc["tensors"] = nlohmann::json::array();
+  for (const auto& t : plan.targets)
+    tensors.push_back({{"name", t.name},
+                       {"dtype", std::string(dtype_name(t.dtype))},
+                       {"shape", t.shape},
+                       {"bytes", t.nbytes}});
+  auto& skipped = doc["skipped"] = nlohmann::json::array();
+  for (const auto& t : reader.tensors())
+    if (auto why = copy_skips(t, plan.format))
+      skipped.push_back({{"name", t.name}, {"reason", *why}});
+  auto& shared = doc["shared"] = nlohmann::json::array();
+  for (const auto& s : plan.shared)
+    shared.push_back({{"name", s.name},
+                      {"shares_with", s.shares_with},
+                      {"bytes", s.bytes},
+                      {"tie", s.tie},
+                      {"left_out", s.left_out}});
+  if (report)
+    doc["written"] = {{"tensors", report->tensors},
+                      {"bytes", report->bytes},
+                      {"files", nlohmann::json::array({report->written})}};
+  return doc;
+}
+
 int run_convert(const ConvertArgs& args) {
   if (!args.to.empty()) {
     if (args.dedupe_tied)
@@ -211,8 +249,8 @@ int run_convert(const ConvertArgs& args) {
           "--dedupe-tied is for container copies; a model conversion never stores a tie twice");
     return run_model_convert(args);
   }
-  if (!args.from.empty() || args.json || !args.hf_class.empty())
-    throw_usage("--from, --json and --class need --to (a model conversion)");
+  if (!args.from.empty() || !args.hf_class.empty())
+    throw_usage("--from and --class need --to (a model conversion)");
   if (args.keep_failed || args.max_error || args.max_rel_error)
     throw_usage(
         "--keep-failed, --max-error and --max-rel-error need --to (only a model "
@@ -245,6 +283,10 @@ int run_convert(const ConvertArgs& args) {
   const std::string cast = options.dtype ? std::string(", floating tensors as ") +
                                                std::string(dtype_name(*options.dtype))
                                          : "";
+  if (args.dry_run && args.json) {
+    print_json(container_json(*reader, plan, options, nullptr), "convert");
+    return 0;
+  }
   if (args.dry_run) {
     std::cout << "plan: write " << plan.targets.size() << " tensors (" << human_bytes(plan.bytes)
               << cast << ") from " << from << " to " << to << "\n";
@@ -255,7 +297,9 @@ int run_convert(const ConvertArgs& args) {
   options.progress = progress.get();
   const CopyReport report = copy_checkpoint(*reader, plan, options);
   if (progress) progress->done();
-  if (!args.quiet) {
+  if (args.json)
+    print_json(container_json(*reader, plan, options, &report), "convert");
+  else if (!args.quiet) {
     std::cout << "wrote " << report.tensors << " tensors (" << human_bytes(report.bytes) << cast
               << ") from " << from << " to " << to << "\n";
     print_left_out(plan, std::cout);
@@ -306,7 +350,7 @@ Run add_convert_command(CLI::App& app) {
                 "container copies: write a tensor that shares its storage with an earlier one "
                 "(a tied lm_head) once, as save_pretrained does");
   cmd->add_flag("--json", args->json,
-                "print the plan / report and the verify result as JSON (schema "
+                "print the plan / report (and with --to the verify result) as JSON (schema "
                 "tensorferry.convert/1, docs/schemas/convert.schema.json)");
   cmd->add_option("--input-format", args->input_format, "input container instead of detecting it");
   cmd->add_option("--shard-size", args->shard_size, "split the output into shards of this size");

@@ -3,6 +3,9 @@
 #include <iostream>
 
 namespace tensorferry::cli {
+namespace {
+thread_local std::optional<nlohmann::json>* captured_json = nullptr;
+}  // namespace
 
 std::string schema_id(std::string_view command) {
   return "tensorferry." + std::string(command) + "/1";
@@ -10,7 +13,16 @@ std::string schema_id(std::string_view command) {
 
 void print_json(nlohmann::json doc, std::string_view command, int indent) {
   doc["schema"] = schema_id(command);
-  std::cout << doc.dump(indent) << "\n";
+  if (captured_json)
+    *captured_json = std::move(doc);
+  else
+    std::cout << doc.dump(indent) << "\n";
 }
+
+JsonCapture::JsonCapture(std::optional<nlohmann::json>* target) : previous_(captured_json) {
+  captured_json = target;
+}
+
+JsonCapture::~JsonCapture() { captured_json = previous_; }
 
 }  // namespace tensorferry::cli

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 
 namespace tensorferry::cli {
@@ -11,7 +12,21 @@ namespace tensorferry::cli {
 // "tensorferry.<command>/1"
 std::string schema_id(std::string_view command);
 
-// Adds the schema member and prints the document on stdout (indent -1: on one line).
+// Adds the schema member and prints the document on stdout (indent -1: on one line), or hands it
+// to the JsonCapture active on this thread.
 void print_json(nlohmann::json doc, std::string_view command, int indent = 2);
+
+// While alive, print_json on this thread stores its document in `*target` instead of printing
+// it: how the library (cli/app.h) gets the document a command would print.
+class JsonCapture {
+ public:
+  explicit JsonCapture(std::optional<nlohmann::json>* target);
+  ~JsonCapture();
+  JsonCapture(const JsonCapture&) = delete;
+  JsonCapture& operator=(const JsonCapture&) = delete;
+
+ private:
+  std::optional<nlohmann::json>* previous_;
+};
 
 }  // namespace tensorferry::cli

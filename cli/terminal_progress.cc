@@ -112,7 +112,42 @@ void TerminalProgress::put(const std::string& line) {
   [[maybe_unused]] const ssize_t written = ::write(fd_, text.data(), text.size());
 }
 
+namespace {
+
+thread_local bool progress_overridden = false;
+thread_local ProgressSink* progress_override = nullptr;
+
+// Hands everything to a sink the caller owns (the unique_ptr of progress_for_stderr must not).
+class ForwardingProgress : public ProgressSink {
+ public:
+  explicit ForwardingProgress(ProgressSink& to) : to_(to) {}
+  void begin_tensors(std::string_view what, size_t tensors, uint64_t bytes) override {
+    to_.begin_tensors(what, tensors, bytes);
+  }
+  void tensor_done(uint64_t bytes) override { to_.tensor_done(bytes); }
+  void step(std::string_view what) override { to_.step(what); }
+  void done() override { to_.done(); }
+
+ private:
+  ProgressSink& to_;
+};
+
+}  // namespace
+
+ProgressOverride::ProgressOverride(ProgressSink* sink)
+    : previous_active_(progress_overridden), previous_sink_(progress_override) {
+  progress_overridden = true;
+  progress_override = sink;
+}
+
+ProgressOverride::~ProgressOverride() {
+  progress_overridden = previous_active_;
+  progress_override = previous_sink_;
+}
+
 std::unique_ptr<ProgressSink> progress_for_stderr(bool quiet, bool json) {
+  if (progress_overridden)
+    return progress_override ? std::make_unique<ForwardingProgress>(*progress_override) : nullptr;
   if (quiet || json || !::isatty(STDERR_FILENO)) return nullptr;
   return std::make_unique<TerminalProgress>(STDERR_FILENO);
 }

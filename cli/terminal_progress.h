@@ -38,8 +38,23 @@ class TerminalProgress : public ProgressSink {
 };
 
 // A TerminalProgress on stderr when stderr is a terminal and the output is for a person (not -q,
-// not --json); null otherwise, which the library reads as "report nothing".
+// not --json); null otherwise, which the library reads as "report nothing". While a
+// ProgressOverride is alive on this thread, its sink instead (a library caller's callback).
 std::unique_ptr<ProgressSink> progress_for_stderr(bool quiet, bool json);
+
+// Sends the progress of the commands run on this thread to `sink` (null: none) instead of the
+// terminal, while alive.
+class ProgressOverride {
+ public:
+  explicit ProgressOverride(ProgressSink* sink);
+  ~ProgressOverride();
+  ProgressOverride(const ProgressOverride&) = delete;
+  ProgressOverride& operator=(const ProgressOverride&) = delete;
+
+ private:
+  bool previous_active_;
+  ProgressSink* previous_sink_;
+};
 
 // The bar line itself (exposed for tests), short enough for 80 columns:
 // "writing  42% [#####       ] 1.0 MiB/2.4 MiB, 12/29 tensors, 3.1 MiB/s, ETA 1s".

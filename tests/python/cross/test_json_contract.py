@@ -72,6 +72,8 @@ def test_every_command_names_its_schema(tmp_path):
         "convert --dry-run": json_of("convert", GPT2, tmp_path / "d", "--to", "hf-tf2", "--dry-run"),
         "convert --no-verify": json_of("convert", GPT2, tmp_path / "n", "--to", "hf-tf2", "--no-verify"),
         "convert": json_of("convert", GPT2, tmp_path / "c", "--to", "openai-tf1"),
+        "convert (container)": json_of("convert", model, tmp_path / "m.safetensors"),
+        "convert (container) --dry-run": json_of("convert", model, tmp_path / "d.ckpt", "--dry-run"),
     }
     for what, doc in docs.items():
         command = what.split()[0]
@@ -136,3 +138,25 @@ def test_sequence_token_and_column_agree_between_text_and_json(tmp_path):
     assert expected in text, (expected, text)
     # The sequence index is the position in "sequences": its length bounds the token index.
     assert worst["token"] < len(doc["sequences"][worst["sequence"]]["tokens"])
+
+
+def test_a_container_conversion_reports_what_it_wrote_and_what_it_could_not_share(tmp_path):
+    """Issue 15: container copies have --json too (kind "container"), the report the Python
+    package's convert() returns; the dry run's document is the same less `written`."""
+    model = GPT2 / "pytorch_model.bin"
+    dry = json_of("convert", model, tmp_path / "m.safetensors", "--dtype", "f16", "--dry-run")
+    doc = json_of("convert", model, tmp_path / "m.safetensors", "--dtype", "f16")
+    assert doc["kind"] == "container" and doc["dry_run"] is False and dry["dry_run"] is True
+    assert "written" not in dry and {k: v for k, v in doc.items() if k not in ("written", "dry_run")} \
+        == {k: v for k, v in dry.items() if k != "dry_run"}
+    assert doc["source"] == {"checkpoint": str(model), "format": "pytorch"}
+    assert doc["target"]["format"] == "safetensors" and doc["dtype"] == "f16"
+    assert len(doc["tensors"]) == 29 == doc["written"]["tensors"]
+    assert doc["written"]["bytes"] == doc["bytes"] == (tmp_path / "m.safetensors").stat().st_size \
+        - 8 - int.from_bytes((tmp_path / "m.safetensors").read_bytes()[:8], "little")
+    assert doc["shared"] == [{"name": "lm_head.weight", "shares_with": "transformer.wte.weight",
+                              "bytes": 400 * 32 * 2, "tie": True, "left_out": False}]
+    inspected = {t["name"]: t for t in json.loads(run_tf("inspect", tmp_path / "m.safetensors",
+                                                         "--json").stdout)["tensors"]}
+    assert {t["name"]: (t["dtype"], t["shape"]) for t in doc["tensors"]} == \
+        {n: (t["dtype"], t["shape"]) for n, t in inspected.items()}
