@@ -17,7 +17,7 @@ namespace tensorferry {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr size_t kBufferSize = 4 << 20;
+constexpr size_t kBufferSize = OutputFile::kDirectWriteSize;
 constexpr std::string_view kTempMarker = ".tensorferry-tmp-";
 constexpr std::string_view kPublishingMarker = ".tensorferry-publishing-";
 

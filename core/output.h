@@ -21,6 +21,8 @@ class OutputFile {
  public:
   // Creates `path`, which must not exist yet.
   explicit OutputFile(std::string path);
+  // Writes at least this large bypass the buffer (no copy); smaller ones are gathered.
+  static constexpr size_t kDirectWriteSize = 4 << 20;
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;

@@ -5,7 +5,6 @@
 #include "core/bytes.h"
 #include "core/crc.h"
 #include "core/error.h"
-#include "core/mapped_file.h"
 
 namespace tensorferry {
 namespace {
@@ -13,9 +12,11 @@ namespace {
 constexpr uint32_t kMax32 = 0xffffffffu;
 constexpr uint16_t kMax16 = 0xffffu;
 constexpr uint16_t kFlagUtf8 = 1 << 11;
+constexpr uint16_t kFlagDataDescriptor = 1 << 3;            // CRC-32 and sizes follow the payload
 constexpr uint16_t kVersion20 = 20;                         // stored entries
 constexpr uint16_t kVersion45 = 45;                         // ZIP64
 constexpr uint16_t kDosDate1980 = (0 << 9) | (1 << 5) | 1;  // 1980-01-01, the earliest DOS date
+constexpr uint64_t kLocalHeaderCrcOffset = 14;  // signature, versions, flags, method, time, date
 
 // Little-endian record builder.
 class Record {
@@ -55,13 +56,7 @@ void ZipWriter::add(std::string_view name, std::span<const std::byte> payload) {
   if (name.size() > kMax16) throw Error(ErrorKind::kUsage, "zip: entry name too long", out_.path());
   const uint64_t offset = out_.position();
   const uint64_t size = payload.size();
-  uint32_t crc = 0;
-  for (size_t done = 0; done < payload.size(); done += kStreamPiece) {
-    const auto piece = payload.subspan(done, std::min(kStreamPiece, payload.size() - done));
-    crc = crc32_extend(crc, piece);
-    release_consumed(piece);  // read again by the write below, from the page cache
-  }
-  // A local header carries a ZIP64 field only for sizes; the offset goes in the central one.
+  // With ZIP64 the local header's sizes are 0xffffffff and the descriptor's are 8 bytes wide.
   const bool zip64 = force_zip64_ || size >= kMax32;
   const uint64_t zip64_extra = zip64 ? 4 + 16 : 0;
   // Padding field "FB" + u16 length + 'Z'*n, so that the payload starts on a 64-byte boundary.
@@ -71,20 +66,39 @@ void ZipWriter::add(std::string_view name, std::span<const std::byte> payload) {
   Record h;
   h.u32(0x04034b50)
       .u16(zip64 ? kVersion45 : kVersion20)
-      .u16(kFlagUtf8)
+      .u16(kFlagUtf8 | kFlagDataDescriptor)
       .u16(0)
       .u16(0)
       .u16(kDosDate1980)
-      .u32(crc);
-  h.u32(zip64 ? kMax32 : static_cast<uint32_t>(size));
-  h.u32(zip64 ? kMax32 : static_cast<uint32_t>(size));
+      .u32(0);  // CRC-32 and sizes follow the payload, in the data descriptor
+  h.u32(zip64 ? kMax32 : 0).u32(zip64 ? kMax32 : 0);
   h.u16(static_cast<uint16_t>(name.size())).u16(static_cast<uint16_t>(zip64_extra + 4 + pad));
   h.text(name);
-  if (zip64) h.u16(0x0001).u16(16).u64(size).u64(size);
+  if (zip64) h.u16(0x0001).u16(16).u64(0).u64(0);
   h.u16(0x4246).u16(static_cast<uint16_t>(pad)).fill(pad, 'Z');  // 'F' 'B'
   out_.write(h.bytes());
-  out_.write(payload);
+  const uint32_t crc = write_summing_crc32(payload);
+  Record descriptor;
+  descriptor.u32(0x08074b50).u32(crc);
+  if (zip64)
+    descriptor.u64(size).u64(size);
+  else
+    descriptor.u32(static_cast<uint32_t>(size)).u32(static_cast<uint32_t>(size));
+  out_.write(descriptor.bytes());
   entries_.push_back({std::string(name), offset, size, crc});
+}
+
+// One pass over the payload: each piece is summed while it is still in the CPU's cache and then
+// written, instead of a CRC pass over the whole tensor followed by a second read for the write.
+uint32_t ZipWriter::write_summing_crc32(std::span<const std::byte> payload) {
+  uint32_t crc = 0;
+  for (size_t done = 0; done < payload.size(); done += OutputFile::kDirectWriteSize) {
+    const auto piece =
+        payload.subspan(done, std::min(OutputFile::kDirectWriteSize, payload.size() - done));
+    crc = crc32_extend(crc, piece);
+    out_.write(piece);
+  }
+  return crc;
 }
 
 void ZipWriter::finish() {

@@ -2,9 +2,10 @@
 // each payload starts on a 64-byte boundary (padding goes into a "FB" extra field of the local
 // header, as PyTorch's writer does), so torch.load(mmap=True) can map storages in place.
 //
-// Unlike torch's miniz writer it writes sizes and CRC-32 into the local header (no data
-// descriptors): the whole payload of an entry is at hand when it is added. ZIP64 fields are used
-// exactly where a size, an offset or the entry count overflows the classic fields.
+// Like torch's own writer it puts CRC-32 and sizes into a data descriptor after each payload
+// (general-purpose flag bit 3): the payload is summed and written in one pass, and nothing already
+// written is rewritten (patching a header in a page under writeback stalled the writer). ZIP64
+// fields are used exactly where a size, an offset or the entry count overflows the classic fields.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,8 @@ class ZipWriter {
   void finish();
 
  private:
+  uint32_t write_summing_crc32(std::span<const std::byte> payload);
+
   struct Entry {
     std::string name;
     uint64_t header_offset;

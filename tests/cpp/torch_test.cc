@@ -587,6 +587,37 @@ ZipDirectory read_zip(const TempDir& dir, const std::string& bytes) {
   return ZipDirectory::read(*file);
 }
 
+// The CRC is summed while the payload is written and goes, with the sizes, into a data
+// descriptor right after the payload (flag bit 3, as torch.save writes): for a payload larger
+// than one direct write (summed across pieces), small ones, and with ZIP64 (8-byte sizes).
+TEST(ZipWriter, DataDescriptorsCarryThePayloadsCrcAndSize) {
+  TempDir dir;
+  std::string big(2 * OutputFile::kDirectWriteSize + 12345, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 13);
+  const std::vector<std::pair<std::string, std::string>> entries = {
+      {"a/small", "hello"}, {"a/big", big}, {"a/tail", "xyz"}};
+  for (bool zip64 : {false, true}) {
+    const std::string zip = make_zip(entries, zip64);
+    const ZipDirectory z = read_zip(dir, zip);  // checks every descriptor against the directory
+    for (const auto& [name, payload] : entries) {
+      const ZipEntry* e = z.find(name);
+      ASSERT_NE(e, nullptr) << name;
+      const uint32_t expected = crc32_extend(0, as_bytes(std::string_view(payload)));
+      EXPECT_EQ(e->crc32, expected) << name;
+      EXPECT_EQ(
+          load_le<uint16_t>(as_bytes(std::string_view(zip)).data() + e->header_offset + 6) & 8, 8)
+          << name;
+      const auto* descriptor = as_bytes(std::string_view(zip)).data() + e->data_offset + e->size;
+      EXPECT_EQ(load_le<uint32_t>(descriptor), 0x08074b50u) << name;
+      EXPECT_EQ(load_le<uint32_t>(descriptor + 4), expected) << name;
+      EXPECT_EQ(zip64 ? load_le<uint64_t>(descriptor + 8) : load_le<uint32_t>(descriptor + 8),
+                payload.size())
+          << name;
+      EXPECT_EQ(zip.substr(e->data_offset, e->size), payload) << name;
+    }
+  }
+}
+
 TEST(ZipDirectory, ReadsWhatTheWriterWritesAlignedWithAndWithoutZip64) {
   TempDir dir;
   for (bool zip64 : {false, true}) {
@@ -652,10 +683,11 @@ TEST(ZipDirectory, RejectsInconsistentArchives) {
     expect_bad_input([&] { read_zip(dir, z); }, "local header name differs");
   }
   {
-    std::string z = good;  // size in the directory larger than the local header's
+    std::string z = good;  // size in the directory larger than the data descriptor's
     patch<uint32_t>(z, cd + 20, 11);
     patch<uint32_t>(z, cd + 24, 11);
-    expect_bad_input([&] { read_zip(dir, z); }, "disagrees with the central directory", 0);
+    // The descriptor is looked for after the 11 bytes the directory claims (payload at 64).
+    expect_bad_input([&] { read_zip(dir, z); }, "disagrees with the central directory", 64 + 11);
   }
   {
     std::string z = good;  // the local header offset points nowhere

@@ -311,12 +311,15 @@ def test_convert_loads_in_torch(tmp_path, source_legacy):
     sd["view.t"] = sd["w.f32"][1].t()
     sd["scalar"] = torch.tensor(1.25)
     sd["empty"] = torch.zeros(3, 0)
+    # Larger than the writer's 4 MiB direct writes: its CRC-32 is summed over several pieces.
+    sd["big"] = random_tensor(torch.float32, (2_500_001,), seed=99)
     src = save(sd, tmp_path / "in.pt", source_legacy)
     out = tmp_path / "out.bin"
     run_tf("convert", src, out)
     assert_torch_loads(out, sd)
     mapped = torch.load(out, weights_only=True, mmap=True)  # payloads are stored and aligned
     assert torch_bytes(mapped["w.f32"]) == torch_bytes(sd["w.f32"])
+    assert torch_bytes(mapped["big"]) == torch_bytes(sd["big"])
     with zipfile.ZipFile(out) as z:
         assert z.testzip() is None  # every CRC-32 is right
         names = z.namelist()
