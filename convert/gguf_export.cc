@@ -83,6 +83,13 @@ std::vector<GgufExportTensor> map_tensors(const Plan& plan, const GgufArchitectu
                                           const std::string& outtype) {
   const RuleIndex index(arch.rules(plan.config), plan.config.symbols.at('L'));
   std::vector<GgufExportTensor> out;
+  for (auto& g : arch.generated_tensors(plan.config)) {  // the converter writes these first
+    GgufExportTensor t;
+    t.name = std::move(g.name);
+    t.shape = {g.values.size()};
+    t.generated = std::move(g.values);
+    out.push_back(std::move(t));
+  }
   for (size_t i = 0; i < plan.entries.size(); ++i) {
     const PlanEntry& e = plan.entries[i];
     if (!e.source) continue;  // constants (global_step) belong to TF targets only
@@ -171,7 +178,13 @@ uint64_t write_file(const GgufExport& result, CheckpointReader& reader, const st
   uint64_t bytes = 0;
   for (size_t i = 0; i < result.tensors.size(); ++i) {
     const GgufExportTensor& t = result.tensors[i];
-    const PlanEntry& e = result.plan.entries[t.plan_entry];
+    if (!t.plan_entry) {
+      const std::span<const float> values = t.generated;
+      writer.write(i, std::as_bytes(values));
+      bytes += values.size_bytes();
+      continue;
+    }
+    const PlanEntry& e = result.plan.entries[*t.plan_entry];
     const auto& source = reader.tensors()[*e.source];
     try {
       const auto canonical = transform_entry(e, reader.read(*e.source, scratch), moved, cast);
@@ -244,10 +257,15 @@ std::string gguf_export_text(const GgufExport& r, bool dry_run) {
   if (dry_run) {
     out << "tensors (" << r.tensors.size() << "):\n";
     for (const auto& t : r.tensors) {
-      const PlanEntry& e = p.entries[t.plan_entry];
-      out << "  " << e.source_name << " " << shape_to_string(e.source_shape) << " "
-          << dtype_name(e.source_dtype) << " -> " << t.name << " " << shape_to_string(t.shape)
-          << " " << ggml_type_info(t.type).name
+      if (t.plan_entry) {
+        const PlanEntry& e = p.entries[*t.plan_entry];
+        out << "  " << e.source_name << " " << shape_to_string(e.source_shape) << " "
+            << dtype_name(e.source_dtype);
+      } else {
+        out << "  (computed from config.json)";
+      }
+      out << " -> " << t.name << " " << shape_to_string(t.shape) << " "
+          << ggml_type_info(t.type).name
           << (t.step == GgufStep::kTranspose     ? "  transpose"
               : t.step == GgufStep::kPermuteRope ? "  rope permutation"
                                                  : "")

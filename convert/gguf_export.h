@@ -22,9 +22,10 @@ struct GgufExportOptions {
 };
 
 struct GgufExportTensor {
-  size_t plan_entry = 0;  // index into plan.entries
-  std::string name;       // GGUF name
-  Shape shape;            // row-major
+  std::optional<size_t> plan_entry;  // index into plan.entries; none for a generated tensor
+  std::vector<float> generated;      // a generated tensor's values (rope_freqs.weight)
+  std::string name;                  // GGUF name
+  Shape shape;                       // row-major
   GgmlType type = GgmlType::kF32;
   GgufStep step = GgufStep::kSame;
   uint64_t heads = 0;  // kPermuteRope

@@ -1,5 +1,6 @@
 #include "convert/gguf_import.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,6 +16,7 @@
 #include "formats/safetensors/safetensors.h"
 #include "models/family.h"
 #include "models/gguf/gguf_arch.h"
+#include "models/gguf/gguf_rope.h"
 
 namespace tensorferry {
 namespace {
@@ -134,6 +136,26 @@ void write_tokenizer(const GgufMetadata& m, const fs::path& staging, uint64_t co
   files.push_back("tokenizer_config.json");
 }
 
+// The file's tensors that describe the model rather than hold its weights.
+GgufFileTensors file_tensors(GgufReader& reader, const std::string& input) {
+  GgufFileTensors facts;
+  for (size_t i = 0; i < reader.tensors().size(); ++i) {
+    const TensorEntry& t = reader.tensors()[i];
+    facts.untied_head = facts.untied_head || t.name == "output.weight";
+    if (t.name != kGgufRopeFreqs) continue;
+    if (t.dtype != DType::kF32 || t.shape.size() != 1)
+      throw_bad_input(input, t.offset, "GGUF: expected a 1-D f32 tensor", t.name);
+    std::vector<std::byte> scratch;
+    const std::span<const std::byte> bytes = reader.read(i, scratch);
+    if (bytes.size() != t.shape[0] * sizeof(float))
+      throw_bad_input(input, t.offset, "GGUF: tensor data size does not match its shape", t.name);
+    facts.rope_freqs.resize(t.shape[0]);
+    std::memcpy(facts.rope_freqs.data(), bytes.data(), bytes.size());
+    reader.release(i);
+  }
+  return facts;
+}
+
 }  // namespace
 
 bool is_gguf_file(const std::string& path) {
@@ -154,12 +176,11 @@ GgufImportResult import_gguf(const std::string& input, const std::string& output
     throw_usage(input + ": GGUF architecture \"" + result.arch +
                 "\" has no hf-pytorch convention in tensorferry (gpt2, llama and qwen2 have)");
   result.family = std::string(family->name());
-  bool untied = false;
-  for (const auto& t : reader.tensors()) untied = untied || t.name == "output.weight";
+  const GgufFileTensors facts = file_tensors(reader, input);
 
   json hf = [&] {
     try {
-      return arch->hf_config(m, untied);
+      return arch->hf_config(m, facts);
     } catch (const Error& e) {
       throw e.with_context(input);
     }
@@ -191,6 +212,7 @@ GgufImportResult import_gguf(const std::string& input, const std::string& output
   for (size_t i = 0; i < reader.tensors().size(); ++i) {
     const TensorEntry& t = reader.tensors()[i];
     auto it = by_gguf.find(t.name);
+    if (t.name == kGgufRopeFreqs) continue;  // rebuilt as config.json's rope_scaling
     if (it == by_gguf.end()) {
       result.skipped.push_back(t.name + ": no " + result.family + " parameter has this GGUF name");
       continue;

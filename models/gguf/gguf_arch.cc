@@ -40,8 +40,12 @@ nlohmann::json gguf_float(const GgufMetadata& metadata, const std::string& key) 
     throw_bad_input("", std::nullopt,
                     "GGUF metadata " + key + (v ? " is not a float" : " is missing"));
   if (v->type == GgufValueType::kF64) return v->real;
+  return shortest_float(static_cast<float>(v->real));
+}
+
+nlohmann::json shortest_float(float value) {
   char text[32];
-  const auto r = std::to_chars(text, text + sizeof text, static_cast<float>(v->real));
+  const auto r = std::to_chars(text, text + sizeof text, value);
   return std::stod(std::string(text, r.ptr));
 }
 

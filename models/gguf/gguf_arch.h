@@ -38,6 +38,18 @@ struct GgufTensorRule {
   bool always_f32 = false;
 };
 
+// A tensor the converter computes from the config rather than reads from the checkpoint.
+struct GgufGeneratedTensor {
+  std::string name;
+  std::vector<float> values;  // 1-D, stored as f32
+};
+
+// What hf_config learns from a GGUF file's tensors besides its metadata.
+struct GgufFileTensors {
+  bool untied_head = false;       // the file has output.weight
+  std::vector<float> rope_freqs;  // rope_freqs.weight's values, when the file has it
+};
+
 class GgufArchitecture {
  public:
   virtual ~GgufArchitecture() = default;
@@ -48,6 +60,10 @@ class GgufArchitecture {
   // The `<arch>.*` keys, in the order llama.cpp's converter writes them (general.file_type is
   // added by the caller at the position the converter puts it: after these).
   virtual void add_hparams(const ModelConfig& config, GgufMetadata& out) const = 0;
+  // Tensors written before the checkpoint's (generate_extra_tensors), e.g. rope_freqs.weight.
+  virtual std::vector<GgufGeneratedTensor> generated_tensors(const ModelConfig&) const {
+    return {};
+  }
   // tokenizer.ggml.model and .pre.
   virtual std::string tokenizer_model(const ModelConfig& config) const = 0;
   virtual std::string tokenizer_pre(const ModelConfig& config) const = 0;
@@ -56,9 +72,10 @@ class GgufArchitecture {
   virtual bool writes_add_space_prefix(const ModelConfig& config) const { return false; }
 
   // Reading GGUF back: whether this family writes general.architecture `arch`, and the HF
-  // config.json object its metadata describes (`untied_head`: the file has output.weight).
+  // config.json object its metadata (and tensors) describe.
   virtual bool reads_arch(std::string_view arch) const = 0;
-  virtual nlohmann::json hf_config(const GgufMetadata& metadata, bool untied_head) const = 0;
+  virtual nlohmann::json hf_config(const GgufMetadata& metadata,
+                                   const GgufFileTensors& tensors) const = 0;
 };
 
 // The architecture that writes general.architecture `arch`; nullptr when none does.
@@ -68,6 +85,7 @@ const GgufArchitecture* gguf_architecture_reading(std::string_view arch);
 uint64_t gguf_uint(const GgufMetadata& metadata, const std::string& key);
 // f32 values as the shortest decimal that reads back as the same f32 (1e-05, not 9.99999974e-06).
 nlohmann::json gguf_float(const GgufMetadata& metadata, const std::string& key);
+nlohmann::json shortest_float(float value);
 bool gguf_has(const GgufMetadata& metadata, const std::string& key);
 
 const GgufArchitecture* gguf_architecture(std::string_view family);

@@ -58,7 +58,7 @@ class Gpt2Gguf final : public GgufArchitecture {
   std::string tokenizer_pre(const ModelConfig&) const override { return "gpt-2"; }
 
   bool reads_arch(std::string_view arch) const override { return arch == "gpt2"; }
-  nlohmann::json hf_config(const GgufMetadata& m, bool untied_head) const override {
+  nlohmann::json hf_config(const GgufMetadata& m, const GgufFileTensors& t) const override {
     nlohmann::json c = {
         {"activation_function", "gelu_new"},
         {"architectures", {"GPT2LMHeadModel"}},
@@ -69,7 +69,7 @@ class Gpt2Gguf final : public GgufArchitecture {
         {"n_inner", nullptr},
         {"n_layer", gguf_uint(m, "gpt2.block_count")},
         {"n_positions", gguf_uint(m, "gpt2.context_length")},
-        {"tie_word_embeddings", !untied_head},
+        {"tie_word_embeddings", !t.untied_head},
     };
     return c;
   }

@@ -1,8 +1,11 @@
 // Llama, Mistral and Qwen2 in GGUF, as convert_hf_to_gguf.py's LlamaModel (llama, mistral:
 // architecture "llama") and Qwen2Model (architecture "qwen2") write them. Llama's q/k rows are
 // permuted into llama.cpp's rotary pairing (biases too); Qwen2 keeps HF's order, because
-// llama.cpp runs it with the NeoX rotary layout that HF uses.
+// llama.cpp runs it with the NeoX rotary layout that HF uses. Rotary scaling: linear as
+// rope.scaling.* keys and llama3 as the rope_freqs.weight tensor (llama), YaRN as keys (qwen2).
+#include "core/error.h"
 #include "models/gguf/gguf_arch.h"
+#include "models/gguf/gguf_rope.h"
 
 namespace tensorferry {
 namespace {
@@ -73,20 +76,35 @@ class LlamaGguf final : public GgufArchitecture {
       u32("attention.key_length", hf["head_dim"]);
       u32("attention.value_length", hf["head_dim"]);
     }
-    if (is_qwen2(config)) return;
+    const nlohmann::json scaling =
+        present("rope_scaling") ? hf["rope_scaling"] : nlohmann::json::object();
+    const std::string type = scaling.value("rope_type", scaling.value("type", ""));
+    if (is_qwen2(config)) {  // Qwen2Model: YaRN only
+      if (type == "yarn" && scaling.contains("factor")) {
+        out.emplace_back(a + "rope.scaling.type", GgufValue::of_string("yarn"));
+        f32("rope.scaling.factor", scaling["factor"]);
+        u32("rope.scaling.original_context_length", scaling.at("original_max_position_embeddings"));
+      }
+      return;
+    }
     u32("vocab_size", hf.at("vocab_size"));
     const uint64_t rope_dim =
         present("head_dim")
             ? hf["head_dim"].get<uint64_t>()
             : hf.at("hidden_size").get<uint64_t>() / hf.at("num_attention_heads").get<uint64_t>();
     u32("rope.dimension_count", rope_dim);
-    const nlohmann::json scaling =
-        present("rope_scaling") ? hf["rope_scaling"] : nlohmann::json::object();
-    const std::string type = scaling.value("rope_type", scaling.value("type", ""));
     if (type == "linear" && scaling.contains("factor")) {
       out.emplace_back(a + "rope.scaling.type", GgufValue::of_string("linear"));
       f32("rope.scaling.factor", scaling["factor"]);
     }
+  }
+
+  // LlamaModel.generate_extra_tensors: rope_freqs.weight for Llama 3 rotary scaling.
+  std::vector<GgufGeneratedTensor> generated_tensors(const ModelConfig& config) const override {
+    if (is_qwen2(config)) return {};
+    std::vector<float> factors = llama3_rope_factors_of(config.hf);
+    if (factors.empty()) return {};
+    return {{std::string(kGgufRopeFreqs), std::move(factors)}};
   }
 
   std::string tokenizer_model(const ModelConfig&) const override { return "gpt2"; }
@@ -101,7 +119,7 @@ class LlamaGguf final : public GgufArchitecture {
     return arch == "llama" || arch == "qwen2";
   }
   // Mistral's files say "llama": they come back as llama configs (the same model).
-  nlohmann::json hf_config(const GgufMetadata& m, bool untied_head) const override {
+  nlohmann::json hf_config(const GgufMetadata& m, const GgufFileTensors& t) const override {
     const GgufValue* a = find_value(m, "general.architecture");
     const bool qwen2 = a && a->text == "qwen2";
     const std::string p = qwen2 ? "qwen2." : "llama.";
@@ -115,7 +133,7 @@ class LlamaGguf final : public GgufArchitecture {
         {"num_attention_heads", gguf_uint(m, p + "attention.head_count")},
         {"num_hidden_layers", gguf_uint(m, p + "block_count")},
         {"rms_norm_eps", gguf_float(m, p + "attention.layer_norm_rms_epsilon")},
-        {"tie_word_embeddings", !untied_head},
+        {"tie_word_embeddings", !t.untied_head},
     };
     c["num_key_value_heads"] = gguf_has(m, p + "attention.head_count_kv")
                                    ? gguf_uint(m, p + "attention.head_count_kv")
@@ -123,10 +141,39 @@ class LlamaGguf final : public GgufArchitecture {
     if (gguf_has(m, p + "rope.freq_base")) c["rope_theta"] = gguf_float(m, p + "rope.freq_base");
     if (gguf_has(m, p + "attention.key_length"))
       c["head_dim"] = gguf_uint(m, p + "attention.key_length");
-    if (gguf_has(m, p + "rope.scaling.factor"))
-      c["rope_scaling"] = {{"rope_type", "linear"},
-                           {"factor", gguf_float(m, p + "rope.scaling.factor")}};
+    c["rope_scaling"] = rope_scaling(m, p, t, c);
+    if (c["rope_scaling"].is_null()) c.erase("rope_scaling");
     return c;
+  }
+
+ private:
+  // rope.scaling.* keys (linear, yarn) or rope_freqs.weight (llama3) -> HF's rope_scaling.
+  static nlohmann::json rope_scaling(const GgufMetadata& m, const std::string& p,
+                                     const GgufFileTensors& t, nlohmann::json& c) {
+    if (!t.rope_freqs.empty()) {
+      const uint64_t dim =
+          gguf_has(m, p + "rope.dimension_count")
+              ? gguf_uint(m, p + "rope.dimension_count")
+              : c["hidden_size"].get<uint64_t>() / c["num_attention_heads"].get<uint64_t>();
+      const float base = c.contains("rope_theta") ? c["rope_theta"].get<float>() : 10000.0F;
+      nlohmann::json s = llama3_rope_scaling(t.rope_freqs, base, dim, "");
+      // The converter takes the original context from the top level of config.json.
+      if (s["original_max_position_embeddings"] != 8192)
+        c["original_max_position_embeddings"] = s["original_max_position_embeddings"];
+      return s;
+    }
+    const GgufValue* type = find_value(m, p + "rope.scaling.type");
+    if (!type || type->text == "none") return nullptr;
+    if (type->text == "linear")
+      return {{"rope_type", "linear"}, {"factor", gguf_float(m, p + "rope.scaling.factor")}};
+    if (type->text == "yarn")
+      return {{"rope_type", "yarn"},
+              {"factor", gguf_float(m, p + "rope.scaling.factor")},
+              {"original_max_position_embeddings",
+               gguf_uint(m, p + "rope.scaling.original_context_length")}};
+    throw_bad_input("", std::nullopt,
+                    "GGUF metadata " + p + "rope.scaling.type \"" + type->text +
+                        "\" is not one tensorferry rebuilds (linear, yarn, llama3)");
   }
 };
 

@@ -22,26 +22,22 @@ RUN_CONVERTER = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
 import convert_hf_to_gguf as c
-pre, folder, runs = sys.argv[2], sys.argv[3], sys.argv[4:]
-c.TextModel.get_vocab_base_pre = lambda self, tokenizer: pre
-for outtype, outfile in zip(runs[::2], runs[1::2]):
+runs = sys.argv[2:]
+for pre, folder, outtype, outfile in zip(runs[::4], runs[1::4], runs[2::4], runs[3::4]):
+    c.TextModel.get_vocab_base_pre = lambda self, tokenizer, pre=pre: pre
     sys.argv = ["convert_hf_to_gguf.py", folder, "--outfile", outfile, "--outtype", outtype]
     c.main()
 """
 
 
-def run_converters(folder, outfiles, pre):
-    """convert_hf_to_gguf.py on `folder` for every (outtype -> outfile) of `outfiles`."""
-    runs = [str(arg) for outtype, outfile in outfiles.items() for arg in (outtype, outfile)]
-    proc = subprocess.run(
-        [sys.executable, "-c", RUN_CONVERTER, str(llama_cpp_dir()), pre, str(folder), *runs],
-        capture_output=True, text=True, timeout=900)
+def run_converters(jobs):
+    """convert_hf_to_gguf.py for every (folder, outtype, outfile, pre) of `jobs`, in one process."""
+    runs = [str(arg) for folder, outtype, outfile, pre in jobs
+            for arg in (pre, folder, outtype, outfile)]
+    proc = subprocess.run([sys.executable, "-c", RUN_CONVERTER, str(llama_cpp_dir()), *runs],
+                          capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         raise AssertionError(f"convert_hf_to_gguf.py failed:\n{proc.stderr[-6000:]}")
-
-
-def run_converter(folder, outfile, outtype, pre):
-    run_converters(folder, {outtype: outfile}, pre)
 
 
 def field_value(field, gguf):

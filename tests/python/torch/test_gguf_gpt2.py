@@ -51,7 +51,7 @@ def converter_files(gpt2_folder, tmp_path_factory):
     folder, _ = gpt2_folder
     out = tmp_path_factory.mktemp("converter")
     files = {outtype: out / f"{outtype}.gguf" for outtype in OUTTYPES}
-    run_converters(folder, files, pre="gpt-2")
+    run_converters([(folder, outtype, file, "gpt-2") for outtype, file in files.items()])
     return files
 
 
