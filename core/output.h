@@ -40,9 +40,13 @@ class OutputFile {
 
  private:
   void flush();
+  void start_writeback();
+  static constexpr uint64_t kWritebackWindow = 32 << 20;
+
   std::string path_;
   int fd_ = -1;
   uint64_t position_ = 0;
+  uint64_t writeback_started_ = 0;  // bytes before this offset are being written back
   std::vector<std::byte> buffer_;
 };
 
