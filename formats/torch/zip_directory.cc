@@ -194,6 +194,14 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
   ZipDirectory dir;
   dir.entries_.reserve(end.entries);
   std::vector<std::pair<uint64_t, uint64_t>> spans;  // [local header, end of entry)
+  // The central directory first, then the local headers it points to.
+  struct CentralEntry {
+    ZipEntry entry;
+    uint64_t uncompressed;
+    uint64_t central_offset;
+  };
+  std::vector<CentralEntry> central;
+  central.reserve(end.entries);
   uint64_t pos = end.cd_offset;
   const uint64_t cd_end = end.cd_offset + end.cd_size;
   for (uint64_t i = 0; i < end.entries; ++i) {
@@ -236,7 +244,26 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
               std::to_string(compressed) + ") and uncompressed (" + std::to_string(uncompressed) +
               ") sizes");
     e.size = compressed;
+    central.push_back({std::move(e), uncompressed, pos});
+    pos += kCentralHeaderSize + variable;
+  }
+  if (pos != cd_end)
+    bad(file, pos,
+        "central directory has " + std::to_string(cd_end - pos) + " bytes after its last entry");
 
+  // With a cold page cache every header below is a read from disk: asking for all of them first
+  // lets the disk serve them side by side instead of one round trip per tensor. The descriptor
+  // after each payload sits a few hundred bytes past header offset + payload size.
+  for (const CentralEntry& c : central) {
+    file.prefetch(c.entry.header_offset, kLocalHeaderSize);
+    file.prefetch(c.entry.header_offset + c.entry.size, 512);
+  }
+
+  for (CentralEntry& c : central) {
+    ZipEntry& e = c.entry;
+    const uint64_t compressed = e.size;
+    const uint64_t uncompressed = c.uncompressed;
+    const uint16_t method = e.method;
     // The local header must repeat the name and, unless sizes come in a data descriptor, the
     // sizes and CRC.
     const uint64_t lh = e.header_offset;
@@ -291,13 +318,9 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
     spans.emplace_back(lh, entry_end);
 
     if (!dir.by_name_.emplace(e.name, dir.entries_.size()).second)
-      bad(file, pos, "entry \"" + e.name + "\" appears twice");
+      bad(file, c.central_offset, "entry \"" + e.name + "\" appears twice");
     dir.entries_.push_back(std::move(e));
-    pos += kCentralHeaderSize + variable;
   }
-  if (pos != cd_end)
-    bad(file, pos,
-        "central directory has " + std::to_string(cd_end - pos) + " bytes after its last entry");
 
   std::sort(spans.begin(), spans.end());
   for (size_t i = 0; i < spans.size(); ++i) {
