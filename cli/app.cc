@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <map>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,6 +78,7 @@ int run_command_line(const std::vector<std::string>& args, const Embedding* embe
   }
   try {
     std::vector<const char*> argv;
+    argv.reserve(args.size());
     for (const auto& word : args) argv.push_back(word.c_str());
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {
@@ -94,6 +96,21 @@ int run_command_line(const std::vector<std::string>& args, const Embedding* embe
   for (auto& [sub, run] : runs)
     if (sub->parsed()) return run();
   return static_cast<int>(ErrorKind::kUsage);
+}
+
+int run_main(const std::vector<std::string>& args) {
+  try {
+    return run_command_line(args);
+  } catch (const Error& e) {
+    std::cerr << "tensorferry: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "tensorferry: out of memory\n";
+    return static_cast<int>(ErrorKind::kIo);
+  } catch (const std::exception& e) {
+    std::cerr << "tensorferry: " << e.what() << "\n";
+    return static_cast<int>(ErrorKind::kBadInput);
+  }
 }
 
 }  // namespace tensorferry::cli

@@ -25,4 +25,8 @@ struct Embedding {
 // option when `embedding` is given (as Error(kUsage)), where the CLI prints it and returns 2.
 int run_command_line(const std::vector<std::string>& args, const Embedding* embedding = nullptr);
 
+// The whole `tensorferry` program: run_command_line, with every error printed on stderr and turned
+// into its exit code. main() and the Python package's `tensorferry` command run this.
+int run_main(const std::vector<std::string>& args);
+
 }  // namespace tensorferry::cli

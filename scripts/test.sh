@@ -4,6 +4,9 @@
 # process: tests/python/torch and tests/python/tf run in separate pytest processes, and tests in
 # tests/python/cross drive both through subprocesses.
 #
+# Then the Python package: its wheel built, repaired and installed into a fresh venv, and
+# tests/package run against it (scripts/python-package.sh).
+#
 # Then the same tests again against a second, clang build with AddressSanitizer and
 # UndefinedBehaviorSanitizer (build-asan, made by scripts/fuzz.sh; any sanitizer report aborts the
 # process, so the test that ran it fails), and a short run of every fuzz target plus the replay of
@@ -107,10 +110,32 @@ build_with_default_generator() {
   timing+=("default-generator (Makefiles) build: $((SECONDS - start))s")
 }
 
+# The Python package (issue 15): the wheel built, repaired by auditwheel and installed into a
+# fresh venv of its own (scripts/python-package.sh, pins and cache separate from the oracle venv),
+# then tests/package run with that venv's Python against the installed wheel.
+run_python_package() {
+  local start=$SECONDS package_venv rc
+  if package_venv=$(bash scripts/python-package.sh | tail -1) && [[ -x $package_venv/bin/python ]]; then
+    timing+=("python package (wheel, auditwheel repair, fresh venv): $((SECONDS - start))s")
+    start=$SECONDS
+    "$package_venv/bin/python" -m pytest tests/package -q -p no:cacheprovider 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    count "$log"
+    [[ $rc -ne 0 ]] && status=1
+    timing+=("pytest package (the installed wheel): $((SECONDS - start))s")
+  else
+    echo "test.sh: building or installing the Python package failed"
+    status=1
+    failed=$((failed + 1))
+    timing+=("python package: FAILED after $((SECONDS - start))s")
+  fi
+}
+
 if ((run_plain)); then
   build_with_default_generator
   run_cpp build
   run_python_suites plain
+  run_python_package
 fi
 
 if ((run_asan)); then
