@@ -226,6 +226,7 @@ GgufExport export_gguf(const std::string& input, const std::string& output,
   ModelConvertOptions plan_options;
   plan_options.from = options.from;
   plan_options.to = Convention::kHfPyTorch;
+  plan_options.force = options.force;  // the plan refuses an existing output without it
   GgufExport result;
   result.plan = make_plan(source, *reader, output, plan_options);
   verify_ties(result.plan, *reader);

@@ -104,6 +104,10 @@ def test_llama_family_round_trip_through_gguf_is_bit_exact(model_folder, tmp_pat
         for f in TOKENIZER_FILES:
             shutil.copy(folder / f, source / f)
     run_tf("convert", source, tmp_path / "m.gguf", "--to", "gguf", "--dtype", dtype)
+    # An existing output is replaced only with --force (it was refused even with it).
+    refused = run_tf("convert", source, tmp_path / "m.gguf", "--to", "gguf", check=False)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    run_tf("convert", source, tmp_path / "m.gguf", "--to", "gguf", "--dtype", dtype, "--force")
     run_tf("convert", tmp_path / "m.gguf", tmp_path / "back", "--to", "hf-pytorch")
     config = json.loads((tmp_path / "back" / "config.json").read_text())
     assert config["num_key_value_heads"] == 2
