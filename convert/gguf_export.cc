@@ -1,5 +1,6 @@
 #include "convert/gguf_export.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -11,6 +12,7 @@
 #include "convert/gguf_tokenizer.h"
 #include "convert/layout.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "formats/gguf/gguf_quants.h"
 #include "formats/gguf/gguf_writer.h"
 
@@ -135,36 +137,69 @@ GgufMetadata make_metadata(const Plan& plan, const GgufArchitecture& arch,
   return m;
 }
 
-// Canonical bytes -> GGUF bytes of one tensor.
-std::span<const std::byte> to_gguf(const GgufExportTensor& t, DType dtype,
-                                   std::span<const std::byte> bytes, std::vector<std::byte>& moved,
-                                   std::vector<std::byte>& cast,
-                                   std::vector<std::byte>& quantized) {
-  const size_t size = dtype_size(dtype);
-  if (t.step == GgufStep::kTranspose) {
-    moved.resize(bytes.size());
-    transpose_2d(bytes.data(), moved.data(), t.shape[1], t.shape[0], size);
-    bytes = moved;
-  } else if (t.step == GgufStep::kPermuteRope) {
-    moved.resize(bytes.size());
-    permute_rope_rows(bytes.data(), moved.data(), t.shape[0], t.heads, bytes.size() / t.shape[0],
-                      false);
-    bytes = moved;
-  }
-  const uint64_t count = bytes.size() / size;
-  const std::optional<DType> dense = ggml_type_info(t.type).dense;
-  const DType want = dense.value_or(DType::kF32);
+// Output type bytes of canonical bytes in `dtype`: cast, then q8_0 blocks (whole rows: a row is
+// whole blocks).
+std::span<const std::byte> encode(GgmlType type, DType dtype, std::span<const std::byte> bytes,
+                                  std::vector<std::byte>& cast, std::vector<std::byte>& quantized) {
+  const uint64_t count = bytes.size() / dtype_size(dtype);
+  const DType want = ggml_type_info(type).dense.value_or(DType::kF32);
   if (want != dtype) {
     cast.resize(count * dtype_size(want));
     cast_elements(bytes.data(), dtype, cast.data(), want, count);
     bytes = cast;
   }
-  if (t.type == GgmlType::kQ8_0) {
+  if (type == GgmlType::kQ8_0) {
     quantized.resize(count / 32 * 34);
     quantize_q8_0(reinterpret_cast<const float*>(bytes.data()), quantized.data(), count);
     bytes = quantized;
   }
   return bytes;
+}
+
+// Converted output of about this size is written at a time: memory stays bounded by it, not by
+// the largest tensor (an embedding of a large vocabulary is most of a GB in f32).
+constexpr uint64_t kPieceBytes = 8 << 20;
+
+struct Buffers {
+  std::vector<std::byte> scratch, moved, cast, moved2, cast2, quantized;
+};
+
+// One tensor from canonical bytes into the file: transposed whole (GPT-2's Conv1D weights, at
+// most a few tens of MB), or row by row in pieces with llama.cpp's rotary row order.
+uint64_t write_tensor(const GgufExportTensor& t, DType dtype, std::span<const std::byte> canonical,
+                      size_t index, GgufFileWriter& writer, Buffers& b) {
+  if (canonical.empty()) {
+    writer.write(index, {});
+    return 0;
+  }
+  if (t.step == GgufStep::kTranspose) {
+    b.moved2.resize(canonical.size());
+    transpose_2d(canonical.data(), b.moved2.data(), t.shape[1], t.shape[0], dtype_size(dtype));
+    const auto out = encode(t.type, dtype, b.moved2, b.cast2, b.quantized);
+    writer.write(index, out);
+    return out.size();
+  }
+  const uint64_t rows = t.shape.empty() ? 1 : t.shape[0];
+  const uint64_t row_bytes = canonical.size() / rows;
+  const uint64_t per_piece = std::max<uint64_t>(1, kPieceBytes / row_bytes);
+  const uint64_t width = t.heads == 0 ? 0 : rows / t.heads;
+  uint64_t written = 0;
+  for (uint64_t first = 0; first < rows; first += per_piece) {
+    const uint64_t n = std::min(per_piece, rows - first);
+    std::span<const std::byte> piece = canonical.subspan(first * row_bytes, n * row_bytes);
+    if (t.step == GgufStep::kPermuteRope) {
+      b.moved2.resize(n * row_bytes);
+      for (uint64_t r = 0; r < n; ++r)
+        std::memcpy(b.moved2.data() + r * row_bytes,
+                    canonical.data() + hf_rope_row(first + r, width) * row_bytes, row_bytes);
+      piece = b.moved2;
+    }
+    const auto out = encode(t.type, dtype, piece, b.cast2, b.quantized);
+    writer.write_part(index, out);
+    written += out.size();
+    if (t.step == GgufStep::kSame) release_consumed(piece);
+  }
+  return written;
 }
 
 uint64_t write_file(const GgufExport& result, CheckpointReader& reader, const std::string& output,
@@ -174,7 +209,7 @@ uint64_t write_file(const GgufExport& result, CheckpointReader& reader, const st
   std::vector<GgufTensorDecl> decls;
   for (const auto& t : result.tensors) decls.push_back({t.name, t.type, t.shape});
   writer.begin(std::move(decls));
-  std::vector<std::byte> scratch, moved, cast, moved2, cast2, quantized;
+  Buffers b;
   uint64_t bytes = 0;
   for (size_t i = 0; i < result.tensors.size(); ++i) {
     const GgufExportTensor& t = result.tensors[i];
@@ -187,10 +222,8 @@ uint64_t write_file(const GgufExport& result, CheckpointReader& reader, const st
     const PlanEntry& e = result.plan.entries[*t.plan_entry];
     const auto& source = reader.tensors()[*e.source];
     try {
-      const auto canonical = transform_entry(e, reader.read(*e.source, scratch), moved, cast);
-      const auto out = to_gguf(t, e.source_dtype, canonical, moved2, cast2, quantized);
-      writer.write(i, out);
-      bytes += out.size();
+      const auto canonical = transform_entry(e, reader.read(*e.source, b.scratch), b.moved, b.cast);
+      bytes += write_tensor(t, e.source_dtype, canonical, i, writer, b);
     } catch (const Error& err) {
       throw err.with_context(reader.path(), source.name);
     }
@@ -202,17 +235,19 @@ uint64_t write_file(const GgufExport& result, CheckpointReader& reader, const st
 
 }  // namespace
 
+uint64_t hf_rope_row(uint64_t gguf_row, uint64_t width) {
+  const uint64_t head = gguf_row / width, within = gguf_row % width;
+  return head * width + (within % 2) * (width / 2) + within / 2;
+}
+
 void permute_rope_rows(const std::byte* src, std::byte* dst, uint64_t rows, uint64_t heads,
                        uint64_t row_bytes, bool inverse) {
-  const uint64_t width = rows / heads, half = width / 2;
-  for (uint64_t h = 0; h < heads; ++h)
-    for (uint64_t j = 0; j < half; ++j)
-      for (uint64_t s = 0; s < 2; ++s) {
-        const uint64_t hf_row = h * width + s * half + j;
-        const uint64_t gguf_row = h * width + j * 2 + s;
-        const uint64_t from = inverse ? gguf_row : hf_row, to = inverse ? hf_row : gguf_row;
-        std::memcpy(dst + to * row_bytes, src + from * row_bytes, row_bytes);
-      }
+  const uint64_t width = rows / heads;
+  for (uint64_t gguf_row = 0; gguf_row < rows; ++gguf_row) {
+    const uint64_t hf_row = hf_rope_row(gguf_row, width);
+    const uint64_t from = inverse ? gguf_row : hf_row, to = inverse ? hf_row : gguf_row;
+    std::memcpy(dst + to * row_bytes, src + from * row_bytes, row_bytes);
+  }
 }
 
 GgufExport export_gguf(const std::string& input, const std::string& output,

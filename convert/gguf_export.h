@@ -51,5 +51,7 @@ std::string gguf_export_text(const GgufExport& result, bool dry_run);
 // llama.cpp interleaves them. `row_bytes` is the size of one row.
 void permute_rope_rows(const std::byte* src, std::byte* dst, uint64_t rows, uint64_t heads,
                        uint64_t row_bytes, bool inverse);
+// The HF row that llama.cpp's row `gguf_row` comes from, for heads of `width` rows.
+uint64_t hf_rope_row(uint64_t gguf_row, uint64_t width);
 
 }  // namespace tensorferry

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "convert/cast.h"
 #include "core/bytes.h"
 #include "core/error.h"
@@ -91,7 +95,7 @@ void dequantize_q6_k(const std::byte* src, float* dst, uint64_t blocks) {
 
 }  // namespace
 
-void quantize_q8_0(const float* src, std::byte* dst, uint64_t count) {
+void quantize_q8_0_reference(const float* src, std::byte* dst, uint64_t count) {
   if (count % kQk != 0) throw_usage("q8_0: element count is not a multiple of 32");
   for (uint64_t b = 0; b < count / kQk; ++b, src += kQk, dst += 2 + kQk) {
     float amax = 0.0f;
@@ -112,6 +116,72 @@ void quantize_q8_0(const float* src, std::byte* dst, uint64_t count) {
                        : static_cast<std::byte>(static_cast<uint8_t>(static_cast<int8_t>(q)));
     }
   }
+}
+
+namespace {
+
+#if defined(__x86_64__)
+// One block of 32 finite floats whose scale has a finite inverse (false otherwise: the caller
+// takes the reference path). The maximum of |x| does not depend on the order; roundf is
+// trunc(x) plus ±1 when the (exact) fraction is at least one half.
+__attribute__((target("avx2"))) bool quantize_block_q8_0_avx2(const float* src, std::byte* dst) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 infinity = _mm256_set1_ps(INFINITY);
+  __m256 v[4];
+  __m256 amax = _mm256_setzero_ps();
+  int finite = 0xff;
+  for (int k = 0; k < 4; ++k) {
+    v[k] = _mm256_loadu_ps(src + 8 * k);
+    const __m256 a = _mm256_andnot_ps(sign, v[k]);
+    finite &= _mm256_movemask_ps(_mm256_cmp_ps(a, infinity, _CMP_LT_OQ));
+    amax = _mm256_max_ps(amax, a);
+  }
+  if (finite != 0xff) return false;
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  const float d = _mm_cvtss_f32(m) / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  if (!std::isfinite(id)) return false;
+  store_le<uint16_t>(dst, f32_to_f16(d));
+  const __m256 scale = _mm256_set1_ps(id), half = _mm256_set1_ps(0.5f);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256i q[4];
+  for (int k = 0; k < 4; ++k) {
+    const __m256 x = _mm256_mul_ps(v[k], scale);
+    const __m256 t = _mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 fraction = _mm256_andnot_ps(sign, _mm256_sub_ps(x, t));
+    const __m256 away = _mm256_and_ps(_mm256_cmp_ps(fraction, half, _CMP_GE_OQ),
+                                      _mm256_or_ps(one, _mm256_and_ps(sign, x)));
+    q[k] = _mm256_cvtps_epi32(_mm256_add_ps(t, away));
+  }
+  // Packing works within 128-bit lanes: 4-byte groups come out as 0, 2, 4, 6, 1, 3, 5, 7.
+  const __m256i bytes =
+      _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 2),
+                      _mm256_permutevar8x32_epi32(bytes, order));
+  return true;
+}
+
+bool cpu_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+#endif
+
+}  // namespace
+
+void quantize_q8_0(const float* src, std::byte* dst, uint64_t count) {
+  if (count % kQk != 0) throw_usage("q8_0: element count is not a multiple of 32");
+#if defined(__x86_64__)
+  if (cpu_has_avx2()) {
+    for (uint64_t b = 0; b < count / kQk; ++b, src += kQk, dst += 2 + kQk)
+      if (!quantize_block_q8_0_avx2(src, dst)) quantize_q8_0_reference(src, dst, kQk);
+    return;
+  }
+#endif
+  quantize_q8_0_reference(src, dst, count);
 }
 
 bool can_dequantize(GgmlType type) {

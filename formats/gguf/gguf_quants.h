@@ -14,8 +14,13 @@
 
 namespace tensorferry {
 
-// Quantizes `count` floats (a multiple of 32) into q8_0 blocks at `dst`.
+// Quantizes `count` floats (a multiple of 32) into q8_0 blocks at `dst`. Blocks of finite values
+// go through AVX2 when the CPU has it, with the same results as the reference code (roundf's
+// ties away from zero included); the others, and every block on other CPUs, through
+// quantize_q8_0_reference.
 void quantize_q8_0(const float* src, std::byte* dst, uint64_t count);
+// ggml's scalar reference, exposed for the test that holds the fast path to it.
+void quantize_q8_0_reference(const float* src, std::byte* dst, uint64_t count);
 
 // Whether dequantize() handles `type`: q8_0, q4_0, q4_K, q6_K.
 bool can_dequantize(GgmlType type);

@@ -73,15 +73,27 @@ void GgufFileWriter::begin(std::vector<GgufTensorDecl> tensors) {
 
 void GgufFileWriter::write(size_t index, std::span<const std::byte> bytes) {
   if (!file_) fail("write() before begin()");
-  if (index != written_ || index >= tensors_.size())
-    fail("tensors must be written in declaration order: expected #" + std::to_string(written_) +
-         ", got #" + std::to_string(index));
-  if (bytes.size() != sizes_[index])
+  if (index < sizes_.size() && (partial_ != 0 || bytes.size() != sizes_[index]))
     fail(
         "got " + std::to_string(bytes.size()) + " bytes, declared " + std::to_string(sizes_[index]),
         tensors_[index].name);
+  write_part(index, bytes);
+}
+
+void GgufFileWriter::write_part(size_t index, std::span<const std::byte> bytes) {
+  if (!file_) fail("write() before begin()");
+  if (index != written_ || index >= tensors_.size())
+    fail("tensors must be written in declaration order: expected #" + std::to_string(written_) +
+         ", got #" + std::to_string(index));
+  if (bytes.size() > sizes_[index] - partial_)
+    fail("got " + std::to_string(partial_ + bytes.size()) + " bytes, declared " +
+             std::to_string(sizes_[index]),
+         tensors_[index].name);
   file_->write(bytes);
-  file_->write_zeros(padding(bytes.size()));
+  partial_ += bytes.size();
+  if (partial_ < sizes_[index]) return;
+  file_->write_zeros(padding(partial_));
+  partial_ = 0;
   ++written_;
 }
 

@@ -30,6 +30,9 @@ class GgufFileWriter {
   void begin(std::vector<GgufTensorDecl> tensors);
   // The stored bytes of tensor `index` (blocks for quantized types), in declaration order.
   void write(size_t index, std::span<const std::byte> bytes);
+  // The same in consecutive pieces: the tensor is done (and padded) once its pieces add up to
+  // its stored size, so that a converted tensor never has to be held whole.
+  void write_part(size_t index, std::span<const std::byte> bytes);
   // Finishes the file and publishes it under its final name.
   void commit();
 
@@ -47,6 +50,7 @@ class GgufFileWriter {
   std::vector<uint64_t> sizes_;
   std::unique_ptr<OutputFile> file_;
   size_t written_ = 0;
+  uint64_t partial_ = 0;  // bytes of tensor written_ written so far
 };
 
 }  // namespace tensorferry

@@ -202,6 +202,33 @@ TEST(GgufQuants, Q8_0RoundsLikeGgml) {
   EXPECT_EQ(back, zeros);
 }
 
+// The AVX2 path of quantize_q8_0 against ggml's scalar reference, block by block: ordinary
+// values, ties (x * id exactly k + 0.5, both signs), zeros and -0, subnormal scales (whose
+// inverse overflows), and blocks with a NaN or an infinity.
+TEST(GgufQuants, Q8_0FastPathMatchesTheReference) {
+  std::vector<float> x;
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return state;
+  };
+  for (int block = 0; block < 4000; ++block) {
+    const float scale = std::ldexp(1.0f, static_cast<int>(next() % 60) - 40);
+    for (int j = 0; j < 32; ++j)
+      x.push_back((static_cast<float>(next() % 20001) / 10000.0f - 1.0f) * scale);
+  }
+  for (int j = 0; j < 32; ++j) x.push_back(j == 0 ? 127.0f : (j % 2 ? 1 : -1) * (j + 0.5f));
+  for (int j = 0; j < 32; ++j) x.push_back(j % 3 ? -0.0f : 0.0f);
+  for (int j = 0; j < 32; ++j) x.push_back(std::ldexp(static_cast<float>(j), -140));
+  for (const float odd : {NAN, INFINITY, -INFINITY})
+    for (int j = 0; j < 32; ++j) x.push_back(j == 7 ? odd : static_cast<float>(j));
+  std::vector<std::byte> fast(x.size() / 32 * 34), reference(fast.size());
+  quantize_q8_0(x.data(), fast.data(), x.size());
+  quantize_q8_0_reference(x.data(), reference.data(), x.size());
+  for (size_t b = 0; b < x.size() / 32; ++b)
+    ASSERT_EQ(std::memcmp(fast.data() + b * 34, reference.data() + b * 34, 34), 0) << "block " << b;
+}
+
 TEST(GgufQuants, Q4_0NibbleOrder) {
   std::vector<std::byte> block(18);
   store_le<uint16_t>(block.data(), 0x3C00);  // d = 1

@@ -99,10 +99,14 @@ def assert_llama_cpp_agrees(ours, theirs, tokens, hf_logits, label, outtype):
 
 
 def assert_same_safetensors(original_path, back_path):
-    """Same names, dtypes and bytes."""
+    """Same names, dtypes and bytes. A folder stands for all its safetensors files (shards)."""
     import torch
     from safetensors.torch import load_file
-    original, back = load_file(original_path), load_file(back_path)
+
+    def load(path):
+        files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
+        return {k: v for f in files for k, v in load_file(f).items()}
+    original, back = load(original_path), load(back_path)
     assert sorted(back) == sorted(original)
     for key, t in original.items():
         assert back[key].dtype == t.dtype, key
