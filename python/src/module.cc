@@ -74,40 +74,16 @@ Report run_unlocked(const nb::object& progress, Command command) {
   return {report.exit_code, report.json};
 }
 
-Report convert_py(const std::string& src, const std::string& dst, const std::string& to,
-                  const std::string& from, const std::string& format, const std::string& dtype,
-                  uint64_t shard_size, bool dry_run, bool verify, std::optional<double> max_error,
-                  std::optional<double> max_rel_error, bool keep_failed, bool force,
-                  bool allow_expansion, bool dedupe_tied, const nb::object& progress) {
-  ConvertRequest request;
-  request.to = to;
-  request.from = from;
-  request.format = format;
-  request.dtype = dtype;
-  request.shard_size = shard_size;
-  request.dry_run = dry_run;
-  request.verify = verify;
-  request.max_error = max_error;
-  request.max_rel_error = max_rel_error;
-  request.keep_failed = keep_failed;
-  request.force = force;
-  request.allow_expansion = allow_expansion;
-  request.dedupe_tied = dedupe_tied;
+Report convert_py(const std::string& src, const std::string& dst, ConvertRequest request,
+                  const nb::object& progress) {
   return run_unlocked(progress, [&](ProgressSink* sink) {
     request.progress = sink;
     return convert(src, dst, request);
   });
 }
 
-Report verify_py(const std::string& a, const std::string& b, double max_error, double max_rel_error,
-                 const std::string& from_a, const std::string& from_b, bool allow_missing_heads,
+Report verify_py(const std::string& a, const std::string& b, VerifyRequest request,
                  const nb::object& progress) {
-  VerifyRequest request;
-  request.max_error = max_error;
-  request.max_rel_error = max_rel_error;
-  request.from_a = from_a;
-  request.from_b = from_b;
-  request.allow_missing_heads = allow_missing_heads;
   return run_unlocked(progress, [&](ProgressSink* sink) {
     request.progress = sink;
     return verify_models(a, b, request);
@@ -144,19 +120,38 @@ void translate_errors(const std::exception_ptr& thrown, void*) {
 
 NB_MODULE(_core, m) {
   using namespace tensorferry::python;
+  using tensorferry::ConvertRequest;
+  using tensorferry::VerifyRequest;
   m.doc() = "tensorferry's C++ core (use the tensorferry package, not this module)";
   nb::register_exception_translator(translate_errors);
   bind_reader(m);
-  m.def("convert", &convert_py, nb::arg("src"), nb::arg("dst"), nb::arg("to"), nb::arg("from_"),
-        nb::arg("format"), nb::arg("dtype"), nb::arg("shard_size"), nb::arg("dry_run"),
-        nb::arg("verify"), nb::arg("max_error").none(), nb::arg("max_rel_error").none(),
-        nb::arg("keep_failed"), nb::arg("force"), nb::arg("allow_expansion"),
-        nb::arg("dedupe_tied"), nb::arg("progress").none(),
-        "`tensorferry convert ... --json`: (exit code, JSON document)");
-  m.def("verify", &verify_py, nb::arg("a"), nb::arg("b"), nb::arg("max_error"),
-        nb::arg("max_rel_error"), nb::arg("from_a"), nb::arg("from_b"),
-        nb::arg("allow_missing_heads"), nb::arg("progress").none(),
-        "`tensorferry verify A B --json`: (exit code, JSON document)");
+  // The requests of include/tensorferry/commands.h, filled field by field from Python.
+  nb::class_<ConvertRequest>(m, "ConvertRequest")
+      .def(nb::init<>())
+      .def_rw("to", &ConvertRequest::to)
+      .def_rw("from_", &ConvertRequest::from)
+      .def_rw("format", &ConvertRequest::format)
+      .def_rw("dtype", &ConvertRequest::dtype)
+      .def_rw("shard_size", &ConvertRequest::shard_size)
+      .def_rw("dry_run", &ConvertRequest::dry_run)
+      .def_rw("verify", &ConvertRequest::verify)
+      .def_rw("max_error", &ConvertRequest::max_error)
+      .def_rw("max_rel_error", &ConvertRequest::max_rel_error)
+      .def_rw("keep_failed", &ConvertRequest::keep_failed)
+      .def_rw("force", &ConvertRequest::force)
+      .def_rw("allow_expansion", &ConvertRequest::allow_expansion)
+      .def_rw("dedupe_tied", &ConvertRequest::dedupe_tied);
+  nb::class_<VerifyRequest>(m, "VerifyRequest")
+      .def(nb::init<>())
+      .def_rw("max_error", &VerifyRequest::max_error)
+      .def_rw("max_rel_error", &VerifyRequest::max_rel_error)
+      .def_rw("from_a", &VerifyRequest::from_a)
+      .def_rw("from_b", &VerifyRequest::from_b)
+      .def_rw("allow_missing_heads", &VerifyRequest::allow_missing_heads);
+  m.def("convert", &convert_py, nb::arg("src"), nb::arg("dst"), nb::arg("request"),
+        nb::arg("progress").none(), "`tensorferry convert ... --json`: (exit code, JSON document)");
+  m.def("verify", &verify_py, nb::arg("a"), nb::arg("b"), nb::arg("request"),
+        nb::arg("progress").none(), "`tensorferry verify A B --json`: (exit code, JSON document)");
   m.def("diff", &diff_py, nb::arg("a"), nb::arg("b"), nb::arg("atol"), nb::arg("rtol"),
         nb::arg("from_a"), nb::arg("from_b"),
         "`tensorferry diff A B --json`: (exit code, JSON document)");

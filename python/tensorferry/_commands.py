@@ -81,10 +81,14 @@ def convert(src: PathLike, dst: PathLike, to: Optional[str] = None, dtype: Optio
     openai-tf1, google-tf1, gguf) a model conversion, verified before it is published unless
     `verify=False`. Returns the report (`tensorferry.convert/1`); a model conversion whose
     verify fails publishes nothing and raises VerifyError carrying the report."""
-    exit_code, text = _core.convert(
-        os.fspath(src), os.fspath(dst), to or "", from_ or "", format or "", dtype or "",
-        int(shard_size or 0), dry_run, verify, max_error, max_rel_error, keep_failed, force,
-        allow_expansion, dedupe_tied, _callback(progress))
+    request = _core.ConvertRequest()
+    request.to, request.from_, request.format = to or "", from_ or "", format or ""
+    request.dtype, request.shard_size = dtype or "", int(shard_size or 0)
+    request.dry_run, request.verify, request.force = dry_run, verify, force
+    request.max_error, request.max_rel_error = max_error, max_rel_error
+    request.keep_failed, request.allow_expansion = keep_failed, allow_expansion
+    request.dedupe_tied = dedupe_tied
+    exit_code, text = _core.convert(os.fspath(src), os.fspath(dst), request, _callback(progress))
     report = Report(json.loads(text), exit_code)
     if exit_code == 1:
         failure = (report.get("verify") or {}).get("first_failure") or {}
@@ -100,9 +104,11 @@ def verify(a: PathLike, b: PathLike, max_error: float = 1e-5, *, max_rel_error: 
            progress: Optional[ProgressCallback] = None) -> Report:
     """`tensorferry verify A B`: reference forward passes on both, compared stage by stage.
     Returns the report (`tensorferry.verify/1`); `report.passed` is the verdict."""
-    exit_code, text = _core.verify(os.fspath(a), os.fspath(b), max_error, max_rel_error,
-                                   from_a or "", from_b or "", allow_missing_heads,
-                                   _callback(progress))
+    request = _core.VerifyRequest()
+    request.max_error, request.max_rel_error = max_error, max_rel_error
+    request.from_a, request.from_b = from_a or "", from_b or ""
+    request.allow_missing_heads = allow_missing_heads
+    exit_code, text = _core.verify(os.fspath(a), os.fspath(b), request, _callback(progress))
     return Report(json.loads(text), exit_code)
 
 
