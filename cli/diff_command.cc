@@ -151,7 +151,7 @@ Run add_diff_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "diff",
       "Compare two checkpoints tensor by tensor (across formats; across conventions when both "
-      "are GPT-2/BERT checkpoints tensorferry recognises); exit 1 when they differ");
+      "are checkpoints of a model family tensorferry recognises); exit 1 when they differ");
   cmd->add_option("a", args->a, "checkpoint or model folder")->required();
   cmd->add_option("b", args->b, "checkpoint or model folder")->required();
   cmd->add_option("--atol", args->atol, "absolute tolerance (default 0: any difference counts)");

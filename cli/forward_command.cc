@@ -33,8 +33,8 @@ int run_forward_command(const ForwardArgs& args) {
     return 0;
   }
   if (args.quiet) return 0;
-  std::cout << verify::family_name(model.family) << " " << verify::convention_name(model.convention)
-            << ": " << model.checkpoint << "\n";
+  std::cout << model.family->name << " " << verify::convention_name(model.convention) << ": "
+            << model.checkpoint << "\n";
   for (const auto& s : result.stages) {
     double largest = 0;
     for (double v : s.values.data) largest = std::max(largest, std::fabs(v));

@@ -51,7 +51,7 @@ Run add_verify_command(CLI::App& app) {
   auto args = std::make_shared<VerifyArgs>();
   auto* cmd = app.add_subcommand(
       "verify",
-      "Run a reference forward pass (GPT-2, BERT) on two checkpoints, each in its own "
+      "Run the reference forward pass of their model family on two checkpoints, each in its own "
       "convention, and compare embeddings, every layer and every head; exit 1 on divergence");
   cmd->add_option("a", args->a, "reference checkpoint or model folder")->required();
   cmd->add_option("b", args->b, "checkpoint or model folder to check against A")->required();

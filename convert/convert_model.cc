@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "formats/registry.h"
+#include "verify/family.h"
 #include "verify/model_config.h"
 
 namespace tensorferry {

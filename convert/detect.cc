@@ -85,15 +85,22 @@ std::optional<ModelSource> find_hf(const fs::path& folder, Convention c,
   return std::nullopt;
 }
 
+// A TF1 folder of `c` belongs to the first family of that convention whose config file it holds
+// (hparams.json: GPT-2, bert_config.json: BERT); the family names its checkpoint prefix.
 std::optional<ModelSource> find_tf1(const fs::path& folder, Convention c,
                                     const std::string& explicit_file) {
-  const char* config = c == Convention::kOpenAiTf1 ? "hparams.json" : "bert_config.json";
-  const char* prefix = c == Convention::kOpenAiTf1 ? "model.ckpt" : "bert_model.ckpt";
-  if (!is_file(folder, config)) return std::nullopt;
+  const Family* family = nullptr;
+  for (const Family* f : all_families())
+    if (f->supports(c) && !f->config_file(c).empty() && is_file(folder, f->config_file(c))) {
+      family = f;
+      break;
+    }
+  if (!family) return std::nullopt;
   ModelSource s;
+  s.family = family;
   s.convention = c;
   s.folder = folder.string();
-  s.config_path = (folder / config).string();
+  s.config_path = (folder / family->config_file(c)).string();
   s.format = Format::kTfBundle;
   if (!explicit_file.empty()) {
     std::string p = explicit_file;
@@ -103,7 +110,7 @@ std::optional<ModelSource> find_tf1(const fs::path& folder, Convention c,
     s.checkpoint = p;
     return s;
   }
-  auto found = find_tf1_checkpoint(folder, prefix);
+  auto found = find_tf1_checkpoint(folder, std::string(family->tf1_checkpoint_prefix(c)).c_str());
   if (!found) return std::nullopt;
   s.checkpoint = *found;
   return s;
@@ -122,12 +129,29 @@ const Family* family_from_hf_config(const std::string& path) {
       "not a model family tensorferry knows (model_type " + type + "); known: " + known);
 }
 
+// The config files of a TF1 convention's families: "bert_config.json".
+std::string tf1_config_files(Convention c, const char* joiner) {
+  std::string out;
+  for (const Family* f : all_families())
+    if (f->supports(c) && !f->config_file(c).empty())
+      out += (out.empty() ? "" : joiner) + std::string(f->config_file(c));
+  return out;
+}
+
 // What a model folder of `from` (or of any convention) must hold, for the error message.
 std::string model_folder_needs(std::optional<Convention> from) {
-  if (!from)
-    return "a model folder tensorferry recognises: config.json with model.safetensors / "
-           "pytorch_model.bin / tf_model.h5 (Hugging Face), hparams.json with model.ckpt (OpenAI "
-           "GPT-2) or bert_config.json with bert_model.ckpt (Google BERT)";
+  if (!from) {
+    std::string needs =
+        "a model folder tensorferry recognises: config.json with model.safetensors / "
+        "pytorch_model.bin / tf_model.h5 (Hugging Face)";
+    for (const Family* f : all_families())
+      for (Convention c : {Convention::kOpenAiTf1, Convention::kGoogleTf1})
+        if (f->supports(c) && !f->config_file(c).empty())
+          needs += ", " + std::string(f->config_file(c)) + " with " +
+                   std::string(f->tf1_checkpoint_prefix(c)) + " (" +
+                   std::string(convention_name(c)) + " " + std::string(f->name()) + ")";
+    return needs;
+  }
   std::string needs =
       "a model folder of the " + std::string(convention_name(*from)) + " convention: ";
   switch (*from) {
@@ -135,8 +159,9 @@ std::string model_folder_needs(std::optional<Convention> from) {
       return needs +
              "config.json and model.safetensors or pytorch_model.bin (or their .index.json)";
     case Convention::kHfTf2: return needs + "config.json and tf_model.h5 (or its .index.json)";
-    case Convention::kOpenAiTf1: return needs + "hparams.json and a TF checkpoint";
-    case Convention::kGoogleTf1: return needs + "bert_config.json and a TF checkpoint";
+    case Convention::kOpenAiTf1:
+    case Convention::kGoogleTf1:
+      return needs + tf1_config_files(*from, " or ") + " and a TF checkpoint";
   }
   return needs;
 }
@@ -188,12 +213,7 @@ ModelSource detect_model(const std::string& path, std::optional<Convention> from
   for (Convention c : order) {
     std::optional<ModelSource> s = find(c, explicit_file);
     if (!s) continue;
-    if (c == Convention::kOpenAiTf1)
-      s->family = family_by_name("gpt2");
-    else if (c == Convention::kGoogleTf1)
-      s->family = family_by_name("bert");
-    else
-      s->family = family_from_hf_config(s->config_path);
+    if (is_hf(c)) s->family = family_from_hf_config(s->config_path);
     return *s;
   }
   bool folder_is_model = false;

@@ -56,12 +56,9 @@ Format target_format(Convention to, const ModelConvertOptions& options) {
   return Format::kSafetensors;
 }
 
-std::string target_file(Convention to, Format format) {
-  switch (to) {
-    case Convention::kOpenAiTf1: return "model.ckpt";
-    case Convention::kGoogleTf1: return "bert_model.ckpt";
-    default: return default_file_name(format);
-  }
+// The checkpoint file (TF1: bundle prefix) the target convention's loaders look for.
+std::string target_file(const Family& family, Convention to, Format format) {
+  return is_tf1(to) ? std::string(family.tf1_checkpoint_prefix(to)) : default_file_name(format);
 }
 
 std::string source_architecture(const ModelConfig& config) {
@@ -403,7 +400,7 @@ class Planner {
   // The entries, in the order the target lists them.
   void plan_entries() {
     plan_.target_format = target_format(to_, options_);
-    plan_.target_file = target_file(to_, plan_.target_format);
+    plan_.target_file = target_file(family_, to_, plan_.target_format);
     add_parameter_entries();
     add_written_aliases();
     if (to_ == Convention::kHfTf2) order_by_keras_layer();

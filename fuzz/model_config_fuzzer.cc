@@ -5,6 +5,7 @@
 // gpt2) and the convention (bits 1-2).
 #include "fuzz/fuzz_input.h"
 #include "models/family.h"
+#include "verify/family.h"
 #include "verify/model_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -33,9 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   TENSORFERRY_FUZZ_BODY({
-    const verify::Family verify_family = llama  ? verify::Family::kLlama
-                                         : bert ? verify::Family::kBert
-                                                : verify::Family::kGpt2;
+    const verify::Family& verify_family = *verify::family_from_name(family->name);
     (void)verify::read_model_config(verify_family, static_cast<verify::Convention>(convention),
                                     path);
   });

@@ -4,9 +4,6 @@
 #include <cctype>
 
 #include "core/error.h"
-#include "models/bert/bert.h"
-#include "models/gpt2/gpt2.h"
-#include "models/llama/llama.h"
 
 namespace tensorferry {
 
@@ -152,12 +149,6 @@ const HfClass& Family::choose_hf_class(const std::vector<std::string>& groups,
                                        " Hugging Face class holds exactly these parts: " + list);
   }
   return *best;
-}
-
-const std::vector<const Family*>& all_families() {
-  static const std::vector<const Family*> families = {&gpt2_family(), &bert_family(),
-                                                      &llama_family()};
-  return families;
 }
 
 const Family* family_by_name(std::string_view name) {

@@ -162,7 +162,11 @@ class Family {
   // Conventions the family has a column for.
   virtual bool supports(Convention c) const = 0;
   // The config file name of a convention ("config.json", "hparams.json", "bert_config.json").
+  // A TF1 folder holding it is taken for this family (the first registered that has it).
   virtual std::string_view config_file(Convention c) const = 0;
+  // The bundle prefix a TF1 release of the family uses ("model.ckpt", "bert_model.ckpt"), read
+  // when the folder has no `checkpoint` state file.
+  virtual std::string_view tf1_checkpoint_prefix(Convention c) const { return "model.ckpt"; }
 
   // Whether an HF config.json object describes a model of this family.
   virtual bool matches_hf_config(const nlohmann::json& config) const = 0;

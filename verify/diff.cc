@@ -137,20 +137,21 @@ struct Keyed {
   std::vector<size_t> extras;                             // known buffers / aliases
 };
 
-Keyed key_tensors(const CheckpointReader& reader, std::optional<std::pair<Family, Convention>> c) {
+Keyed key_tensors(const CheckpointReader& reader,
+                  std::optional<std::pair<const Family*, Convention>> c) {
   Keyed k;
   const auto& tensors = reader.tensors();
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (c) {
-      if (auto key = normalize_name(c->first, c->second, tensors[i].name)) {
+      if (auto key = normalize_name(*c->first, c->second, tensors[i].name)) {
         // Aliases first: "cls.predictions.decoder.bias" also spells the MLM bias, and a tied
         // lm_head is the token table again, not a parameter of its own.
-        if (is_known_extra(c->first, c->second, *key)) {
+        if (is_known_extra(*c->first, c->second, *key)) {
           k.extras.push_back(i);
           continue;
         }
-        if (auto m = match_param(c->first, c->second, *key)) {
-          const std::string canonical = canonical_name(c->first, m->param, std::max(m->layer, 0));
+        if (auto m = match_param(*c->first, c->second, *key)) {
+          const std::string canonical = canonical_name(*c->first, m->param, std::max(m->layer, 0));
           k.by_canonical[canonical].push_back({i, m->spec->use, true});
           continue;
         }
@@ -161,9 +162,9 @@ Keyed key_tensors(const CheckpointReader& reader, std::optional<std::pair<Family
   return k;
 }
 
-std::optional<std::pair<Family, Convention>> try_detect(const CheckpointReader& reader,
-                                                        const std::string& path,
-                                                        std::optional<Convention> forced) {
+std::optional<std::pair<const Family*, Convention>> try_detect(const CheckpointReader& reader,
+                                                               const std::string& path,
+                                                               std::optional<Convention> forced) {
   try {
     return detect_convention(reader.tensors(), path, forced);
   } catch (const Error& e) {
@@ -223,7 +224,7 @@ DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOpti
   report.rtol = options.rtol;
 
   // Matching through conventions needs both sides recognised, and as the same family.
-  std::optional<std::pair<Family, Convention>> ca, cb;
+  std::optional<std::pair<const Family*, Convention>> ca, cb;
   if (!options.by_name) {
     auto da = try_detect(a, a.path(), options.convention_a);
     auto db = try_detect(b, b.path(), options.convention_b);
@@ -232,8 +233,8 @@ DiffReport diff_readers(CheckpointReader& a, CheckpointReader& b, const DiffOpti
       cb = db;
     }
   }
-  auto describe = [](const std::pair<Family, Convention>& c) {
-    return std::string(family_name(c.first)) + " " + std::string(convention_name(c.second));
+  auto describe = [](const std::pair<const Family*, Convention>& c) {
+    return std::string(c.first->name) + " " + std::string(convention_name(c.second));
   };
   report.matching = ca && cb ? describe(*ca) + " <-> " + describe(*cb) : std::string("names");
   const Keyed ka = key_tensors(a, ca);

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "verify/blocks.h"
+#include "verify/family.h"
 
 namespace tensorferry::verify {
 
@@ -21,7 +23,9 @@ ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequen
         throw_usage(which + ": token " + std::to_string(t) + " is outside the vocabulary of " +
                     std::to_string(model.config.vocab_size) + " (" + model.config.file + ")");
     if (!seq.token_types.empty()) {
-      if (model.family != Family::kBert) throw_usage("token types are a BERT input");
+      if (model.config.type_vocab_size == 0)
+        throw_usage("token types are not an input of " + std::string(model.family->name) +
+                    " models");
       if (seq.token_types.size() != seq.tokens.size())
         throw_usage(which + ": " + std::to_string(seq.token_types.size()) + " token types for " +
                     std::to_string(seq.tokens.size()) + " tokens");
@@ -31,12 +35,9 @@ ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequen
                       std::to_string(model.config.type_vocab_size) + " types of the model");
     }
   }
-  ForwardResult result;
-  switch (model.family) {
-    case Family::kGpt2: result = run_gpt2(model, sequences, observe); break;
-    case Family::kBert: result = run_bert(model, sequences, observe); break;
-    case Family::kLlama: result = run_llama(model, sequences, observe); break;
-  }
+  Pass pass(model, sequences, observe);
+  model.family->run(pass);
+  ForwardResult result = std::move(pass.result);
   result.unused_weights = model.weights->unused_weights();
   return result;
 }
@@ -45,7 +46,7 @@ std::vector<TokenSequence> default_sequences(const ModelConfig& a, const ModelCo
   const int64_t vocab = std::min(a.vocab_size, b.vocab_size);
   const int64_t positions = std::min(a.max_positions, b.max_positions);
   const int64_t types = std::min(a.type_vocab_size, b.type_vocab_size);
-  const bool bert = a.family == Family::kBert;
+  const bool segments = types > 0;
   uint64_t state = 0x9e3779b97f4a7c15ull;
   auto next = [&state] {  // splitmix64: fixed across platforms and runs
     uint64_t z = (state += 0x9e3779b97f4a7c15ull);
@@ -59,7 +60,7 @@ std::vector<TokenSequence> default_sequences(const ModelConfig& a, const ModelCo
     const int64_t n = std::max<int64_t>(1, std::min(length, positions));
     for (int64_t i = 0; i < n; ++i)
       seq.tokens.push_back(static_cast<int64_t>(next() % static_cast<uint64_t>(vocab)));
-    if (bert) {
+    if (segments) {
       seq.token_types.assign(static_cast<size_t>(n), 0);
       if (types >= 2)
         for (int64_t i = n / 2; i < n; ++i) seq.token_types[static_cast<size_t>(i)] = 1;
@@ -78,17 +79,8 @@ std::vector<std::string> stage_names(const ModelConfig& config) {
     names.push_back("layer " + std::to_string(i) + " attention");
     names.push_back("layer " + std::to_string(i));
   }
-  if (config.family == Family::kGpt2) {
-    names.push_back("final layer norm");
-    names.push_back("logits");
-  } else if (config.family == Family::kLlama) {
-    names.push_back("final norm");
-    names.push_back("logits");
-  } else {
-    for (const char* head : {"pooler", "mlm logits", "nsp logits", "classifier logits",
-                             "qa start logits", "qa end logits"})
-      names.push_back(head);
-  }
+  names.insert(names.end(), config.family->output_stages.begin(),
+               config.family->output_stages.end());
   return names;
 }
 

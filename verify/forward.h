@@ -1,4 +1,5 @@
-// Reference forward passes of GPT-2, BERT and LLaMA, stage by stage.
+// Reference forward passes, stage by stage: what every family's pass (verify/family.h) produces,
+// and the checks and inputs they share.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@ namespace tensorferry::verify {
 
 struct TokenSequence {
   std::vector<int64_t> tokens;
-  std::vector<int64_t> token_types;  // BERT segment ids; empty = all 0
+  std::vector<int64_t> token_types;  // segment ids (BERT); empty = all 0
 };
 
 // One observable intermediate result of a forward pass over all sequences at once.
@@ -45,17 +46,10 @@ ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequen
 
 // Fixed, deterministic sequences that fit both configs: three sequences of 7, 19 and 40 tokens
 // (capped at the position table), spread over the whole vocabulary including its first and last
-// id; for BERT the second half of each sequence is segment 1.
+// id; for models with token types the second half of each sequence is segment 1.
 std::vector<TokenSequence> default_sequences(const ModelConfig& a, const ModelConfig& b);
 
 // Stage names in the order the passes produce them, for one config (for reports and tests).
 std::vector<std::string> stage_names(const ModelConfig& config);
-
-ForwardResult run_gpt2(Model& model, const std::vector<TokenSequence>& sequences,
-                       const StageObserver& observe = {});
-ForwardResult run_bert(Model& model, const std::vector<TokenSequence>& sequences,
-                       const StageObserver& observe = {});
-ForwardResult run_llama(Model& model, const std::vector<TokenSequence>& sequences,
-                        const StageObserver& observe = {});
 
 }  // namespace tensorferry::verify

@@ -12,18 +12,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Param token_table(Family family) {
-  switch (family) {
-    case Family::kGpt2: return Param::kGpt2Wte;
-    case Family::kBert: return Param::kBertWordEmb;
-    case Family::kLlama: return Param::kLlamaEmbed;
-  }
-  return Param::kGpt2Wte;
-}
-
-bool has_token_table(const std::vector<TensorEntry>& tensors, Family family,
+bool has_token_table(const std::vector<TensorEntry>& tensors, const Family& family,
                      Convention convention) {
-  const ParamSpec* spec = find_param(family, convention, token_table(family));
+  const ParamSpec* spec = find_param(family, convention, family.token_table);
   const auto names = spellings(spec->stored, 0);
   for (const auto& t : tensors) {
     auto key = normalize_name(family, convention, t.name);
@@ -36,9 +27,9 @@ std::string find_config(const Model& model) {
   fs::path dir = fs::is_directory(model.path) ? fs::path(model.path)
                                               : fs::path(model.checkpoint).parent_path();
   if (dir.empty()) dir = ".";
-  std::vector<std::string> names = {config_file_name(model.convention)};
-  // Google's code takes the config from a flag, so a folder may carry it under HF's name.
-  if (model.convention == Convention::kGoogleTf1) names.push_back("config.json");
+  std::vector<std::string> names;
+  for (auto name : model.family->config_files[static_cast<size_t>(model.convention)])
+    names.emplace_back(name);
   for (const auto& name : names)
     if (auto found = find_in_folder(dir.string(), name)) return *found;
   // Name what the user gave: the folder, or the file whose folder lacks the config.
@@ -51,26 +42,25 @@ std::string find_config(const Model& model) {
 
 }  // namespace
 
-std::pair<Family, Convention> detect_convention(const std::vector<TensorEntry>& tensors,
-                                                const std::string& path,
-                                                std::optional<Convention> forced) {
-  std::vector<std::pair<Family, Convention>> found;
-  for (Family family : kAllFamilies)
-    for (Convention convention : conventions_of(family)) {
+std::pair<const Family*, Convention> detect_convention(const std::vector<TensorEntry>& tensors,
+                                                       const std::string& path,
+                                                       std::optional<Convention> forced) {
+  std::vector<std::pair<const Family*, Convention>> found;
+  for (const Family* family : all_families())
+    for (Convention convention : family->conventions()) {
       if (forced && convention != *forced) continue;
-      if (has_token_table(tensors, family, convention)) found.emplace_back(family, convention);
+      if (has_token_table(tensors, *family, convention)) found.emplace_back(family, convention);
     }
   if (found.size() == 1) return found.front();
   if (found.empty()) {
     std::string expected;
-    for (Family family : kAllFamilies)
-      for (Convention convention : conventions_of(family)) {
+    for (const Family* family : all_families())
+      for (Convention convention : family->conventions()) {
         if (forced && convention != *forced) continue;
         expected +=
             std::string(expected.empty() ? "" : ", ") +
-            spellings(find_param(family, convention, token_table(family))->stored, 0).front() +
-            " (" + std::string(family_name(family)) + " " +
-            std::string(convention_name(convention)) + ")";
+            spellings(find_param(*family, convention, family->token_table)->stored, 0).front() +
+            " (" + std::string(family->name) + " " + std::string(convention_name(convention)) + ")";
       }
     throw_bad_input(path, std::nullopt,
                     "not a model checkpoint verify knows: no token embedding named like " +
@@ -78,7 +68,7 @@ std::pair<Family, Convention> detect_convention(const std::vector<TensorEntry>& 
   }
   std::string list;
   for (const auto& [f, c] : found)
-    list += std::string(list.empty() ? "" : ", ") + std::string(family_name(f)) + " " +
+    list += std::string(list.empty() ? "" : ", ") + std::string(f->name) + " " +
             std::string(convention_name(c));
   throw_bad_input(path, std::nullopt,
                   "tensor names fit several model conventions (" + list + "); choose with --from");
@@ -92,8 +82,9 @@ Model open_model(const std::string& path, std::optional<Convention> forced) {
   model.format = reader->format();
   std::tie(model.family, model.convention) = detect_convention(reader->tensors(), path, forced);
   model.convention_forced = forced.has_value();
-  model.config = read_model_config(model.family, model.convention, find_config(model));
-  model.weights = std::make_unique<ModelWeights>(std::move(reader), model.family, model.convention);
+  model.config = read_model_config(*model.family, model.convention, find_config(model));
+  model.weights =
+      std::make_unique<ModelWeights>(std::move(reader), *model.family, model.convention);
   return model;
 }
 

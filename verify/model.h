@@ -6,6 +6,7 @@
 #include <string>
 
 #include "verify/convention.h"
+#include "verify/family.h"
 #include "verify/model_config.h"
 #include "verify/weights.h"
 
@@ -15,24 +16,25 @@ struct Model {
   std::string path;        // as the user gave it
   std::string checkpoint;  // the file or bundle prefix read
   std::string format;      // container: safetensors, pytorch, tf-bundle, keras-h5
-  Family family = Family::kGpt2;
+  const Family* family = nullptr;
   Convention convention = Convention::kHfPytorch;
   bool convention_forced = false;  // given by the caller instead of detected
   ModelConfig config;
   std::unique_ptr<ModelWeights> weights;
 };
 
-// Detects the family and convention from tensor names: each convention's token-embedding name
-// (HF PyTorch "wte.weight" / "embeddings.word_embeddings.weight" with or without the head-class
-// prefix, HF TF2 ".../transformer/wte/embeddings:0" / ".../bert/embeddings/word_embeddings/
-// weight:0", OpenAI "model/wte", Google "bert/embeddings/word_embeddings"). With `forced`, only
-// that convention is tried. Throws Error(kBadInput) when nothing or more than one thing matches.
-std::pair<Family, Convention> detect_convention(const std::vector<TensorEntry>& tensors,
-                                                const std::string& path,
-                                                std::optional<Convention> forced);
+// Detects the family and convention from tensor names: each family's and convention's
+// token-embedding name (HF PyTorch "wte.weight" / "embeddings.word_embeddings.weight" with or
+// without the head-class prefix, HF TF2 ".../transformer/wte/embeddings:0" / ".../bert/embeddings/
+// word_embeddings/weight:0", OpenAI "model/wte", Google "bert/embeddings/word_embeddings"). With
+// `forced`, only that convention is tried. Throws Error(kBadInput) when nothing or more than one
+// thing matches.
+std::pair<const Family*, Convention> detect_convention(const std::vector<TensorEntry>& tensors,
+                                                       const std::string& path,
+                                                       std::optional<Convention> forced);
 
 // Opens the checkpoint at `path` (file, bundle prefix, shard index or folder) and the config of
-// its convention next to it (config.json, hparams.json or bert_config.json).
+// its family and convention next to it (config.json, hparams.json, bert_config.json, ...).
 Model open_model(const std::string& path, std::optional<Convention> forced = std::nullopt);
 
 }  // namespace tensorferry::verify

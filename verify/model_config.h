@@ -1,8 +1,6 @@
 // The hyperparameters a forward pass needs, read from each convention's own config file the way
-// that framework reads it: HF config.json (GPT2Config / BertConfig / LlamaConfig / MistralConfig /
-// Qwen2Config defaults), OpenAI
-// hparams.json (five integers; LayerNorm epsilon 1e-5 and tanh GELU are fixed in model.py),
-// Google bert_config.json (BertConfig.from_dict defaults; epsilon 1e-12 is fixed in modeling.py).
+// that framework reads it (each family's reading is in models/<family>/<family>_verify.cc: HF
+// config.json with the config class's defaults, OpenAI hparams.json, Google bert_config.json).
 #pragma once
 
 #include <cstdint>
@@ -40,7 +38,7 @@ struct RopeConfig {
 };
 
 struct ModelConfig {
-  Family family = Family::kGpt2;
+  const Family* family = nullptr;
   int64_t vocab_size = 0;
   int64_t max_positions = 0;  // rows of the position table
   int64_t hidden = 0;
@@ -53,7 +51,9 @@ struct ModelConfig {
   std::string activation_name;      // as the config spells it
   bool tie_word_embeddings = true;  // LM / MLM decoder uses the token table
   std::string file;                 // the config file read
-  // LLaMA family (RMSNorm in layer_norm_eps, SwiGLU with `activation` as the gate's).
+  // LLaMA family (RMSNorm in layer_norm_eps, SwiGLU with `activation` as the gate's): `rotary`
+  // says that the fields below apply.
+  bool rotary = false;
   std::string model_type;  // "llama", "mistral", "qwen2"
   int64_t kv_heads = 0;    // num_key_value_heads (grouped-query attention)
   int64_t head_dim = 0;
@@ -64,13 +64,10 @@ struct ModelConfig {
 
 // Reads the config `convention` uses from `file`. Throws Error(kBadInput) naming the file and
 // key for anything missing, mistyped, out of range or not expressible by the forward pass.
-ModelConfig read_model_config(Family family, Convention convention, const std::string& file);
+ModelConfig read_model_config(const Family& family, Convention convention, const std::string& file);
 
 // "theta 10000", "theta 500000, llama3 scaling x8 (low 1, high 4, original 8192 positions)".
 std::string describe_rope(const RopeConfig& rope);
-
-// The config file name a convention keeps next to its weights.
-std::string config_file_name(Convention convention);
 
 // Parses an activation name with HF semantics ("gelu" is the erf form). nullopt when unknown.
 std::optional<Activation> activation_from_name(const std::string& name);

@@ -19,7 +19,8 @@ nlohmann::json forward_json(const Model& model, const std::vector<TokenSequence>
 // "1.000e-05", or "1.000e-05 + 3.125e-02 × max |A|" when the bound has a relative part.
 std::string bound_formula(const VerifyReport& report);
 
-// "sequence 2, token 5, column 17" (0-based, like the JSON): where a stage's largest error (or first non-finite value) is.
+// "sequence 2, token 5, column 17" (0-based, like the JSON): where a stage's largest error (or
+// first non-finite value) is.
 std::string where(const StageReport& stage);
 
 // The passing stage whose error used the largest share of its bound; nullptr when none passed.

@@ -37,7 +37,7 @@ void note_config_differences(const ModelConfig& a, const ModelConfig& b,
   if (a.activation != b.activation) differ("activation", a.activation_name, b.activation_name);
   differ("tied word embeddings", a.tie_word_embeddings ? "true" : "false",
          b.tie_word_embeddings ? "true" : "false");
-  if (a.family != Family::kLlama) return;
+  if (!a.rotary) return;
   differ("key/value heads", std::to_string(a.kv_heads), std::to_string(b.kv_heads));
   differ("head width", std::to_string(a.head_dim), std::to_string(b.head_dim));
   differ("rotary embeddings", describe_rope(a.rope), describe_rope(b.rope));
@@ -75,7 +75,7 @@ ModelSummary summarize(const Model& model) {
   s.path = model.path;
   s.checkpoint = model.checkpoint;
   s.format = model.format;
-  s.family = family_name(model.family);
+  s.family = model.family->name;
   s.convention = convention_name(model.convention);
   s.convention_forced = model.convention_forced;
   s.config_file = model.config.file;
@@ -86,7 +86,7 @@ ModelSummary summarize(const Model& model) {
   s.heads = model.config.heads;
   s.inner = model.config.inner;
   s.layer_norm_eps = model.config.layer_norm_eps;
-  if (model.family == Family::kLlama) {
+  if (model.config.rotary) {
     s.norm = "RMSNorm";
     s.kv_heads = model.config.kv_heads;
     s.rope = describe_rope(model.config.rope);
@@ -97,9 +97,9 @@ ModelSummary summarize(const Model& model) {
 VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (a.family != b.family)
-    throw Error(ErrorKind::kVerifyFailed,
-                "A (" + a.path + ") is " + std::string(family_name(a.family)) + ", B (" + b.path +
-                    ") is " + std::string(family_name(b.family)) + ": not the same model");
+    throw Error(ErrorKind::kVerifyFailed, "A (" + a.path + ") is " + std::string(a.family->name) +
+                                              ", B (" + b.path + ") is " +
+                                              std::string(b.family->name) + ": not the same model");
   if (!(options.max_error >= 0) || !std::isfinite(options.max_error))
     throw_usage("--max-error must be a finite number >= 0");
   if (!(options.max_rel_error >= 0) || !std::isfinite(options.max_rel_error))

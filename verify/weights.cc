@@ -19,7 +19,7 @@ void drop_large(std::vector<std::byte>& scratch) {
 
 }  // namespace
 
-ModelWeights::ModelWeights(std::unique_ptr<CheckpointReader> reader, Family family,
+ModelWeights::ModelWeights(std::unique_ptr<CheckpointReader> reader, const Family& family,
                            Convention convention)
     : reader_(std::move(reader)), family_(family), convention_(convention) {
   const auto& tensors = reader_->tensors();

@@ -30,10 +30,11 @@ struct TensorView {
 
 class ModelWeights {
  public:
-  ModelWeights(std::unique_ptr<CheckpointReader> reader, Family family, Convention convention);
+  ModelWeights(std::unique_ptr<CheckpointReader> reader, const Family& family,
+               Convention convention);
 
   CheckpointReader& reader() { return *reader_; }
-  Family family() const { return family_; }
+  const Family& family() const { return family_; }
   Convention convention() const { return convention_; }
 
   bool has(Param param, int layer) const;
@@ -61,7 +62,7 @@ class ModelWeights {
   const std::vector<size_t>* lookup(Param param, int layer, std::string* tried) const;
 
   std::unique_ptr<CheckpointReader> reader_;
-  Family family_;
+  const Family& family_;
   Convention convention_;
   std::map<std::string, std::vector<size_t>> by_key_;  // normalised name -> tensor indices
   std::set<size_t> used_;

@@ -19,6 +19,7 @@ class BertFamily final : public Family {
   const std::vector<FileRow>& files() const override;
   bool supports(Convention c) const override { return c != Convention::kOpenAiTf1; }
   std::string_view config_file(Convention c) const override;
+  std::string_view tf1_checkpoint_prefix(Convention c) const override { return "bert_model.ckpt"; }
 
   bool matches_hf_config(const nlohmann::json& config) const override;
   ModelConfig read_config(Convention c, const std::string& text,

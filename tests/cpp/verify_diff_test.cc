@@ -25,7 +25,7 @@ DiffReport diff(std::vector<FakeTensor> a, std::vector<FakeTensor> b, DiffOption
 TEST(Diff, IdenticalAcrossConventionsIncludingTransposedKernels) {
   const ModelConfig c = tiny_bert_config();
   const Weights w = random_bert(c, 21);
-  const DiffReport r = diff(to_hf_pytorch(w, Family::kBert), to_google(w));
+  const DiffReport r = diff(to_hf_pytorch(w, bert_verify_family()), to_google(w));
   EXPECT_TRUE(r.same);
   EXPECT_EQ(r.matching, "bert hf-pytorch <-> bert google-tf1");
   const auto& q = entry(r, "bert.encoder.layer.1.attention.self.query.weight");
@@ -37,7 +37,7 @@ TEST(Diff, IdenticalAcrossConventionsIncludingTransposedKernels) {
   EXPECT_FALSE(entry(r, "cls.seq_relationship.weight").transposed);
   for (const auto& d : r.tensors) EXPECT_EQ(d.status, DiffStatus::kIdentical) << d.name_a;
 
-  const DiffReport g = diff(to_hf_pytorch(random_gpt2(tiny_gpt2_config(), 2), Family::kGpt2),
+  const DiffReport g = diff(to_hf_pytorch(random_gpt2(tiny_gpt2_config(), 2), gpt2_verify_family()),
                             to_openai(random_gpt2(tiny_gpt2_config(), 2)));
   EXPECT_TRUE(g.same);
   EXPECT_FALSE(entry(g, "transformer.h.0.attn.c_attn.weight").transposed);  // [1,in,out] reshape
@@ -52,7 +52,7 @@ TEST(Diff, FindsOneChangedElementAndItsIndexThroughATranspose) {
       find(b, "bert/tf_bert_for_pre_training/bert/encoder/layer_._0/intermediate/dense/kernel:0");
   ASSERT_EQ(k->shape, (Shape{16, 24}));
   k->values[5 * 24 + 3] += 0.5f;
-  const DiffReport r = diff(to_hf_pytorch(w, Family::kBert), b);
+  const DiffReport r = diff(to_hf_pytorch(w, bert_verify_family()), b);
   EXPECT_FALSE(r.same);
   const auto& d = entry(r, "bert.encoder.layer.0.intermediate.dense.weight");
   EXPECT_EQ(d.status, DiffStatus::kDifferent);
@@ -102,7 +102,7 @@ TEST(Diff, MissingShapeAndIgnoredBuffers) {
 
   // A recognised convention's buffers and tied aliases are skipped, not missing.
   const Weights w = random_gpt2(tiny_gpt2_config(), 3);
-  auto pt = to_hf_pytorch(w, Family::kGpt2);
+  auto pt = to_hf_pytorch(w, gpt2_verify_family());
   pt.push_back(FakeTensor{"transformer.h.0.attn.bias", {1, 1, 2, 2}, {1, 0, 1, 1}});
   auto lm = *find(pt, "transformer.wte.weight");
   lm.name = "lm_head.weight";
@@ -115,7 +115,7 @@ TEST(Diff, MissingShapeAndIgnoredBuffers) {
   // --by-name compares stored names only.
   DiffOptions by_name;
   by_name.by_name = true;
-  r = diff(to_hf_pytorch(w, Family::kGpt2), to_openai(w), by_name);
+  r = diff(to_hf_pytorch(w, gpt2_verify_family()), to_openai(w), by_name);
   EXPECT_EQ(r.matching, "names");
   EXPECT_FALSE(r.same);
 }

@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "core/checkpoint.h"
+#include "models/bert/bert_verify.h"
+#include "models/gpt2/gpt2_verify.h"
+#include "models/llama/llama_verify.h"
 #include "verify/model.h"
 #include "verify/numeric.h"
 
@@ -99,7 +102,7 @@ inline void add(Weights& w, std::mt19937& rng, const std::string& name, Shape sh
 
 inline ModelConfig tiny_gpt2_config() {
   ModelConfig c;
-  c.family = Family::kGpt2;
+  c.family = &gpt2_verify_family();
   c.vocab_size = 61;
   c.max_positions = 48;
   c.hidden = 16;
@@ -115,7 +118,7 @@ inline ModelConfig tiny_gpt2_config() {
 
 inline ModelConfig tiny_bert_config() {
   ModelConfig c;
-  c.family = Family::kBert;
+  c.family = &bert_verify_family();
   c.vocab_size = 53;
   c.max_positions = 44;
   c.hidden = 16;
@@ -222,9 +225,9 @@ inline std::string replace_all(std::string s, const std::string& from, const std
 }
 
 // HF PyTorch as GPT2LMHeadModel / BertForPreTraining save it: head-class prefix on the base model.
-inline std::vector<FakeTensor> to_hf_pytorch(const Weights& w, Family family) {
+inline std::vector<FakeTensor> to_hf_pytorch(const Weights& w, const Family& family) {
   std::vector<FakeTensor> out;
-  const std::string prefix = family == Family::kGpt2 ? "transformer." : "bert.";
+  const std::string prefix = family.name == "gpt2" ? "transformer." : "bert.";
   for (auto [name, t] : w) {
     const bool head = name.starts_with("cls.") || name.starts_with("classifier.") ||
                       name.starts_with("qa_outputs.");
@@ -349,12 +352,12 @@ inline std::vector<FakeTensor> to_google(const Weights& w) {
   return out;
 }
 
-inline Model make_model(std::vector<FakeTensor> tensors, Family family, Convention convention,
-                        const ModelConfig& config) {
+inline Model make_model(std::vector<FakeTensor> tensors, const Family& family,
+                        Convention convention, const ModelConfig& config) {
   Model m;
   m.path = m.checkpoint = std::string(convention_name(convention));
   m.format = "fake";
-  m.family = family;
+  m.family = &family;
   m.convention = convention;
   m.config = config;
   m.weights = std::make_unique<ModelWeights>(std::make_unique<FakeReader>(std::move(tensors)),

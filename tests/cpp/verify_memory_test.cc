@@ -115,12 +115,14 @@ TEST(VerifyMemory, ComparingDuringThePassEqualsComparingAfterIt) {
     return t;
   };
   VerifyOptions options;
-  Model a = make_model(to_hf_pytorch(w, Family::kGpt2), Family::kGpt2, Convention::kHfPytorch, c);
-  Model b = make_model(b_tensors(), Family::kGpt2, Convention::kOpenAiTf1, c);
+  Model a = make_model(to_hf_pytorch(w, gpt2_verify_family()), gpt2_verify_family(),
+                       Convention::kHfPytorch, c);
+  Model b = make_model(b_tensors(), gpt2_verify_family(), Convention::kOpenAiTf1, c);
   const VerifyReport streamed = verify_models(a, b, options);
 
-  Model a2 = make_model(to_hf_pytorch(w, Family::kGpt2), Family::kGpt2, Convention::kHfPytorch, c);
-  Model b2 = make_model(b_tensors(), Family::kGpt2, Convention::kOpenAiTf1, c);
+  Model a2 = make_model(to_hf_pytorch(w, gpt2_verify_family()), gpt2_verify_family(),
+                        Convention::kHfPytorch, c);
+  Model b2 = make_model(b_tensors(), gpt2_verify_family(), Convention::kOpenAiTf1, c);
   const auto seqs = default_sequences(c, c);
   const auto after = compare_forward(run_forward(a2, seqs), run_forward(b2, seqs), options);
 

@@ -31,8 +31,8 @@ std::string first_failure(const VerifyReport& r) {
 VerifyReport run(std::vector<FakeTensor> a, Convention ca, std::vector<FakeTensor> b, Convention cb,
                  const ModelConfig& config_a, const ModelConfig& config_b,
                  VerifyOptions options = {}) {
-  Model ma = make_model(std::move(a), config_a.family, ca, config_a);
-  Model mb = make_model(std::move(b), config_b.family, cb, config_b);
+  Model ma = make_model(std::move(a), *config_a.family, ca, config_a);
+  Model mb = make_model(std::move(b), *config_b.family, cb, config_b);
   return verify_models(ma, mb, options);
 }
 
@@ -102,43 +102,46 @@ TEST(VerifyKernels, LayerNormAndAttention) {
 
 TEST(VerifyConvention, NormalizesEachConventionsNames) {
   using C = Convention;
-  EXPECT_EQ(*normalize_name(Family::kGpt2, C::kHfPytorch, "transformer.h.0.ln_1.weight"),
+  EXPECT_EQ(*normalize_name(gpt2_verify_family(), C::kHfPytorch, "transformer.h.0.ln_1.weight"),
             "h.0.ln_1.weight");
-  EXPECT_EQ(*normalize_name(Family::kBert, C::kHfPytorch, "bert.embeddings.LayerNorm.gamma"),
+  EXPECT_EQ(*normalize_name(bert_verify_family(), C::kHfPytorch, "bert.embeddings.LayerNorm.gamma"),
             "embeddings.LayerNorm.weight");
-  EXPECT_FALSE(normalize_name(Family::kBert, C::kHfPytorch, "bert/embeddings/word_embeddings"));
-  EXPECT_EQ(*normalize_name(Family::kGpt2, C::kHfTf2,
+  EXPECT_FALSE(
+      normalize_name(bert_verify_family(), C::kHfPytorch, "bert/embeddings/word_embeddings"));
+  EXPECT_EQ(*normalize_name(gpt2_verify_family(), C::kHfTf2,
                             "transformer/tfgpt2lm_head_model/transformer/h_._3/attn/c_attn/bias:0"),
             "transformer/h_._3/attn/c_attn/bias");
-  EXPECT_EQ(*normalize_name(Family::kBert, C::kHfTf2, "tf_bert_model/bert/pooler/dense/kernel:0"),
-            "bert/pooler/dense/kernel");
-  EXPECT_EQ(*normalize_name(Family::kBert, C::kHfTf2, "bert/encoder/layer_._1/output/dense/bias:0"),
+  EXPECT_EQ(
+      *normalize_name(bert_verify_family(), C::kHfTf2, "tf_bert_model/bert/pooler/dense/kernel:0"),
+      "bert/pooler/dense/kernel");
+  EXPECT_EQ(*normalize_name(bert_verify_family(), C::kHfTf2,
+                            "bert/encoder/layer_._1/output/dense/bias:0"),
             "bert/encoder/layer_._1/output/dense/bias");
-  EXPECT_EQ(*normalize_name(Family::kGpt2, C::kOpenAiTf1, "model/h7/mlp/c_fc/w"),
+  EXPECT_EQ(*normalize_name(gpt2_verify_family(), C::kOpenAiTf1, "model/h7/mlp/c_fc/w"),
             "model/h7/mlp/c_fc/w");
 
-  auto m = match_param(Family::kGpt2, C::kOpenAiTf1, "model/h12/attn/c_proj/w");
+  auto m = match_param(gpt2_verify_family(), C::kOpenAiTf1, "model/h12/attn/c_proj/w");
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->param, Param::kGpt2AttnProjWeight);
+  EXPECT_EQ(m->param, Param(gpt2::kAttnProjWeight));
   EXPECT_EQ(m->layer, 12);
-  EXPECT_EQ(canonical_name(Family::kGpt2, m->param, m->layer), "h.12.attn.c_proj.weight");
-  EXPECT_FALSE(match_param(Family::kGpt2, C::kOpenAiTf1, "model/hx/attn/c_proj/w"));
-  EXPECT_FALSE(match_param(Family::kGpt2, C::kOpenAiTf1, "model/h01/attn/c_proj/w"));
-  auto bias = match_param(Family::kBert, C::kHfPytorch, "cls.predictions.decoder.bias");
+  EXPECT_EQ(canonical_name(gpt2_verify_family(), m->param, m->layer), "h.12.attn.c_proj.weight");
+  EXPECT_FALSE(match_param(gpt2_verify_family(), C::kOpenAiTf1, "model/hx/attn/c_proj/w"));
+  EXPECT_FALSE(match_param(gpt2_verify_family(), C::kOpenAiTf1, "model/h01/attn/c_proj/w"));
+  auto bias = match_param(bert_verify_family(), C::kHfPytorch, "cls.predictions.decoder.bias");
   ASSERT_TRUE(bias);
-  EXPECT_EQ(bias->param, Param::kBertMlmBias);
-  EXPECT_TRUE(is_known_extra(Family::kBert, C::kGoogleTf1,
+  EXPECT_EQ(bias->param, Param(bert::kMlmBias));
+  EXPECT_TRUE(is_known_extra(bert_verify_family(), C::kGoogleTf1,
                              "bert/encoder/layer_0/output/dense/kernel/adam_m"));
-  EXPECT_TRUE(is_known_extra(Family::kGpt2, C::kHfPytorch, "h.3.attn.masked_bias"));
+  EXPECT_TRUE(is_known_extra(gpt2_verify_family(), C::kHfPytorch, "h.3.attn.masked_bias"));
 }
 
 TEST(VerifyConvention, EveryConventionHasTheFullTable) {
-  for (Family f : {Family::kGpt2, Family::kBert})
-    for (Convention c : conventions_of(f))
-      for (const auto& spec : param_table(f, Convention::kHfPytorch)) {
-        if (spec.param == Param::kGpt2LmHead || spec.param == Param::kBertMlmDecoder) continue;
-        EXPECT_NE(find_param(f, c, spec.param), nullptr)
-            << family_name(f) << " " << convention_name(c) << " lacks " << spec.stored;
+  for (const Family* f : {&gpt2_verify_family(), &bert_verify_family()})
+    for (Convention c : f->conventions())
+      for (const auto& spec : f->params(Convention::kHfPytorch)) {
+        if (spec.param == Param(gpt2::kLmHead) || spec.param == Param(bert::kMlmDecoder)) continue;
+        EXPECT_NE(find_param(*f, c, spec.param), nullptr)
+            << f->name << " " << convention_name(c) << " lacks " << spec.stored;
       }
 }
 
@@ -146,20 +149,20 @@ TEST(VerifyDetect, FindsConventionFromNames) {
   const ModelConfig c = tiny_gpt2_config();
   const Weights w = random_gpt2(c, 1);
   auto entries = [](const std::vector<FakeTensor>& t) { return FakeReader(t).tensors(); };
-  EXPECT_EQ(detect_convention(entries(to_hf_pytorch(w, Family::kGpt2)), "x", std::nullopt),
-            std::pair(Family::kGpt2, Convention::kHfPytorch));
+  EXPECT_EQ(detect_convention(entries(to_hf_pytorch(w, gpt2_verify_family())), "x", std::nullopt),
+            std::pair(&gpt2_verify_family(), Convention::kHfPytorch));
   EXPECT_EQ(detect_convention(entries(to_openai(w)), "x", std::nullopt),
-            std::pair(Family::kGpt2, Convention::kOpenAiTf1));
+            std::pair(&gpt2_verify_family(), Convention::kOpenAiTf1));
   EXPECT_EQ(detect_convention(entries(to_gpt2_tf2(w)), "x", std::nullopt),
-            std::pair(Family::kGpt2, Convention::kHfTf2));
+            std::pair(&gpt2_verify_family(), Convention::kHfTf2));
   const ModelConfig bc = tiny_bert_config();
   const Weights bw = random_bert(bc, 2);
   EXPECT_EQ(detect_convention(entries(to_google(bw)), "x", std::nullopt),
-            std::pair(Family::kBert, Convention::kGoogleTf1));
+            std::pair(&bert_verify_family(), Convention::kGoogleTf1));
   EXPECT_EQ(detect_convention(entries(to_bert_tf2(bw)), "x", std::nullopt),
-            std::pair(Family::kBert, Convention::kHfTf2));
-  EXPECT_EQ(detect_convention(entries(to_hf_pytorch(bw, Family::kBert)), "x", std::nullopt),
-            std::pair(Family::kBert, Convention::kHfPytorch));
+            std::pair(&bert_verify_family(), Convention::kHfTf2));
+  EXPECT_EQ(detect_convention(entries(to_hf_pytorch(bw, bert_verify_family())), "x", std::nullopt),
+            std::pair(&bert_verify_family(), Convention::kHfPytorch));
   try {
     detect_convention(entries(to_google(bw)), "x", Convention::kHfPytorch);
     FAIL();
@@ -192,7 +195,7 @@ TEST(VerifySequences, FixedSequencesFitBothConfigs) {
 TEST(VerifyForward, Gpt2ConventionsAgree) {
   const ModelConfig c = tiny_gpt2_config();
   const Weights w = random_gpt2(c, 7);
-  auto pt = [&] { return to_hf_pytorch(w, Family::kGpt2); };
+  auto pt = [&] { return to_hf_pytorch(w, gpt2_verify_family()); };
   for (auto [tensors, convention] : {std::pair{to_openai(w), Convention::kOpenAiTf1},
                                      {to_gpt2_tf2(w), Convention::kHfTf2},
                                      {pt(), Convention::kHfPytorch}}) {
@@ -210,7 +213,7 @@ TEST(VerifyForward, Gpt2ConventionsAgree) {
 TEST(VerifyForward, BertConventionsAgreeOnEveryHead) {
   const ModelConfig c = tiny_bert_config();
   const Weights w = random_bert(c, 11);
-  auto pt = [&] { return to_hf_pytorch(w, Family::kBert); };
+  auto pt = [&] { return to_hf_pytorch(w, bert_verify_family()); };
   for (auto [tensors, convention] :
        {std::pair{to_google(w), Convention::kGoogleTf1}, {to_bert_tf2(w), Convention::kHfTf2}}) {
     const VerifyReport r = run(pt(), Convention::kHfPytorch, tensors, convention, c, c);
@@ -256,8 +259,8 @@ TEST(VerifyBroken, MissingTransposeOfSquareQueryKernel) {
       FakeTensor{"bert/encoder/layer_1/attention/self/query/kernel",
                  {16, 16},
                  w.at("encoder.layer.1.attention.self.query.weight").values};
-  const VerifyReport r =
-      run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, b, Convention::kGoogleTf1, c, c);
+  const VerifyReport r = run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch, b,
+                             Convention::kGoogleTf1, c, c);
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(first_failure(r), "layer 1 attention");
   EXPECT_EQ(stage(r, "layer 1 attention").status, StageStatus::kExceeds);
@@ -269,7 +272,7 @@ TEST(VerifyBroken, MissingTransposeOfSquareQueryKernel) {
 TEST(VerifyBroken, MissingTransposeOfAttentionOutputInGpt2) {
   const ModelConfig c = tiny_gpt2_config();
   const Weights w = random_gpt2(c, 8);
-  auto b = to_hf_pytorch(w, Family::kGpt2);
+  auto b = to_hf_pytorch(w, gpt2_verify_family());
   auto* t = find(b, "transformer.h.2.attn.c_proj.weight");
   *t = transposed(*t);  // square: no shape check can see it
   const VerifyReport r = run(to_openai(w), Convention::kOpenAiTf1, b, Convention::kHfPytorch, c, c);
@@ -288,8 +291,8 @@ TEST(VerifyBroken, SwappedQueryAndKey) {
       for (uint64_t j = 0; j < E; ++j)
         std::swap(t->values[r * cols + j], t->values[r * cols + E + j]);
   }
-  const VerifyReport r =
-      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kOpenAiTf1, c, c);
+  const VerifyReport r = run(to_hf_pytorch(w, gpt2_verify_family()), Convention::kHfPytorch, b,
+                             Convention::kOpenAiTf1, c, c);
   EXPECT_EQ(first_failure(r), "layer 2 attention");
 
   const ModelConfig bc = tiny_bert_config();
@@ -304,8 +307,8 @@ TEST(VerifyBroken, SwappedQueryAndKey) {
         part + ":0";
     std::swap(find(bb, q)->values, find(bb, k)->values);
   }
-  const VerifyReport rb =
-      run(to_hf_pytorch(bw, Family::kBert), Convention::kHfPytorch, bb, Convention::kHfTf2, bc, bc);
+  const VerifyReport rb = run(to_hf_pytorch(bw, bert_verify_family()), Convention::kHfPytorch, bb,
+                              Convention::kHfTf2, bc, bc);
   EXPECT_EQ(first_failure(rb), "layer 0 attention");
 }
 
@@ -316,8 +319,9 @@ TEST(VerifyBroken, WrongLayerNormEpsilonInConfig) {
   wrong.file = "written/config.json";
   // Small embeddings (like trained ones relative to epsilon) make the epsilon matter.
   const Weights w = random_bert(c, 12, 3, 0.02f);
-  const VerifyReport r = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch,
-                             to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, c, wrong);
+  const VerifyReport r =
+      run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch,
+          to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch, c, wrong);
   EXPECT_EQ(first_failure(r), "embeddings");
   bool noted = false;
   for (const auto& n : r.notes) noted |= n.find("LayerNorm epsilon") != std::string::npos;
@@ -331,7 +335,7 @@ TEST(VerifyBroken, WeightsTakenFromAnotherLayer) {
   for (const auto& [name, t] : w)
     if (name.starts_with("h.2."))
       copied["h.3." + name.substr(4)] = FakeTensor{"", t.shape, t.values};
-  const VerifyReport r = run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch,
+  const VerifyReport r = run(to_hf_pytorch(w, gpt2_verify_family()), Convention::kHfPytorch,
                              to_gpt2_tf2(copied), Convention::kHfTf2, c, c);
   EXPECT_EQ(first_failure(r), "layer 3 attention");
   EXPECT_LT(stage(r, "layer 2").max_abs_error, 1e-12);
@@ -340,10 +344,10 @@ TEST(VerifyBroken, WeightsTakenFromAnotherLayer) {
 TEST(VerifyBroken, HalfPrecisionRoundTripOfOneTensor) {
   const ModelConfig c = tiny_gpt2_config();
   const Weights w = random_gpt2(c, 14, 1.0f);
-  auto b = to_hf_pytorch(w, Family::kGpt2);
+  auto b = to_hf_pytorch(w, gpt2_verify_family());
   find(b, "transformer.h.1.mlp.c_fc.weight")->dtype = DType::kF16;  // stored as f16
-  const VerifyReport r =
-      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kHfPytorch, c, c);
+  const VerifyReport r = run(to_hf_pytorch(w, gpt2_verify_family()), Convention::kHfPytorch, b,
+                             Convention::kHfPytorch, c, c);
   EXPECT_EQ(first_failure(r), "layer 1");
   EXPECT_LT(stage(r, "layer 1 attention").max_abs_error, 1e-12);
   const double err = stage(r, "layer 1").max_abs_error;
@@ -352,7 +356,7 @@ TEST(VerifyBroken, HalfPrecisionRoundTripOfOneTensor) {
   // Within a looser bound the same file passes.
   VerifyOptions loose;
   loose.max_error = 10;
-  EXPECT_TRUE(run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b,
+  EXPECT_TRUE(run(to_hf_pytorch(w, gpt2_verify_family()), Convention::kHfPytorch, b,
                   Convention::kHfPytorch, c, c, loose)
                   .passed);
 }
@@ -364,8 +368,8 @@ TEST(VerifyBroken, MissingAndMisshapenTensorsStopAtTheirStage) {
   std::erase_if(b, [](const FakeTensor& t) {
     return t.name.find("layer_._2/output/LayerNorm/beta") != std::string::npos;
   });
-  VerifyReport r =
-      run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, b, Convention::kHfTf2, c, c);
+  VerifyReport r = run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch, b,
+                       Convention::kHfTf2, c, c);
   EXPECT_EQ(first_failure(r), "layer 2");
   EXPECT_EQ(stage(r, "layer 2").status, StageStatus::kProblem);
   EXPECT_NE(
@@ -377,7 +381,8 @@ TEST(VerifyBroken, MissingAndMisshapenTensorsStopAtTheirStage) {
   auto g = to_google(w);
   auto* k = find(g, "bert/encoder/layer_0/intermediate/dense/kernel");
   *k = transposed(*k);
-  r = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, g, Convention::kGoogleTf1, c, c);
+  r = run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch, g, Convention::kGoogleTf1,
+          c, c);
   EXPECT_EQ(first_failure(r), "layer 0");
   EXPECT_NE(stage(r, "layer 0").note.find("[24, 16]"), std::string::npos)
       << stage(r, "layer 0").note;
@@ -390,13 +395,13 @@ TEST(VerifyBroken, HeadsMustBeOnBothSides) {
   Weights no_classifier = w;
   no_classifier.erase("classifier.weight");
   no_classifier.erase("classifier.bias");
-  VerifyReport r = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch,
+  VerifyReport r = run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch,
                        to_google(no_classifier), Convention::kGoogleTf1, c, c);
   EXPECT_EQ(first_failure(r), "classifier logits");
   EXPECT_EQ(stage(r, "classifier logits").status, StageStatus::kMissing);
   VerifyOptions allow;
   allow.allow_missing_heads = true;
-  r = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, to_google(no_classifier),
+  r = run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch, to_google(no_classifier),
           Convention::kGoogleTf1, c, c, allow);
   EXPECT_TRUE(r.passed);
   EXPECT_EQ(stage(r, "classifier logits").status, StageStatus::kSkipped);
@@ -408,8 +413,8 @@ TEST(VerifyBroken, DisagreeingDuplicateOfATiedWeight) {
   auto b = to_bert_tf2(w);
   find(b, "mlm___cls/tf_bert_for_pre_training/bert/embeddings/word_embeddings/weight:0")
       ->values[5] += 1;
-  const VerifyReport r =
-      run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, b, Convention::kHfTf2, c, c);
+  const VerifyReport r = run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch, b,
+                             Convention::kHfTf2, c, c);
   EXPECT_EQ(first_failure(r), "embeddings");
   EXPECT_NE(stage(r, "embeddings").note.find("different contents"), std::string::npos);
 }
@@ -458,8 +463,8 @@ TEST(VerifyNonFinite, NanSourceWeightsAreReportedBeforeAnyPass) {
   auto& wpe = w.at("wpe.weight");
   const uint64_t width = wpe.shape[1];
   for (uint64_t row = 0; row < wpe.shape[0]; ++row) wpe.values[row * width + 5] = std::nanf("");
-  const VerifyReport r = run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, to_openai(w),
-                             Convention::kOpenAiTf1, c, c);
+  const VerifyReport r = run(to_hf_pytorch(w, gpt2_verify_family()), Convention::kHfPytorch,
+                             to_openai(w), Convention::kOpenAiTf1, c, c);
   EXPECT_FALSE(r.passed);
   ASSERT_EQ(r.stages.size(), 1u);  // nothing was computed
   EXPECT_EQ(first_failure(r), "weights");
@@ -478,8 +483,8 @@ TEST(VerifyNonFinite, InfinityFromAHalfCastNamesTheConvertedTensor) {
   w.at("h.1.mlp.c_fc.weight").values[7] = 1e5f;  // beyond f16's 65504
   auto b = to_openai(w);
   find(b, "model/h1/mlp/c_fc/w")->dtype = DType::kF16;  // stored as f16: +inf
-  const VerifyReport r =
-      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kOpenAiTf1, c, c);
+  const VerifyReport r = run(to_hf_pytorch(w, gpt2_verify_family()), Convention::kHfPytorch, b,
+                             Convention::kOpenAiTf1, c, c);
   EXPECT_EQ(first_failure(r), "weights");
   EXPECT_EQ(r.stages[0].non_finite_b, 1u);
   EXPECT_EQ(r.stages[0].tensors_b, std::vector<std::string>{"model/h1/mlp/c_fc/w"});
@@ -494,8 +499,8 @@ TEST(VerifyNonFinite, NonFiniteTrainingStateIsNotAWeight) {
   auto b = to_openai(w);
   b.push_back(FakeTensor{
       "model/wte/Adam", {2}, {std::nanf(""), 1}, DType::kF32, TensorRole::kOptimizerSlot});
-  const VerifyReport r =
-      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kOpenAiTf1, c, c);
+  const VerifyReport r = run(to_hf_pytorch(w, gpt2_verify_family()), Convention::kHfPytorch, b,
+                             Convention::kOpenAiTf1, c, c);
   EXPECT_TRUE(r.passed) << first_failure(r);
 }
 
@@ -550,12 +555,12 @@ TEST(VerifyBound, InvalidBoundsAreUsageErrors) {
 TEST(VerifyBroken, UnusedWeightsAreReported) {
   const ModelConfig c = tiny_gpt2_config();
   const Weights w = random_gpt2(c, 19);
-  auto b = to_hf_pytorch(w, Family::kGpt2);
+  auto b = to_hf_pytorch(w, gpt2_verify_family());
   b.push_back(FakeTensor{"transformer.h.4.ln_1.weight", {16}, std::vector<float>(16, 1.0f)});
   b.push_back(
       FakeTensor{"transformer.h.0.attn.bias", {1, 1, 48, 48}, std::vector<float>(48 * 48, 1.0f)});
-  const VerifyReport r =
-      run(to_hf_pytorch(w, Family::kGpt2), Convention::kHfPytorch, b, Convention::kHfPytorch, c, c);
+  const VerifyReport r = run(to_hf_pytorch(w, gpt2_verify_family()), Convention::kHfPytorch, b,
+                             Convention::kHfPytorch, c, c);
   EXPECT_TRUE(r.passed);
   ASSERT_EQ(r.b.unused_weights.size(), 1u);  // the causal-mask buffer is known, not reported
   EXPECT_EQ(r.b.unused_weights[0], "transformer.h.4.ln_1.weight");
@@ -581,7 +586,7 @@ class VerifyConfig : public ::testing::Test {
 
 TEST_F(VerifyConfig, ReadsEachConventionsConfigLikeItsFramework) {
   auto hp = read_model_config(
-      Family::kGpt2, Convention::kOpenAiTf1,
+      gpt2_verify_family(), Convention::kOpenAiTf1,
       write("hparams.json",
             R"({"n_vocab": 1000, "n_ctx": 512, "n_embd": 32, "n_head": 4, "n_layer": 5})"));
   EXPECT_EQ(hp.inner, 128);
@@ -589,7 +594,7 @@ TEST_F(VerifyConfig, ReadsEachConventionsConfigLikeItsFramework) {
   EXPECT_EQ(hp.activation, Activation::kGeluTanh);
 
   auto g = read_model_config(
-      Family::kGpt2, Convention::kHfPytorch,
+      gpt2_verify_family(), Convention::kHfPytorch,
       write(
           "config.json",
           R"({"model_type": "gpt2", "n_embd": 32, "n_head": 4, "n_layer": 2, "n_inner": null, "layer_norm_epsilon": 1e-3, "activation_function": "gelu"})"));
@@ -600,17 +605,17 @@ TEST_F(VerifyConfig, ReadsEachConventionsConfigLikeItsFramework) {
   const std::string bert = write(
       "bert_config.json",
       R"({"vocab_size": 99, "hidden_size": 32, "num_attention_heads": 4, "layer_norm_eps": 1e-5})");
-  auto google = read_model_config(Family::kBert, Convention::kGoogleTf1, bert);
+  auto google = read_model_config(bert_verify_family(), Convention::kGoogleTf1, bert);
   EXPECT_EQ(google.type_vocab_size, 16);    // Google's default, not HF's 2
   EXPECT_EQ(google.layer_norm_eps, 1e-12);  // modeling.py ignores the key
   EXPECT_EQ(google.activation, Activation::kGeluErf);
-  auto hf = read_model_config(Family::kBert, Convention::kHfPytorch, bert);
+  auto hf = read_model_config(bert_verify_family(), Convention::kHfPytorch, bert);
   EXPECT_EQ(hf.type_vocab_size, 2);
   EXPECT_EQ(hf.layer_norm_eps, 1e-5);
 }
 
 TEST_F(VerifyConfig, RefusesWhatItCannotRun) {
-  auto expect_bad = [&](Family f, Convention c, const std::string& text) {
+  auto expect_bad = [&](const Family& f, Convention c, const std::string& text) {
     try {
       read_model_config(f, c, write("c.json", text));
       ADD_FAILURE() << text;
@@ -618,17 +623,17 @@ TEST_F(VerifyConfig, RefusesWhatItCannotRun) {
       EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << text;
     }
   };
-  expect_bad(Family::kGpt2, Convention::kOpenAiTf1, R"({"n_ctx": 1024})");  // no n_vocab
-  expect_bad(Family::kGpt2, Convention::kOpenAiTf1, R"({"n_vocab": 10.5})");
-  expect_bad(Family::kGpt2, Convention::kHfPytorch, R"({"n_embd": 30, "n_head": 4})");
-  expect_bad(Family::kGpt2, Convention::kHfPytorch, R"({"activation_function": "mystery"})");
-  expect_bad(Family::kGpt2, Convention::kHfPytorch, R"({"model_type": "bert"})");
-  expect_bad(Family::kGpt2, Convention::kHfPytorch, R"({"n_embd": 1e30})");
-  expect_bad(Family::kBert, Convention::kHfPytorch,
+  expect_bad(gpt2_verify_family(), Convention::kOpenAiTf1, R"({"n_ctx": 1024})");  // no n_vocab
+  expect_bad(gpt2_verify_family(), Convention::kOpenAiTf1, R"({"n_vocab": 10.5})");
+  expect_bad(gpt2_verify_family(), Convention::kHfPytorch, R"({"n_embd": 30, "n_head": 4})");
+  expect_bad(gpt2_verify_family(), Convention::kHfPytorch, R"({"activation_function": "mystery"})");
+  expect_bad(gpt2_verify_family(), Convention::kHfPytorch, R"({"model_type": "bert"})");
+  expect_bad(gpt2_verify_family(), Convention::kHfPytorch, R"({"n_embd": 1e30})");
+  expect_bad(bert_verify_family(), Convention::kHfPytorch,
              R"({"position_embedding_type": "relative_key"})");
-  expect_bad(Family::kBert, Convention::kHfPytorch, R"([1, 2])");
-  expect_bad(Family::kBert, Convention::kHfPytorch, R"({"hidden_size": )");
-  expect_bad(Family::kBert, Convention::kHfPytorch, R"({"vocab_size": -3})");
+  expect_bad(bert_verify_family(), Convention::kHfPytorch, R"([1, 2])");
+  expect_bad(bert_verify_family(), Convention::kHfPytorch, R"({"hidden_size": )");
+  expect_bad(bert_verify_family(), Convention::kHfPytorch, R"({"vocab_size": -3})");
 }
 
 }  // namespace

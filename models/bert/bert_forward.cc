@@ -1,0 +1,49 @@
+// BERT (Google modeling.py; HF BertModel / TFBertModel): post-LayerNorm blocks,
+//   x = LN(x + attn_out(attention(q(x), k(x), v(x))));  x = LN(x + out(act(intermediate(x))));
+// and every head the checkpoint carries: pooler (tanh dense on the first token), masked-LM
+// logits (dense, act, LN, then the token table tied, plus a bias), next-sentence logits,
+// sequence-classification logits (both on the pooled output), and SQuAD start/end logits.
+#include "models/bert/bert_verify.h"
+#include "verify/blocks.h"
+
+namespace tensorferry::verify::bert {
+
+void run(Pass& p) {
+  const ModelConfig& c = p.c;
+  ModelWeights& w = p.w;
+  Matrix& h = p.h;
+  bool ok = p.embeddings([&] {
+    return encoder_embeddings(w, c, {kWordEmb, kTypeEmb, kPosEmb, {kEmbLnScale, kEmbLnShift}},
+                              p.flat, p.flat.positions, c.hidden);
+  });
+  const SelfAttention attention = {{kQueryWeight, kQueryBias},
+                                   {kKeyWeight, kKeyBias},
+                                   {kValueWeight, kValueBias},
+                                   {kAttnOutWeight, kAttnOutBias},
+                                   {kAttnLnScale, kAttnLnShift}};
+  const FeedForward mlp = {
+      {kInterWeight, kInterBias}, {kOutWeight, kOutBias}, {kOutLnScale, kOutLnShift}};
+  ok = ok && run_layers(
+                 p.record, c.layers, p.offsets, h,
+                 [&](int i, Matrix& x) { post_norm_attention(w, c, attention, i, p.offsets, x); },
+                 [&](int i, Matrix& x) { post_norm_mlp(w, c, mlp, i, x); });
+  if (!ok) return;
+
+  // The heads read the encoder output; each is independent of the others except that the
+  // next-sentence and classifier heads read the pooler's output.
+  EncoderHeads heads(p.record, w, c, h, p.offsets);
+  heads.pooler({kPoolerWeight, kPoolerBias}, Activation::kTanh);
+  heads.masked_lm({{kMlmDenseWeight, kMlmDenseBias},
+                   c.activation,
+                   {kMlmLnScale, kMlmLnShift},
+                   kWordEmb,
+                   kMlmDecoder,
+                   kMlmBias});
+  heads.pooled("nsp logits", {kNspWeight, kNspBias}, 2);
+  // As many labels as the stored classifier has (HF builds it from config.num_labels, Google's
+  // run_classifier from its task; neither is in every config file).
+  heads.pooled("classifier logits", {kClassifierWeight, kClassifierBias}, 0);
+  heads.question_answering({kQaWeight, kQaBias});
+}
+
+}  // namespace tensorferry::verify::bert
