@@ -1,9 +1,11 @@
 """tensorferry.open(path)[name] holds exactly what the library that owns each format loads:
 safetensors (safetensors.numpy / safetensors.torch), torch.save (torch.load), TF1 and TF2 tensor
-bundles (tf.train.load_checkpoint), Keras .h5 (h5py, listed by Keras' own attribute reader).
+bundles (tf.train.load_checkpoint), Keras .h5 (h5py, listed by Keras' own attribute reader),
+GGUF (llama.cpp's gguf-py).
 Bit-exact: every dtype's bytes, shape and dtype are compared, not values within a tolerance."""
+import os
+
 import numpy as np
-import pytest
 
 import tensorferry
 from conftest import oracle
@@ -203,3 +205,32 @@ with tensorferry.open(sys.argv[1]) as reader:
     assert result["w"] == [[0, 1, 2], [3, 4, 5]]
     assert result["b"] == [1.5, -2.0] and result["b_dtype"] == "torch.bfloat16"
     assert result["w_shares"] and result["b_shares"]  # views of the same mapping, no copies
+
+
+def test_gguf_equals_llama_cpps_gguf_py(tmp_path):
+    """GGUF written and read by llama.cpp's gguf-py (TENSORFERRY_LLAMA_CPP, as for the CLI's
+    GGUF tests): dense tensors, whose shapes gguf-py lists in ggml's (reversed) order."""
+    source = os.environ.get("TENSORFERRY_LLAMA_CPP", "")
+    if not source or not os.path.isdir(os.path.join(source, "gguf-py")):
+        raise AssertionError(f"TENSORFERRY_LLAMA_CPP must name llama.cpp's source (with "
+                             f"gguf-py); got {source!r}")
+    path = tmp_path / "model.gguf"
+    expected = oracle("torch", r'''
+sys.path.insert(0, sys.argv[2] + "/gguf-py")
+import gguf
+rng = np.random.default_rng(6)
+w = gguf.GGUFWriter(sys.argv[1], "llama")
+w.add_tensor("a.weight", rng.standard_normal((3, 5)).astype(np.float32))
+w.add_tensor("b.weight", rng.standard_normal((4, 2, 3)).astype(np.float16))
+w.add_tensor("c.bias", np.arange(7, dtype=np.int32))
+w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+doc = {}
+for t in gguf.GGUFReader(sys.argv[1]).tensors:
+    shape = [int(d) for d in reversed(list(t.shape))]
+    doc[t.name] = [np.dtype(t.data.dtype).str, shape, t.data.tobytes().hex()]
+out(doc)
+''', path, source)
+    assert_reader_matches(path, expected)
+    with tensorferry.open(path) as reader:
+        assert reader.format == "gguf"
+        assert reader["a.weight"].base.mapped
