@@ -118,3 +118,10 @@ def test_tensorferry_reads_and_dequantizes_what_gguf_py_writes(tmp_path, alignme
         want = want.astype(have.dtype)
         assert have.tobytes() == want.tobytes(), name  # bit-identical to gguf-py's dequantization
 
+    # Dequantized into f16 on request: numpy's rounding of gguf-py's f32 values.
+    run_tf("convert", path, tmp_path / "out16.safetensors", "--dtype", "f16")
+    got = load_file(tmp_path / "out16.safetensors")
+    for name, want in expected.items():
+        if got[name].dtype.is_floating_point:
+            assert got[name].numpy().tobytes() == want.astype(np.float16).tobytes(), name
+

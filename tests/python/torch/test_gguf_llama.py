@@ -8,13 +8,16 @@ checked the same way in f32."""
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
-from transformers import (AutoModelForCausalLM, LlamaConfig, MistralConfig, Qwen2Config)
+from transformers import (AutoModelForCausalLM, AutoTokenizer, LlamaConfig, MistralConfig,
+                          Qwen2Config)
 
 from conftest import ROOT, run_tf
 from support.gguf_oracle import (assert_llama_cpp_agrees, assert_same_gguf,
                                  assert_same_safetensors, run_converters)
+from support.llama_cpp_oracle import import_gguf
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "vocab.json", "merges.txt")
@@ -95,6 +98,18 @@ def test_llama_family_gguf_matches_llama_cpp_converter(model_folder, converter_f
 
     assert_llama_cpp_agrees(ours, theirs, TOKENS, hf_logits, name, outtype)
 
+    # The converter's own file reads back into transformers: bit-exact in f32, dequantized q8_0
+    # as close as llama.cpp itself gets.
+    if outtype in ("f32", "q8_0"):
+        back = tmp_path / "back"
+        run_tf("convert", theirs, back, "--to", "hf-pytorch")
+        if outtype == "f32":
+            assert_same_safetensors(folder, back / "model.safetensors")
+        model = AutoModelForCausalLM.from_pretrained(back).eval()
+        with torch.no_grad():
+            logits = model(torch.tensor([TOKENS])).logits[0].numpy()
+        assert float(np.abs(logits - hf_logits).max()) < (1e-5 if outtype == "f32" else 2e-1)
+
 
 @pytest.mark.parametrize("dtype", ["f32", "bf16"])
 def test_llama_family_round_trip_through_gguf_is_bit_exact(model_folder, tmp_path, dtype):
@@ -116,6 +131,25 @@ def test_llama_family_round_trip_through_gguf_is_bit_exact(model_folder, tmp_pat
     assert config.get("rope_scaling") == (LLAMA3_ROPE if name == "llama" else None)
     # Mistral comes back as Llama (GGUF says "llama" for both): the same math.
     assert_round_trip(source, tmp_path / "back")
+    text = "Hello world, this is a test <|endoftext|> again"
+    assert (AutoTokenizer.from_pretrained(tmp_path / "back").encode(text)
+            == AutoTokenizer.from_pretrained(folder).encode(text))
+
+
+def test_llama3_divisors_that_no_rope_scaling_makes_are_refused(tmp_path):
+    """gguf -> hf-pytorch rebuilds rope_scaling from rope_freqs.weight; values no llama3
+    setting produces are bad input (exit 3) naming the tensor, and nothing is written."""
+    ours = tmp_path / "m.gguf"
+    run_tf("convert", ROOT / "examples" / "llama-tiny", ours, "--to", "gguf")
+    gguf = import_gguf()
+    rope = next(t for t in gguf.GGUFReader(ours).tensors if t.name == "rope_freqs.weight")
+    data = bytearray(ours.read_bytes())
+    data[rope.data_offset:rope.data_offset + 4] = np.float32(3.0).tobytes()  # a high frequency
+    ours.write_bytes(bytes(data))
+    proc = run_tf("convert", ours, tmp_path / "back", "--to", "hf-pytorch", check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "rope_freqs.weight" in proc.stderr and "llama3" in proc.stderr
+    assert not (tmp_path / "back").exists()
 
 
 def assert_round_trip(source, back):
