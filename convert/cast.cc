@@ -7,6 +7,7 @@
 #include "core/error.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -121,8 +122,14 @@ double load(const std::byte* p, DType d) {
 // tests/cpp/cast_bulk_test.cc), with F16C's conversion, which rounds to nearest even and quiets
 // NaNs as f32_to_f16 does.
 #if defined(__x86_64__)
+// F16C is CPUID leaf 1, ECX bit 29 (clang's __builtin_cpu_supports does not know "f16c"); its
+// instructions use the AVX registers, whose OS support the avx2 check includes.
 bool cpu_has_f16c() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __builtin_cpu_supports("avx2") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 &&
+           (ecx & bit_F16C) != 0;
+  }();
   return has;
 }
 

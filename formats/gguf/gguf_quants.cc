@@ -108,10 +108,11 @@ void quantize_q8_0_reference(const float* src, std::byte* dst, uint64_t count) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     store_le<uint16_t>(dst, f32_to_f16(d));
     for (uint64_t j = 0; j < kQk; ++j) {
-      // |x * id| <= 127 for finite blocks. A NaN (a NaN or infinite weight in the block) is
-      // undefined to convert in C; x86 makes it INT_MIN, whose low byte ggml stores: 0.
+      // |x * id| <= 127 for finite blocks. A NaN (a NaN or infinite weight in the block) or an
+      // infinity (a subnormal scale, whose inverse overflows) is undefined to convert in C; x86
+      // makes it INT_MIN, whose low byte ggml stores: 0.
       const float q = std::roundf(src[j] * id);
-      dst[2 + j] = std::isnan(q)
+      dst[2 + j] = !std::isfinite(q)
                        ? std::byte{0}
                        : static_cast<std::byte>(static_cast<uint8_t>(static_cast<int8_t>(q)));
     }
@@ -130,7 +131,7 @@ __attribute__((target("avx2"))) bool quantize_block_q8_0_avx2(const float* src, 
   __m256 v[4];
   __m256 amax = _mm256_setzero_ps();
   int finite = 0xff;
-  for (int k = 0; k < 4; ++k) {
+  for (size_t k = 0; k < 4; ++k) {
     v[k] = _mm256_loadu_ps(src + 8 * k);
     const __m256 a = _mm256_andnot_ps(sign, v[k]);
     finite &= _mm256_movemask_ps(_mm256_cmp_ps(a, infinity, _CMP_LT_OQ));
@@ -147,7 +148,7 @@ __attribute__((target("avx2"))) bool quantize_block_q8_0_avx2(const float* src, 
   const __m256 scale = _mm256_set1_ps(id), half = _mm256_set1_ps(0.5f);
   const __m256 one = _mm256_set1_ps(1.0f);
   __m256i q[4];
-  for (int k = 0; k < 4; ++k) {
+  for (size_t k = 0; k < 4; ++k) {
     const __m256 x = _mm256_mul_ps(v[k], scale);
     const __m256 t = _mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
     const __m256 fraction = _mm256_andnot_ps(sign, _mm256_sub_ps(x, t));

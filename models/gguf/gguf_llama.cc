@@ -151,10 +151,11 @@ class LlamaGguf final : public GgufArchitecture {
   static nlohmann::json rope_scaling(const GgufMetadata& m, const std::string& p,
                                      const GgufFileTensors& t, nlohmann::json& c) {
     if (!t.rope_freqs.empty()) {
-      const uint64_t dim =
-          gguf_has(m, p + "rope.dimension_count")
-              ? gguf_uint(m, p + "rope.dimension_count")
-              : c["hidden_size"].get<uint64_t>() / c["num_attention_heads"].get<uint64_t>();
+      const uint64_t heads = c["num_attention_heads"].get<uint64_t>();
+      if (heads == 0) throw_bad_input("", std::nullopt, "GGUF metadata: 0 attention heads");
+      const uint64_t dim = gguf_has(m, p + "rope.dimension_count")
+                               ? gguf_uint(m, p + "rope.dimension_count")
+                               : c["hidden_size"].get<uint64_t>() / heads;
       const float base = c.contains("rope_theta") ? c["rope_theta"].get<float>() : 10000.0F;
       nlohmann::json s = llama3_rope_scaling(t.rope_freqs, base, dim, "");
       // The converter takes the original context from the top level of config.json.

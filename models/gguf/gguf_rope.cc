@@ -101,7 +101,8 @@ nlohmann::json llama3_rope_scaling(std::span<const float> factors, float base, u
     const double v = factors[j];
     if (v == 1.0 || v == r.factor || r.factor == 1.0) continue;
     const double s = (1 / v - 1 / r.factor) / (1 - 1 / r.factor);
-    contexts.push_back(std::round(wavelen[j] * (3 * s + 1)));
+    const double context = std::round(wavelen[j] * (3 * s + 1));
+    if (context >= 1 && context <= 1e12) contexts.push_back(context);  // not NaN, inf, <= 0
   }
   for (double c = 256; c <= 16777216; c *= 2) contexts.push_back(c);
   for (const double c : contexts) {
