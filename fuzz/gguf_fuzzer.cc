@@ -1,3 +1,7 @@
+// A GGUF file: the reader (header, metadata, tensor records, every tensor read and dequantized),
+// then, for a file that gets that far, gguf -> hf-pytorch (config.json from the metadata,
+// rope_scaling from rope_freqs.weight, the tokenizer files, every tensor with its inverse layout).
+#include "convert/gguf_import.h"
 #include "formats/gguf/gguf.h"
 #include "fuzz/fuzz_input.h"
 
@@ -8,5 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto reader = open_gguf(path);
     reader->metadata();
     fuzz::read_everything(*reader);
+    GgufImportOptions options;
+    options.force = true;
+    import_gguf(path, (fuzz::fuzz_dir() / "hf").string(), options);
   });
 }
