@@ -42,8 +42,8 @@ from support.tf1_session import restore, session_config
 v1 = tf.compat.v1
 
 
-def load_config(folder):
-    with open(os.path.join(folder, "bert_config.json")) as f:
+def load_config(folder, name="bert_config.json"):
+    with open(os.path.join(folder, name)) as f:
         return json.load(f)
 
 
@@ -80,74 +80,74 @@ def _layer_norm(x, name="LayerNorm"):
                                          variance_epsilon=1e-12)
 
 
+# Where the six parts of a post-LayerNorm block live below the block's scope: BERT's names
+# (google-research/bert modeling.py, reused by ELECTRA); ALBERT passes its own.
+BERT_BLOCK = {"self": "attention/self", "attn_out": "attention/output/dense",
+              "attn_ln": "attention/output/LayerNorm", "inter": "intermediate/dense",
+              "out": "output/dense", "out_ln": "output/LayerNorm"}
+
+
+def embeddings(config, input_ids, token_type_ids, width):
+    """word + token type + position embeddings of `width`, then LayerNorm, in the current scope.
+    Returns (output, word table)."""
+    steps = tf.shape(input_ids)[1]
+    word = v1.get_variable("word_embeddings", [config["vocab_size"], width],
+                           initializer=_init(config))
+    types = v1.get_variable("token_type_embeddings", [config["type_vocab_size"], width],
+                            initializer=_init(config))
+    positions = v1.get_variable("position_embeddings", [config["max_position_embeddings"], width],
+                                initializer=_init(config))
+    x = tf.gather(word, input_ids)
+    x += tf.einsum("bst,th->bsh", tf.one_hot(token_type_ids, config["type_vocab_size"]), types)
+    x += positions[None, :steps]
+    return _layer_norm(x), word
+
+
+def attention_adder(input_mask):
+    return (1.0 - tf.cast(input_mask, tf.float32))[:, None, None, :] * -10000.0
+
+
+def encoder_block(x, adder, config, act, names=BERT_BLOCK):
+    """One post-LayerNorm transformer block in the current scope, its variables named by `names`."""
+    H = config["hidden_size"]
+    heads_n = config["num_attention_heads"]
+    head_dim = H // heads_n
+    batch, steps = tf.shape(x)[0], tf.shape(x)[1]
+
+    def split(t):
+        return tf.transpose(tf.reshape(t, [batch, steps, heads_n, head_dim]), [0, 2, 1, 3])
+
+    with v1.variable_scope(names["self"]):
+        q = split(_dense(x, H, config, "query"))
+        k = split(_dense(x, H, config, "key"))
+        v = split(_dense(x, H, config, "value"))
+        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(head_dim)
+        probs = tf.nn.softmax(scores + adder)
+        context = tf.reshape(tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3]), [batch, steps, H])
+    attended = _layer_norm(_dense(context, H, config, names["attn_out"]) + x, names["attn_ln"])
+    inner = _dense(attended, config["intermediate_size"], config, names["inter"], activation=act)
+    return _layer_norm(_dense(inner, H, config, names["out"]) + attended, names["out_ln"])
+
+
 def build(config, input_ids, input_mask, token_type_ids, heads=(), num_labels=2,
           activation="erf"):
     """Returns the outputs of the model and of each head in `heads` (a subset of "mlm", "nsp",
     "classifier", "squad"). `pooler` False leaves out bert/pooler (for checkpoints without it)."""
     H = config["hidden_size"]
     act = _act(config.get("hidden_act", "gelu"), activation)
-    heads_n = config["num_attention_heads"]
-    head_dim = H // heads_n
-    batch, steps = tf.shape(input_ids)[0], tf.shape(input_ids)[1]
     out = {}
     with v1.variable_scope("bert"):
         with v1.variable_scope("embeddings"):
-            word = v1.get_variable("word_embeddings", [config["vocab_size"], H],
-                                   initializer=_init(config))
-            types = v1.get_variable("token_type_embeddings", [config["type_vocab_size"], H],
-                                    initializer=_init(config))
-            positions = v1.get_variable("position_embeddings",
-                                        [config["max_position_embeddings"], H],
-                                        initializer=_init(config))
-            x = tf.gather(word, input_ids)
-            x += tf.einsum("bst,th->bsh", tf.one_hot(token_type_ids, config["type_vocab_size"]),
-                           types)
-            x += positions[None, :steps]
-            x = _layer_norm(x)
-        adder = (1.0 - tf.cast(input_mask, tf.float32))[:, None, None, :] * -10000.0
+            x, word = embeddings(config, input_ids, token_type_ids, H)
+        adder = attention_adder(input_mask)
         with v1.variable_scope("encoder"):
             for layer in range(config["num_hidden_layers"]):
                 with v1.variable_scope(f"layer_{layer}"):
-                    with v1.variable_scope("attention"):
-                        with v1.variable_scope("self"):
-                            def split(t):
-                                return tf.transpose(tf.reshape(t, [batch, steps, heads_n,
-                                                                   head_dim]), [0, 2, 1, 3])
-                            q = split(_dense(x, H, config, "query"))
-                            k = split(_dense(x, H, config, "key"))
-                            v = split(_dense(x, H, config, "value"))
-                            scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(head_dim)
-                            probs = tf.nn.softmax(scores + adder)
-                            context = tf.reshape(tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3]),
-                                                 [batch, steps, H])
-                        with v1.variable_scope("output"):
-                            attended = _layer_norm(_dense(context, H, config) + x)
-                    with v1.variable_scope("intermediate"):
-                        inner = _dense(attended, config["intermediate_size"], config,
-                                       activation=act)
-                    with v1.variable_scope("output"):
-                        x = _layer_norm(_dense(inner, H, config) + attended)
+                    x = encoder_block(x, adder, config, act)
         out["last_hidden_state"] = x
         if "pooler" in heads:
-            with v1.variable_scope("pooler"):
-                out["pooler_output"] = _dense(x[:, 0], H, config, activation=tf.tanh)
-    if "mlm" in heads:
-        with v1.variable_scope("cls/predictions"):
-            with v1.variable_scope("transform"):
-                t = _layer_norm(_dense(x, H, config, activation=act))
-            bias = v1.get_variable("output_bias", [config["vocab_size"]],
-                                   initializer=v1.random_normal_initializer(0, 0.1))
-            out["prediction_logits"] = tf.einsum("bsh,vh->bsv", t, word) + bias
-    if "nsp" in heads:
-        with v1.variable_scope("cls/seq_relationship"):
-            w = v1.get_variable("output_weights", [2, H], initializer=_init(config))
-            b = v1.get_variable("output_bias", [2], initializer=v1.random_normal_initializer(0, 0.1))
-            out["seq_relationship_logits"] = tf.matmul(out["pooler_output"], w, transpose_b=True) + b
-    if "classifier" in heads:
-        w = v1.get_variable("output_weights", [num_labels, H], initializer=_init(config))
-        b = v1.get_variable("output_bias", [num_labels],
-                            initializer=v1.random_normal_initializer(0, 0.1))
-        out["logits"] = tf.matmul(out["pooler_output"], w, transpose_b=True) + b
+            out["pooler_output"] = pooler(x, config)
+    pooled_and_mlm_heads(out, x, word, config, act, heads, num_labels)
     if "squad" in heads:
         with v1.variable_scope("cls/squad"):
             w = v1.get_variable("output_weights", [2, H], initializer=_init(config))
@@ -158,21 +158,58 @@ def build(config, input_ids, input_mask, token_type_ids, heads=(), num_labels=2,
     return out
 
 
+def pooler(x, config):
+    """pooler/dense: tanh(dense(first token)), in the current scope."""
+    with v1.variable_scope("pooler"):
+        return _dense(x[:, 0], config["hidden_size"], config, activation=tf.tanh)
+
+
+def mlm_logits(x, word, config, act):
+    """transform/dense to the width of the word table, act, transform/LayerNorm, then the tied
+    word table and output_bias, in the current scope."""
+    with v1.variable_scope("transform"):
+        t = _layer_norm(_dense(x, word.shape[-1], config, activation=act))
+    bias = v1.get_variable("output_bias", [config["vocab_size"]],
+                           initializer=v1.random_normal_initializer(0, 0.1))
+    return tf.einsum("bse,ve->bsv", t, word) + bias
+
+
+def pooled_and_mlm_heads(out, x, word, config, act, heads, num_labels):
+    """run_pretraining's cls/predictions ("mlm") and cls/seq_relationship ("nsp"; ALBERT's SOP has
+    the same names) and run_classifier's top-level output_weights/output_bias ("classifier"), the
+    last two on out["pooler_output"]."""
+    H = config["hidden_size"]
+    if "mlm" in heads:
+        with v1.variable_scope("cls/predictions"):
+            out["prediction_logits"] = mlm_logits(x, word, config, act)
+    if "nsp" in heads:
+        with v1.variable_scope("cls/seq_relationship"):
+            w = v1.get_variable("output_weights", [2, H], initializer=_init(config))
+            b = v1.get_variable("output_bias", [2], initializer=v1.random_normal_initializer(0, 0.1))
+            out["seq_relationship_logits"] = tf.matmul(out["pooler_output"], w, transpose_b=True) + b
+    if "classifier" in heads:
+        w = v1.get_variable("output_weights", [num_labels, H], initializer=_init(config))
+        b = v1.get_variable("output_bias", [num_labels],
+                            initializer=v1.random_normal_initializer(0, 0.1))
+        out["logits"] = tf.matmul(out["pooler_output"], w, transpose_b=True) + b
+
+
 def run(config_or_folder, inputs, heads=("pooler",), num_labels=2, restore_from=None,
-        save_to=None, seed=0, activation="erf", adam_slots=False, global_step=None):
-    """Builds the graph; restores `restore_from` (folder or prefix) with a Saver over every model
+        save_to=None, seed=0, activation="erf", adam_slots=False, global_step=None, graph=build,
+        checkpoint_name="bert_model.ckpt", config_name="bert_config.json"):
+    """Builds the graph (`graph`: build, or another family's with its signature); restores `restore_from` (folder or prefix) with a Saver over every model
     variable (so a missing name fails), or initialises randomly and, with `save_to`, saves like
     Google's folders (bert_model.ckpt + bert_config.json), optionally with AdamWeightDecay-style
     `<var>/adam_m`, `<var>/adam_v` slots and a global_step. Returns numpy outputs."""
-    config = (load_config(config_or_folder) if isinstance(config_or_folder, str)
+    config = (load_config(config_or_folder, config_name) if isinstance(config_or_folder, str)
               else config_or_folder)
-    graph = tf.Graph()
-    with graph.as_default():
+    tf_graph = tf.Graph()
+    with tf_graph.as_default():
         v1.set_random_seed(seed)
         ids = v1.placeholder(tf.int32, [None, None])
         mask = v1.placeholder(tf.int32, [None, None])
         types = v1.placeholder(tf.int32, [None, None])
-        outputs = build(config, ids, mask, types, heads, num_labels, activation)
+        outputs = graph(config, ids, mask, types, heads, num_labels, activation)
         model_vars = v1.global_variables()
         extra = []
         if save_to is not None and adam_slots:
@@ -185,9 +222,9 @@ def run(config_or_folder, inputs, heads=("pooler",), num_labels=2, restore_from=
             extra.append(v1.get_variable("global_step", [], dtype=tf.int64,
                                          initializer=v1.constant_initializer(global_step)))
         saver = v1.train.Saver(var_list=model_vars)
-        with v1.Session(graph=graph, config=session_config()) as sess:
+        with v1.Session(graph=tf_graph, config=session_config()) as sess:
             if restore_from is not None:
-                restore(saver, sess, restore_from, default_name="bert_model.ckpt")
+                restore(saver, sess, restore_from, default_name=checkpoint_name)
             else:
                 sess.run(v1.global_variables_initializer())
             feed = {ids: inputs["input_ids"], mask: inputs["attention_mask"],
@@ -196,7 +233,7 @@ def run(config_or_folder, inputs, heads=("pooler",), num_labels=2, restore_from=
             if save_to is not None:
                 os.makedirs(save_to, exist_ok=True)
                 v1.train.Saver(var_list=model_vars + extra).save(
-                    sess, os.path.join(save_to, "bert_model.ckpt"), write_meta_graph=False)
-                with open(os.path.join(save_to, "bert_config.json"), "w") as f:
+                    sess, os.path.join(save_to, checkpoint_name), write_meta_graph=False)
+                with open(os.path.join(save_to, config_name), "w") as f:
                     json.dump(config, f, indent=2, sort_keys=True)
     return result
