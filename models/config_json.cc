@@ -100,6 +100,23 @@ bool config_bool(const nlohmann::json& config, const std::string& key, bool fall
   return it->get<bool>();
 }
 
+std::optional<uint64_t> hf_label_count(const nlohmann::json& config, const std::string& file) {
+  if (auto it = config.find("id2label"); it != config.end() && it->is_object() && !it->empty())
+    return it->size();
+  if (auto n = config_uint(config, "num_labels", file); n && *n > 0) return n;
+  return std::nullopt;
+}
+
+void set_hf_labels(nlohmann::json& config, uint64_t count) {
+  nlohmann::json id2label = nlohmann::json::object(), label2id = nlohmann::json::object();
+  for (uint64_t i = 0; i < count; ++i) {
+    id2label[std::to_string(i)] = "LABEL_" + std::to_string(i);
+    label2id["LABEL_" + std::to_string(i)] = i;
+  }
+  config["id2label"] = id2label;
+  config["label2id"] = label2id;
+}
+
 nlohmann::json with_defaults(const nlohmann::json& config, const nlohmann::json& defaults) {
   nlohmann::json out = defaults;
   for (auto it = config.begin(); it != config.end(); ++it) out[it.key()] = it.value();

@@ -31,6 +31,12 @@ std::string config_activation(const nlohmann::json& config, const std::string& k
                               const std::string& fallback, const std::string& file);
 bool config_bool(const nlohmann::json& config, const std::string& key, bool fallback);
 
+// The classifier labels of an HF config: id2label's size, else num_labels; nullopt when neither
+// says (a head's tensors tell then).
+std::optional<uint64_t> hf_label_count(const nlohmann::json& config, const std::string& file);
+// Writes `count` labels LABEL_0.. as id2label / label2id, as transformers names unnamed labels.
+void set_hf_labels(nlohmann::json& config, uint64_t count);
+
 // `defaults` with every key of `config` laid over it.
 nlohmann::json with_defaults(const nlohmann::json& config, const nlohmann::json& defaults);
 

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/error.h"
+#include "models/config_json.h"
 
 namespace tensorferry {
 
@@ -80,6 +81,26 @@ std::optional<Shape> evaluate_shape(const ShapeExpr& shape, const Symbols& symbo
     out.push_back(d.factor * it->second);
   }
   return out;
+}
+
+std::vector<std::string> keras_layer_names(const HfClass& c, uint64_t dropout_number) {
+  std::vector<std::string> names;
+  for (auto layer : c.tf2_layers)
+    names.emplace_back(layer == "dropout_#" ? "dropout_" + std::to_string(dropout_number)
+                                            : std::string(layer));
+  return names;
+}
+
+std::string hf_config_text(const ModelConfig& config, const HfClass* hf_class,
+                           std::string_view labelled_class) {
+  nlohmann::json hf = config.hf;
+  if (hf_class) hf["architectures"] = {std::string(hf_class->name)};
+  if (auto c = config.symbols.find('C');
+      c != config.symbols.end() && hf_class && hf_class->name == labelled_class) {
+    auto it = hf.find("id2label");
+    if (it == hf.end() || !it->is_object() || it->size() != c->second) set_hf_labels(hf, c->second);
+  }
+  return dump_sorted_json(hf);
 }
 
 std::string expand_template(std::string_view tmpl, int layer, std::string_view base,

@@ -233,6 +233,16 @@ class Family {
 const std::vector<const Family*>& all_families();
 const Family* family_by_name(std::string_view name);
 
+// The class's tf2_layers with "dropout_#" named "dropout_<dropout_number>": Keras numbers Dropout
+// layers per process, so the classifier's Dropout of a fresh model is named after how many the
+// encoder built before it.
+std::vector<std::string> keras_layer_names(const HfClass& c, uint64_t dropout_number);
+
+// config.json of an HF class: the canonical config with `architectures` naming the class, and
+// for `labelled_class` (the sequence classifier) id2label / label2id for the C labels.
+std::string hf_config_text(const ModelConfig& config, const HfClass* hf_class,
+                           std::string_view labelled_class);
+
 // "{i}" -> index, "{base}" -> base, "{scope}" -> scope.
 std::string expand_template(std::string_view tmpl, int layer, std::string_view base,
                             std::string_view scope);

@@ -65,16 +65,6 @@ constexpr const char* kGoogleKeys[] = {"attention_probs_dropout_prob",
                                        "type_vocab_size",
                                        "vocab_size"};
 
-void set_labels(nlohmann::json& hf, uint64_t count) {
-  nlohmann::json id2label = nlohmann::json::object(), label2id = nlohmann::json::object();
-  for (uint64_t i = 0; i < count; ++i) {
-    id2label[std::to_string(i)] = "LABEL_" + std::to_string(i);
-    label2id["LABEL_" + std::to_string(i)] = i;
-  }
-  hf["id2label"] = id2label;
-  hf["label2id"] = label2id;
-}
-
 ModelConfig finish(nlohmann::json hf, const std::string& file, bool type_vocab_known) {
   ModelConfig config;
   const uint64_t vocab = require_config_uint(hf, "vocab_size", file);
@@ -97,10 +87,7 @@ ModelConfig finish(nlohmann::json hf, const std::string& file, bool type_vocab_k
                     {'I', inner}, {'L', layers},    {'N', heads}};
   if (type_vocab_known) config.symbols['T'] = require_config_uint(hf, "type_vocab_size", file);
   // The number of labels, when the config states it.
-  if (auto it = hf.find("id2label"); it != hf.end() && it->is_object() && !it->empty())
-    config.symbols['C'] = it->size();
-  else if (auto n = config_uint(hf, "num_labels", file); n && *n > 0)
-    config.symbols['C'] = *n;
+  if (auto labels = hf_label_count(hf, file)) config.symbols['C'] = *labels;
   config.hf = std::move(hf);
   return config;
 }
@@ -136,7 +123,7 @@ ModelConfig BertFamily::read_config(Convention c, const std::string& text,
 void BertFamily::bind_symbol(ModelConfig& config, char symbol, uint64_t value) const {
   config.symbols[symbol] = value;
   if (symbol == 'T') config.hf["type_vocab_size"] = value;
-  if (symbol == 'C') set_labels(config.hf, value);
+  if (symbol == 'C') set_hf_labels(config.hf, value);
 }
 
 bool BertFamily::group_enabled(const ModelConfig& config, std::string_view group) const {
@@ -199,14 +186,7 @@ std::string BertFamily::write_config(Convention target, const ModelConfig& confi
       if (config.hf.contains(key)) google[key] = config.hf[key];
     return dump_sorted_json(google);
   }
-  nlohmann::json hf = config.hf;
-  if (hf_class) hf["architectures"] = {std::string(hf_class->name)};
-  if (auto c = config.symbols.find('C');
-      c != config.symbols.end() && hf_class && hf_class->name == "BertForSequenceClassification") {
-    auto it = hf.find("id2label");
-    if (it == hf.end() || !it->is_object() || it->size() != c->second) set_labels(hf, c->second);
-  }
-  return dump_sorted_json(hf);
+  return hf_config_text(config, hf_class, "BertForSequenceClassification");
 }
 
 }  // namespace tensorferry

@@ -335,16 +335,9 @@ std::string_view BertFamily::config_file(Convention c) const {
 
 std::vector<std::string> BertFamily::tf2_layer_names(const HfClass& c,
                                                      const ModelConfig& config) const {
-  // Keras numbers Dropout layers per process: a fresh TFBertForSequenceClassification has one
-  // in the embeddings and three in each layer before the classifier's, hence 3L+1.
-  std::vector<std::string> names;
-  for (auto layer : c.tf2_layers) {
-    if (layer == "dropout_#")
-      names.push_back("dropout_" + std::to_string(3 * config.symbols.at('L') + 1));
-    else
-      names.emplace_back(layer);
-  }
-  return names;
+  // A fresh TFBertForSequenceClassification has one Dropout in the embeddings and three in each
+  // layer before the classifier's, hence 3L+1.
+  return keras_layer_names(c, 3 * config.symbols.at('L') + 1);
 }
 
 std::string BertFamily::normalize_source_name(Convention c, const std::string& name) const {
