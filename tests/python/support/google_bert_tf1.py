@@ -164,11 +164,16 @@ def pooler(x, config):
         return _dense(x[:, 0], config["hidden_size"], config, activation=tf.tanh)
 
 
-def mlm_logits(x, word, config, act):
-    """transform/dense to the width of the word table, act, transform/LayerNorm, then the tied
-    word table and output_bias, in the current scope."""
-    with v1.variable_scope("transform"):
-        t = _layer_norm(_dense(x, word.shape[-1], config, activation=act))
+def mlm_logits(x, word, config, act, transform="transform"):
+    """dense to the width of the word table, act and LayerNorm (in the scope `transform`; ELECTRA's
+    generator has none), then the tied word table and output_bias, in the current scope."""
+    def transformed():
+        return _layer_norm(_dense(x, word.shape[-1], config, activation=act))
+    if transform:
+        with v1.variable_scope(transform):
+            t = transformed()
+    else:
+        t = transformed()
     bias = v1.get_variable("output_bias", [config["vocab_size"]],
                            initializer=v1.random_normal_initializer(0, 0.1))
     return tf.einsum("bse,ve->bsv", t, word) + bias
