@@ -7,7 +7,6 @@ os.environ.setdefault("USE_TORCH", "1")
 
 import numpy as np
 import torch
-from transformers import BertForMaskedLM, BertForSequenceClassification
 
 
 def gpt2_stages(model, tokens, dtype):
@@ -39,17 +38,30 @@ def gpt2_stages(model, tokens, dtype):
     return {k: v.numpy() for k, v in stages.items()}
 
 
-def bert_stages(model, tokens, types, dtype):
+def _encoder_blocks(base):
+    """The block modules of a BERT-lineage encoder, each once (ALBERT's groups are applied to
+    several layers, so their hooks fire once per layer that uses them)."""
+    if hasattr(base.encoder, "layer"):
+        return list(base.encoder.layer)
+    return [layer for group in base.encoder.albert_layer_groups for layer in group.albert_layers]
+
+
+def encoder_stages(model, tokens, types, dtype):
+    """BERT and ALBERT (their base models and head classes), stage by stage: the blocks' outputs
+    are captured in call order, which is layer order."""
     model = model.to(dtype).eval()
-    bert = model.bert if hasattr(model, "bert") else model
-    captured, hooks = {}, []
-    for i, layer in enumerate(bert.encoder.layer):
-        hooks.append(layer.attention.register_forward_hook(
-            lambda m, args, out, i=i: captured.__setitem__(f"layer {i} attention", out[0])))
-        hooks.append(layer.register_forward_hook(
-            lambda m, args, out, i=i: captured.__setitem__(f"layer {i}", out[0])))
-    if bert.pooler is not None:
-        hooks.append(bert.pooler.register_forward_hook(
+    base = next((getattr(model, n) for n in ("bert", "albert") if hasattr(model, n)), model)
+    calls, captured, hooks = {"attention": [], "layer": []}, {}, []
+    for block in _encoder_blocks(base):
+        hooks.append(block.attention.register_forward_hook(
+            lambda m, args, out: calls["attention"].append(out[0])))
+        hooks.append(block.register_forward_hook(lambda m, args, out: calls["layer"].append(out[0])))
+    # BERT's pooler module ends in its tanh; ALBERT's is a Linear followed by pooler_activation.
+    pooler = getattr(base, "pooler_activation", None)
+    if pooler is None:
+        pooler = getattr(base, "pooler", None)
+    if pooler is not None:
+        hooks.append(pooler.register_forward_hook(
             lambda m, args, out: captured.__setitem__("pooler", out)))
     with torch.no_grad():
         out = model(torch.tensor([tokens]), token_type_ids=torch.tensor([types]),
@@ -57,25 +69,32 @@ def bert_stages(model, tokens, types, dtype):
     for h in hooks:
         h.remove()
     stages = {"embeddings": out.hidden_states[0][0]}
+    for i, (attention, layer) in enumerate(zip(calls["attention"], calls["layer"])):
+        stages[f"layer {i} attention"] = attention[0]
+        stages[f"layer {i}"] = layer[0]
     for k, v in captured.items():
         stages[k] = v[0]
     heads = {"prediction_logits": "mlm logits", "seq_relationship_logits": "nsp logits",
-             "start_logits": "qa start logits", "end_logits": "qa end logits"}
+             "sop_logits": "sop logits", "start_logits": "qa start logits",
+             "end_logits": "qa end logits"}
     for attr, name in heads.items():
         if getattr(out, attr, None) is not None:
             stages[name] = out[attr][0]
-    if isinstance(model, BertForMaskedLM):
+    if type(model).__name__.endswith("ForMaskedLM"):
         stages["mlm logits"] = out.logits[0]
-    if isinstance(model, BertForSequenceClassification):
+    if type(model).__name__.endswith("ForSequenceClassification"):
         stages["classifier logits"] = out.logits[0]
     stages = {k: v.numpy() for k, v in stages.items()}
-    for name in ("pooler", "nsp logits", "classifier logits"):  # one row per sequence
+    for name in ("pooler", "nsp logits", "sop logits", "classifier logits"):  # a row a sequence
         if name in stages:
             stages[name] = stages[name].reshape(1, -1)
     for name in ("qa start logits", "qa end logits"):
         if name in stages:
             stages[name] = stages[name].reshape(-1, 1)
     return stages
+
+
+bert_stages = encoder_stages
 
 
 def llama_stages(model, tokens, dtype):
