@@ -74,7 +74,7 @@ def test_every_head_and_shared_layer_agrees_with_transformers(albert_dir, tmp_pa
         heads = {AlbertForPreTraining: ["pooler", "mlm logits", "sop logits"],
                  AlbertForMaskedLM: ["mlm logits"],
                  AlbertForSequenceClassification: ["pooler", "classifier logits"]}[cls]
-        assert [n for n in names[9:] if stage(report, n)["status"] != "absent"] == heads, names
+        assert names[9:] == heads, names  # heads neither side carries are not listed
 
 
 def test_swapped_layer_groups(albert_dir, tmp_path):
