@@ -20,7 +20,7 @@ generator's):
 
 The generator's config is get_generator_config's: hidden G = round(H * generator_hidden_size),
 round(L * generator_layers) layers, max(1, G // 64) heads, intermediate 4G. ELECTRA's gelu is the
-erf form (transformers' "gelu"). The folder's config is hparams.json, the JSON run_pretraining.py
+erf form (transformers' "gelu"). The folder's config is electra_hparams.json, the JSON run_pretraining.py
 takes as --hparams.
 
 Only imported from TensorFlow subprocesses."""
@@ -31,7 +31,7 @@ from support import google_bert_tf1 as bert
 from support.google_bert_tf1 import tf, v1
 
 CHECKPOINT = "model.ckpt"
-CONFIG = "hparams.json"
+CONFIG = "electra_hparams.json"
 
 
 def hparams(config, generator_hidden_size, generator_layers):
@@ -94,7 +94,7 @@ def build(hp, input_ids, input_mask, token_type_ids, heads=("discriminator", "ge
 
 
 def run(folder_or_hparams, inputs, heads=("discriminator", "generator"), **kwargs):
-    """google_bert_tf1.run with ELECTRA's graph; the config is hparams.json."""
+    """google_bert_tf1.run with ELECTRA's graph; the config is electra_hparams.json."""
     if isinstance(folder_or_hparams, str):
         with open(os.path.join(folder_or_hparams, CONFIG)) as f:
             folder_or_hparams = json.load(f)
