@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "models/albert/albert.h"
 #include "models/config_json.h"
+#include "models/encoder_config.h"
 
 namespace tensorferry {
 
@@ -87,22 +88,9 @@ std::string hf_activation(const std::string& google) {
 }
 
 ModelConfig finish(nlohmann::json hf, const std::string& file) {
-  ModelConfig config;
-  const uint64_t vocab = require_config_uint(hf, "vocab_size", file);
-  const uint64_t width = require_config_uint(hf, "embedding_size", file);
-  const uint64_t hidden = require_config_uint(hf, "hidden_size", file);
-  const uint64_t layers = require_config_uint(hf, "num_hidden_layers", file);
+  ModelConfig config{{}, encoder_symbols(hf, file, "gelu_new")};
+  const uint64_t layers = config.symbols.at('L');
   const uint64_t groups = require_config_uint(hf, "num_hidden_groups", file);
-  const uint64_t heads = require_config_uint(hf, "num_attention_heads", file);
-  const uint64_t inner = require_config_uint(hf, "intermediate_size", file);
-  const uint64_t positions = require_config_uint(hf, "max_position_embeddings", file);
-  const uint64_t types = require_config_uint(hf, "type_vocab_size", file);
-  config_epsilon(hf, "layer_norm_eps", 1e-12, file);
-  config_activation(hf, "hidden_act", "gelu_new", file);
-  if (hidden % heads != 0)
-    throw_bad_input(file, std::nullopt,
-                    "hidden_size " + std::to_string(hidden) +
-                        " is not a multiple of num_attention_heads " + std::to_string(heads));
   if (groups > layers)
     throw_bad_input(file, std::nullopt,
                     "num_hidden_groups " + std::to_string(groups) + " exceeds num_hidden_layers " +
@@ -115,12 +103,7 @@ ModelConfig finish(nlohmann::json hf, const std::string& file) {
                     ": only ALBERT models with one block per layer group (inner_group_num 1) "
                     "are supported",
                 file);
-  if (layers > 100000 || hidden > (1u << 20) || width > (1u << 20) || vocab > (1u << 26) ||
-      positions > (1u << 24) || inner > (1u << 24))
-    throw_bad_input(file, std::nullopt, "implausibly large model dimensions");
-  config.symbols = {{'V', vocab},  {'E', width}, {'P', positions}, {'T', types},
-                    {'H', hidden}, {'I', inner}, {'L', groups},    {'N', heads}};
-  if (auto labels = hf_label_count(hf, file)) config.symbols['C'] = *labels;
+  config.symbols['L'] = groups;  // the per-layer rows are stored once per group
   config.hf = std::move(hf);
   return config;
 }

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "models/bert/bert.h"
 #include "models/config_json.h"
+#include "models/encoder_config.h"
 
 namespace tensorferry {
 
@@ -65,29 +66,9 @@ constexpr const char* kGoogleKeys[] = {"attention_probs_dropout_prob",
                                        "type_vocab_size",
                                        "vocab_size"};
 
-ModelConfig finish(nlohmann::json hf, const std::string& file, bool type_vocab_known) {
-  ModelConfig config;
-  const uint64_t vocab = require_config_uint(hf, "vocab_size", file);
-  const uint64_t hidden = require_config_uint(hf, "hidden_size", file);
-  const uint64_t layers = require_config_uint(hf, "num_hidden_layers", file);
-  const uint64_t heads = require_config_uint(hf, "num_attention_heads", file);
-  const uint64_t inner = require_config_uint(hf, "intermediate_size", file);
-  const uint64_t positions = require_config_uint(hf, "max_position_embeddings", file);
-  // Checked here, for every target, so that no conversion publishes a model no framework runs.
-  config_epsilon(hf, "layer_norm_eps", 1e-12, file);
-  config_activation(hf, "hidden_act", "gelu", file);
-  if (hidden % heads != 0)
-    throw_bad_input(file, std::nullopt,
-                    "hidden_size " + std::to_string(hidden) +
-                        " is not a multiple of num_attention_heads " + std::to_string(heads));
-  if (layers > 100000 || hidden > (1u << 20) || vocab > (1u << 26) || positions > (1u << 24) ||
-      inner > (1u << 24))
-    throw_bad_input(file, std::nullopt, "implausibly large model dimensions");
-  config.symbols = {{'V', vocab}, {'P', positions}, {'H', hidden},
-                    {'I', inner}, {'L', layers},    {'N', heads}};
-  if (type_vocab_known) config.symbols['T'] = require_config_uint(hf, "type_vocab_size", file);
-  // The number of labels, when the config states it.
-  if (auto labels = hf_label_count(hf, file)) config.symbols['C'] = *labels;
+// Without type_vocab_size (Google's configs may lack it), T is a symbol the tensors fix.
+ModelConfig finish(nlohmann::json hf, const std::string& file) {
+  ModelConfig config{{}, encoder_symbols(hf, file, "gelu")};
   config.hf = std::move(hf);
   return config;
 }
@@ -111,13 +92,12 @@ ModelConfig BertFamily::read_config(Convention c, const std::string& text,
   if (c == Convention::kGoogleTf1) {
     nlohmann::json google = with_defaults(source, google_defaults());
     nlohmann::json hf = with_defaults(google, hf_defaults());
-    const bool type_vocab_known = source.contains("type_vocab_size");
-    if (!type_vocab_known) hf.erase("type_vocab_size");
+    if (!source.contains("type_vocab_size")) hf.erase("type_vocab_size");
     if (!source.contains("vocab_size"))
       throw_bad_input(file, std::nullopt, "missing \"vocab_size\"");
-    return finish(std::move(hf), file, type_vocab_known);
+    return finish(std::move(hf), file);
   }
-  return finish(with_defaults(source, hf_defaults()), file, true);
+  return finish(with_defaults(source, hf_defaults()), file);
 }
 
 void BertFamily::bind_symbol(ModelConfig& config, char symbol, uint64_t value) const {

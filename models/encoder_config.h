@@ -1,0 +1,23 @@
+// What the configs of the BERT lineage (BERT, ALBERT, ELECTRA) share: the same keys for the
+// same dimensions, checked the same way before any of them is trusted.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "models/family.h"
+
+namespace tensorferry {
+
+// The shape symbols of an HF config.json object of the lineage: V vocab_size, P
+// max_position_embeddings, H hidden_size, I intermediate_size, L num_hidden_layers, N
+// num_attention_heads, and when the config has them E embedding_size, T type_vocab_size and C
+// the number of labels. Throws kBadInput naming `file` for a missing or malformed dimension, a
+// width the heads do not divide, implausible sizes, and (for every target, so that no
+// conversion publishes a model no framework runs) a bad layer_norm_eps or an unknown hidden_act,
+// whose default is `activation`.
+Symbols encoder_symbols(const nlohmann::json& hf, const std::string& file,
+                        const std::string& activation);
+
+}  // namespace tensorferry
