@@ -1,5 +1,7 @@
 #include "models/encoder_config.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "models/config_json.h"
 
@@ -27,6 +29,34 @@ Symbols encoder_symbols(const nlohmann::json& hf, const std::string& file,
       s['I'] > (1u << 24) || (s.contains('E') && s['E'] > (1u << 20)))
     throw_bad_input(file, std::nullopt, "implausibly large model dimensions");
   return s;
+}
+
+void refuse_for_google(const std::string& why) {
+  throw Error(ErrorKind::kUsage, "google-tf1 cannot express this model: " + why);
+}
+
+std::string check_google_encoder(const nlohmann::json& hf, const std::string& activation,
+                                 std::initializer_list<std::string_view> known,
+                                 std::string_view known_text) {
+  const std::string file = "config";
+  const double eps = config_epsilon(hf, "layer_norm_eps", 1e-12, file);
+  if (!same_float(eps, 1e-12))
+    refuse_for_google("layer_norm_eps is " + nlohmann::json(eps).dump() +
+                      " but Google's modeling.py hard-codes 1e-12");
+  const std::string position =
+      config_string(hf, "position_embedding_type", file).value_or("absolute");
+  if (position != "absolute")
+    refuse_for_google("position_embedding_type is \"" + position +
+                      "\" but Google's modeling.py only has absolute position embeddings");
+  if (config_bool(hf, "is_decoder", false) || config_bool(hf, "add_cross_attention", false))
+    refuse_for_google(
+        "it is a decoder (is_decoder / add_cross_attention) and Google's modeling.py is an "
+        "encoder only");
+  const std::string act = config_activation(hf, "hidden_act", activation, file);
+  if (std::find(known.begin(), known.end(), act) == known.end())
+    refuse_for_google("hidden_act is \"" + act + "\" and Google's modeling.py only knows " +
+                      std::string(known_text));
+  return act;
 }
 
 }  // namespace tensorferry

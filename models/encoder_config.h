@@ -2,6 +2,7 @@
 // same dimensions, checked the same way before any of them is trusted.
 #pragma once
 
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -19,5 +20,16 @@ namespace tensorferry {
 // whose default is `activation`.
 Symbols encoder_symbols(const nlohmann::json& hf, const std::string& file,
                         const std::string& activation);
+
+// Throws Error(kUsage) "google-tf1 cannot express this model: `why`".
+[[noreturn]] void refuse_for_google(const std::string& why);
+
+// Refuses what Google's TF1 modeling.py of the lineage hard-codes otherwise: a LayerNorm epsilon
+// other than 1e-12, position embeddings other than absolute, a decoder, and a hidden_act (as
+// transformers spells it; `activation` when absent) outside `known`, which `known_text` names in
+// the message. Returns the activation.
+std::string check_google_encoder(const nlohmann::json& hf, const std::string& activation,
+                                 std::initializer_list<std::string_view> known,
+                                 std::string_view known_text);
 
 }  // namespace tensorferry

@@ -149,34 +149,16 @@ void AlbertFamily::bind_symbol(ModelConfig& config, char symbol, uint64_t value)
 std::vector<std::string> AlbertFamily::check_expressible(
     Convention target, const ModelConfig& config, const std::vector<std::string>& groups) const {
   if (target != Convention::kGoogleTf1) return {};
-  const nlohmann::json& hf = config.hf;
-  const std::string file = "config";
-  auto refuse = [&](const std::string& why) {
-    throw Error(ErrorKind::kUsage, "google-tf1 cannot express this model: " + why);
-  };
-  const double eps = config_epsilon(hf, "layer_norm_eps", 1e-12, file);
-  if (!same_float(eps, 1e-12))
-    refuse("layer_norm_eps is " + nlohmann::json(eps).dump() +
-           " but Google's modeling.py hard-codes 1e-12");
-  const std::string position =
-      config_string(hf, "position_embedding_type", file).value_or("absolute");
-  if (position != "absolute")
-    refuse("position_embedding_type is \"" + position +
-           "\" but Google's modeling.py only has absolute position embeddings");
   if (config.symbols.at('E') == config.symbols.at('H'))
-    refuse(
+    refuse_for_google(
         "embedding_size equals hidden_size, and Google's modeling.py then has no "
         "embedding_hidden_mapping_in, which transformers' AlbertModel always applies");
-  const std::string act = config_activation(hf, "hidden_act", "gelu_new", file);
-  if (act == "gelu")
-    refuse(
+  if (config_activation(config.hf, "hidden_act", "gelu_new", "config") == "gelu")
+    refuse_for_google(
         "hidden_act is \"gelu\" (the erf form) and Google's modeling.py computes only the tanh "
         "approximation (transformers' \"gelu_new\")");
-  static const char* kGoogleActivations[] = {"gelu_new", "relu", "tanh", "linear"};
-  if (std::none_of(std::begin(kGoogleActivations), std::end(kGoogleActivations),
-                   [&](const char* a) { return act == a; }))
-    refuse("hidden_act is \"" + act +
-           "\" and Google's modeling.py only knows gelu (tanh form), relu, tanh and linear");
+  check_google_encoder(config.hf, "gelu_new", {"gelu_new", "relu", "tanh", "linear"},
+                       "gelu (tanh form), relu, tanh and linear");
   return {};
 }
 

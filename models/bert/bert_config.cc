@@ -113,8 +113,6 @@ bool BertFamily::group_enabled(const ModelConfig& config, std::string_view group
 
 std::vector<std::string> BertFamily::check_expressible(
     Convention target, const ModelConfig& config, const std::vector<std::string>& groups) const {
-  const nlohmann::json& hf = config.hf;
-  const std::string file = "config";
   auto refuse = [&](const std::string& why) {
     throw Error(ErrorKind::kUsage,
                 std::string(convention_name(target)) + " cannot express this model: " + why);
@@ -129,26 +127,8 @@ std::vector<std::string> BertFamily::check_expressible(
         " always decode with the word embeddings");
   if (target != Convention::kGoogleTf1) return {};
 
-  const double eps = config_epsilon(hf, "layer_norm_eps", 1e-12, file);
-  if (!same_float(eps, 1e-12))
-    refuse("layer_norm_eps is " + nlohmann::json(eps).dump() +
-           " but Google's modeling.py hard-codes 1e-12");
-  const std::string position =
-      config_string(hf, "position_embedding_type", file).value_or("absolute");
-  if (position != "absolute")
-    refuse("position_embedding_type is \"" + position +
-           "\" but Google's modeling.py only has absolute position embeddings");
-  if (config_bool(hf, "is_decoder", false) || config_bool(hf, "add_cross_attention", false))
-    refuse(
-        "it is a decoder (is_decoder / add_cross_attention) and Google's modeling.py is an "
-        "encoder only");
-  const std::string act = config_activation(hf, "hidden_act", "gelu", file);
-  static const char* kGoogleActivations[] = {"gelu", "relu", "tanh", "linear"};
-  if (std::none_of(std::begin(kGoogleActivations), std::end(kGoogleActivations),
-                   [&](const char* a) { return act == a; }))
-    refuse("hidden_act is \"" + act +
-           "\" and Google's modeling.py only knows gelu, relu, tanh "
-           "and linear");
+  const std::string act = check_google_encoder(
+      config.hf, "gelu", {"gelu", "relu", "tanh", "linear"}, "gelu, relu, tanh and linear");
   std::vector<std::string> notes;
   if (act == "gelu")
     notes.push_back(

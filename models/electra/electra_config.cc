@@ -13,8 +13,8 @@
 
 #include "core/error.h"
 #include "models/config_json.h"
-#include "models/encoder_config.h"
 #include "models/electra/electra.h"
+#include "models/encoder_config.h"
 
 namespace tensorferry {
 
@@ -178,36 +178,17 @@ void ElectraFamily::bind_symbol(ModelConfig& config, char symbol, uint64_t value
 std::vector<std::string> ElectraFamily::check_expressible(
     Convention target, const ModelConfig& config, const std::vector<std::string>& groups) const {
   if (target != Convention::kGoogleTf1) return {};
-  auto refuse = [&](const std::string& why) {
-    throw Error(ErrorKind::kUsage, "google-tf1 cannot express this model: " + why);
-  };
   if (generator_)
-    refuse(
+    refuse_for_google(
         "Google's checkpoints hold the generator only beside its discriminator, whose size "
         "electra_hparams.json states and the generator's is a fraction of; convert the "
         "discriminator");
   if (std::find(groups.begin(), groups.end(), "classifier") != groups.end())
-    refuse(
+    refuse_for_google(
         "ElectraForSequenceClassification's head (dense, gelu, out_proj) has no counterpart in "
         "Google's run_finetuning.py, whose classifier is one dense layer");
-  const nlohmann::json& hf = config.hf;
-  const std::string file = "config";
-  const double eps = config_epsilon(hf, "layer_norm_eps", 1e-12, file);
-  if (!same_float(eps, 1e-12))
-    refuse("layer_norm_eps is " + nlohmann::json(eps).dump() +
-           " but Google's modeling.py hard-codes 1e-12");
-  const std::string position =
-      config_string(hf, "position_embedding_type", file).value_or("absolute");
-  if (position != "absolute")
-    refuse("position_embedding_type is \"" + position +
-           "\" but Google's modeling.py only has absolute position embeddings");
-  const std::string act = config_activation(hf, "hidden_act", "gelu", file);
-  static const char* kGoogleActivations[] = {"gelu", "relu", "tanh", "linear"};
-  if (std::none_of(std::begin(kGoogleActivations), std::end(kGoogleActivations),
-                   [&](const char* a) { return act == a; }))
-    refuse("hidden_act is \"" + act +
-           "\" and Google's modeling.py only knows gelu, relu, tanh "
-           "and linear");
+  check_google_encoder(config.hf, "gelu", {"gelu", "relu", "tanh", "linear"},
+                       "gelu, relu, tanh and linear");
   return {};
 }
 
