@@ -149,7 +149,9 @@ std::vector<ParamRow> electra_rows(bool generator) {
       for (ParamRow& row : projection_rows(generator)) rows.push_back(row);
     rows.push_back(from_bert(bert, net));
   }
-  rows.insert(rows.end(), kHeadRows.begin(), kHeadRows.end());
+  // Each network has its own heads: the generator's are not the discriminator's to read.
+  for (const ParamRow& row : kHeadRows)
+    if ((row.group == "generator") == generator) rows.push_back(row);
   return rows;
 }
 
