@@ -292,6 +292,16 @@ def test_hf_outputs_load_without_missing_keys_and_match(electra):
             assert_outputs_match(o["name"], c, HEADS_OF[c["class"]])
 
 
+def test_hf_tf2_outputs_have_the_layout_tf_saves(electra):
+    checked = 0
+    for o in outputs_of(electra, "hf-tf2"):
+        c = electra["checks"][o["name"]]
+        if "layout" in c:
+            assert c["layout"] == c["layout_ref"], o["name"]
+            checked += 1
+    assert checked >= 4
+
+
 def test_google_checkpoint_becomes_discriminator_and_generator(electra):
     """One Google checkpoint, two HF folders: the discriminator by default, the smaller
     generator with --class ElectraForMaskedLM; each loads and computes Google's outputs."""
