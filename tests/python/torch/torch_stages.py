@@ -47,10 +47,11 @@ def _encoder_blocks(base):
 
 
 def encoder_stages(model, tokens, types, dtype):
-    """BERT and ALBERT (their base models and head classes), stage by stage: the blocks' outputs
+    """BERT, ALBERT and ELECTRA (their base models and head classes), stage by stage: the blocks' outputs
     are captured in call order, which is layer order."""
     model = model.to(dtype).eval()
-    base = next((getattr(model, n) for n in ("bert", "albert") if hasattr(model, n)), model)
+    base = next((getattr(model, n) for n in ("bert", "albert", "electra") if hasattr(model, n)),
+                model)
     calls, captured, hooks = {"attention": [], "layer": []}, {}, []
     for block in _encoder_blocks(base):
         hooks.append(block.attention.register_forward_hook(
@@ -82,6 +83,8 @@ def encoder_stages(model, tokens, types, dtype):
             stages[name] = out[attr][0]
     if type(model).__name__.endswith("ForMaskedLM"):
         stages["mlm logits"] = out.logits[0]
+    if type(model).__name__ == "ElectraForPreTraining":  # one logit a token
+        stages["discriminator logits"] = out.logits[0].reshape(-1, 1)
     if type(model).__name__.endswith("ForSequenceClassification"):
         stages["classifier logits"] = out.logits[0]
     stages = {k: v.numpy() for k, v in stages.items()}
