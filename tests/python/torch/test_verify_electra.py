@@ -14,7 +14,7 @@ from transformers import (ElectraConfig, ElectraForMaskedLM, ElectraForPreTraini
 
 from torch_broken import broken_copy
 from torch_stages import encoder_stages, stage_errors
-from verify_util import copy_model_dir, report_sequences, stage, verify
+from verify_util import copy_model_dir, report_sequences, verify
 
 MAX_ERROR = 1e-5
 CONFIG = dict(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=3,
