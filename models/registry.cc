@@ -2,6 +2,8 @@
 // (models/family.h: table, config mapping) and its verify side (verify/family.h: verify's own
 // reading of the framework, and its forward pass) side by side. Everything else finds a family
 // through these lists (by name, by config.json, by tensor names); see docs/adding-a-family.md.
+#include "models/albert/albert.h"
+#include "models/albert/albert_verify.h"
 #include "models/bert/bert.h"
 #include "models/bert/bert_verify.h"
 #include "models/family.h"
@@ -24,6 +26,7 @@ const std::vector<Registered>& registered() {
       {gpt2_family(), verify::gpt2_verify_family()},
       {bert_family(), verify::bert_verify_family()},
       {llama_family(), verify::llama_verify_family()},
+      {albert_family(), verify::albert_verify_family()},
   };
   return families;
 }

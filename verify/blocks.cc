@@ -97,7 +97,7 @@ void EncoderHeads::pooler(const Linear& dense, Activation act) {
 void EncoderHeads::masked_lm(const MaskedLm& p) {
   if (!w_.has(p.transform.weight, 0) && !w_.has(p.bias, 0)) return;
   record_.run("mlm logits", -1, true, offsets_, [&] {
-    Matrix t = apply(w_, p.transform, 0, h_, h_.cols);
+    Matrix t = apply(w_, p.transform, 0, h_, p.width ? p.width : h_.cols);
     activate(t, p.activation);
     layer_norm(w_, p.norm.scale, p.norm.shift, 0, t, c_.layer_norm_eps);
     const bool untied = !c_.tie_word_embeddings && p.untied_decoder &&

@@ -113,6 +113,7 @@ class EncoderHeads {
     Param table;
     std::optional<Param> untied_decoder;
     Param bias;
+    int64_t width = 0;  // the transform's output width (the table's); 0 = the hidden width
   };
   void masked_lm(const MaskedLm& p);
   // `name` = out(pooler output), `labels` 0 = as many as the stored matrix has.

@@ -40,6 +40,25 @@ std::string find_config(const Model& model) {
                       " checkpoint: verify needs the model's config (give a model folder)");
 }
 
+// Whether the folder of `path` holds a config of `family` in `convention` that reads as that
+// family's (HF configs name their model_type): what tells apart families whose tables share
+// the token-table name (the BERT lineage's base models, ALBERT's and BERT's Google names).
+bool config_fits(const std::string& path, const Family& family, Convention convention) {
+  fs::path dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  for (auto name : family.config_files[static_cast<size_t>(convention)]) {
+    const auto found = find_in_folder(dir.string(), name);
+    if (!found) continue;
+    try {
+      read_model_config(family, convention, *found);
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::pair<const Family*, Convention> detect_convention(const std::vector<TensorEntry>& tensors,
@@ -51,6 +70,12 @@ std::pair<const Family*, Convention> detect_convention(const std::vector<TensorE
       if (forced && convention != *forced) continue;
       if (has_token_table(tensors, *family, convention)) found.emplace_back(family, convention);
     }
+  if (found.size() > 1) {
+    std::vector<std::pair<const Family*, Convention>> fitting;
+    for (const auto& [f, c] : found)
+      if (config_fits(path, *f, c)) fitting.emplace_back(f, c);
+    if (fitting.size() == 1) return fitting.front();
+  }
   if (found.size() == 1) return found.front();
   if (found.empty()) {
     std::string expected;

@@ -46,6 +46,8 @@ struct ModelConfig {
   int64_t heads = 0;
   int64_t inner = 0;            // MLP width
   int64_t type_vocab_size = 0;  // BERT token types
+  int64_t embedding_size = 0;   // width of the embedding tables when not `hidden` (ALBERT, ELECTRA)
+  int64_t layer_groups = 0;     // ALBERT: the stored sets of block weights the layers share
   double layer_norm_eps = 0;
   Activation activation = Activation::kGeluErf;
   std::string activation_name;      // as the config spells it

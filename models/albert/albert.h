@@ -20,6 +20,8 @@ class AlbertFamily final : public Family {
   const std::vector<FileRow>& files() const override;
   bool supports(Convention c) const override { return c != Convention::kOpenAiTf1; }
   std::string_view config_file(Convention c) const override;
+  // The name in Google's albert_*.tar.gz releases.
+  std::string_view tf1_checkpoint_prefix(Convention c) const override { return "model.ckpt-best"; }
 
   bool matches_hf_config(const nlohmann::json& config) const override;
   ModelConfig read_config(Convention c, const std::string& text,

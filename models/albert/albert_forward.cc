@@ -1,0 +1,50 @@
+// ALBERT (google-research/albert modeling.py; HF AlbertModel / TFAlbertModel): embeddings of
+// width E, mapped to the hidden width H by embedding_hidden_mapping_in (part of the
+// "embeddings" stage), then BERT's post-LayerNorm blocks where layer l applies the weights of
+// group l * groups / layers (one group: one set of weights for the whole depth), and the heads
+// the checkpoint carries: pooler, masked-LM logits (transform to E, tied to the [V, E] word
+// table), sentence-order logits and classifier logits on the pooled output.
+#include "models/albert/albert_verify.h"
+#include "verify/blocks.h"
+
+namespace tensorferry::verify::albert {
+
+void run(Pass& p) {
+  const ModelConfig& c = p.c;
+  ModelWeights& w = p.w;
+  bool ok = p.embeddings([&] {
+    const Matrix e =
+        encoder_embeddings(w, c, {kWordEmb, kTypeEmb, kPosEmb, {kEmbLnScale, kEmbLnShift}}, p.flat,
+                           p.flat.positions, c.embedding_size);
+    return apply(w, {kMappingWeight, kMappingBias}, 0, e, c.hidden);
+  });
+  // transformers: int(l / (layers / groups)); Google: int(l / layers * groups): the same group.
+  auto group = [&](int l) { return static_cast<int>(l * c.layer_groups / c.layers); };
+  const SelfAttention attention = {{kQueryWeight, kQueryBias},
+                                   {kKeyWeight, kKeyBias},
+                                   {kValueWeight, kValueBias},
+                                   {kAttnOutWeight, kAttnOutBias},
+                                   {kAttnLnScale, kAttnLnShift}};
+  const FeedForward mlp = {
+      {kFfnWeight, kFfnBias}, {kFfnOutWeight, kFfnOutBias}, {kFfnLnScale, kFfnLnShift}};
+  ok = ok &&
+       run_layers(
+           p.record, c.layers, p.offsets, p.h,
+           [&](int i, Matrix& x) { post_norm_attention(w, c, attention, group(i), p.offsets, x); },
+           [&](int i, Matrix& x) { post_norm_mlp(w, c, mlp, group(i), x); });
+  if (!ok) return;
+
+  EncoderHeads heads(p.record, w, c, p.h, p.offsets);
+  heads.pooler({kPoolerWeight, kPoolerBias}, Activation::kTanh);
+  heads.masked_lm({{kMlmDenseWeight, kMlmDenseBias},
+                   c.activation,
+                   {kMlmLnScale, kMlmLnShift},
+                   kWordEmb,
+                   std::nullopt,
+                   kMlmBias,
+                   c.embedding_size});
+  heads.pooled("sop logits", {kSopWeight, kSopBias}, 2);
+  heads.pooled("classifier logits", {kClassifierWeight, kClassifierBias}, 0);
+}
+
+}  // namespace tensorferry::verify::albert
