@@ -16,6 +16,7 @@ into Google's graph; transformers' load_tf_weights_in_albert) and compare the la
 and every head's logits with the source model's, within 1e-5.
 """
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -314,7 +315,11 @@ def test_hf_tf2_outputs_load_without_from_pt_and_match(albert):
     for o in outputs_of(albert, "hf-tf2"):
         c = albert["checks"][o["name"]]
         assert c["class"] == EXPECTED_CLASS[o["root"]], o["name"]
-        info = c["loading_info"]
+        # The classifier's weightless Dropout is named by a per-process Keras counter: a loading
+        # process that built other models first calls it otherwise (files TF saves itself
+        # behave the same; the layout test compares with one). Nothing else may differ.
+        info = {k: [n for n in v if not re.fullmatch(r"dropout_\d+", n)]
+                for k, v in c["loading_info"].items()}
         assert info["missing_keys"] == [] and info["unexpected_keys"] == [], (o["name"], info)
         assert_outputs_match(o["name"], c, HEADS_OF[c["class"]] - {"pooler_output"})
 
