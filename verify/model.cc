@@ -40,9 +40,20 @@ std::string find_config(const Model& model) {
                       " checkpoint: verify needs the model's config (give a model folder)");
 }
 
+// How many of the tensors `family`'s table for `convention` names.
+size_t tensors_named(const std::vector<TensorEntry>& tensors, const Family& family,
+                     Convention convention) {
+  size_t count = 0;
+  for (const auto& t : tensors) {
+    auto key = normalize_name(family, convention, t.name);
+    if (key && match_param(family, convention, *key)) ++count;
+  }
+  return count;
+}
+
 // Whether the folder of `path` holds a config of `family` in `convention` that reads as that
 // family's (HF configs name their model_type): what tells apart families whose tables share
-// the token-table name (the BERT lineage's base models, ALBERT's and BERT's Google names).
+// the token-table name and as many other names (ELECTRA's and BERT's base models).
 bool config_fits(const std::string& path, const Family& family, Convention convention) {
   fs::path dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
@@ -71,8 +82,17 @@ std::pair<const Family*, Convention> detect_convention(const std::vector<TensorE
       if (has_token_table(tensors, *family, convention)) found.emplace_back(family, convention);
     }
   if (found.size() > 1) {
-    std::vector<std::pair<const Family*, Convention>> fitting;
-    for (const auto& [f, c] : found)
+    // Families that share the token table's name (the BERT lineage) differ in their other
+    // names: the table that names the most tensors, and among equals the family whose config
+    // the folder holds.
+    std::vector<size_t> named;
+    for (const auto& [f, c] : found) named.push_back(tensors_named(tensors, *f, c));
+    const size_t most = *std::max_element(named.begin(), named.end());
+    std::vector<std::pair<const Family*, Convention>> best, fitting;
+    for (size_t i = 0; i < found.size(); ++i)
+      if (named[i] == most) best.push_back(found[i]);
+    if (best.size() == 1) return best.front();
+    for (const auto& [f, c] : best)
       if (config_fits(path, *f, c)) fitting.emplace_back(f, c);
     if (fitting.size() == 1) return fitting.front();
   }
