@@ -211,6 +211,44 @@ GGUF_SEEDS = textwrap.dedent("""
         w.write_kv_data_to_file()
         w.write_tensors_to_file()
         w.close()
+
+    # A whole (tiny) Llama 3 as llama.cpp's converter writes it, so that gguf -> hf-pytorch gets
+    # past the config: hyperparameters, a byte-level BPE tokenizer, every layer's tensors, and
+    # rope_freqs.weight for llama3 scaling (factor 8, original context 8192, rotary width 4:
+    # divisors 1 and 1 / ((1 - s) / 8 + s), s = (8192 / wavelength - 1) / 3, in f32 steps).
+    import math
+    import torch
+    freqs = 1.0 / (500000.0 ** (torch.arange(0, 4, 2, dtype=torch.float32) / 4))
+    wavelength = 2 * math.pi / freqs[1]
+    smooth = (8192 / wavelength - 1.0) / 3.0
+    divisors = np.array([1.0, float(1 / ((1 - smooth) / 8.0 + smooth))], dtype=np.float32)
+    w = gguf.GGUFWriter(out / "llama3.gguf", "llama")
+    for key, value in (("block_count", 1), ("context_length", 16), ("embedding_length", 8),
+                       ("feed_forward_length", 16), ("attention.head_count", 2),
+                       ("attention.head_count_kv", 1), ("vocab_size", 4),
+                       ("rope.dimension_count", 4)):
+        w.add_uint32(f"llama.{key}", value)
+    w.add_float32("llama.rope.freq_base", 500000.0)
+    w.add_float32("llama.attention.layer_norm_rms_epsilon", 1e-5)
+    w.add_uint32("general.file_type", 0)
+    w.add_string("tokenizer.ggml.model", "gpt2")
+    w.add_array("tokenizer.ggml.tokens", ["a", "b", "ab", "<|end|>"])
+    w.add_array("tokenizer.ggml.token_type", [1, 1, 1, 3])
+    w.add_array("tokenizer.ggml.merges", ["a b"])
+    w.add_uint32("tokenizer.ggml.bos_token_id", 3)
+    w.add_tensor("rope_freqs.weight", divisors)
+    rng = np.random.default_rng(0)
+    for name, shape in (("token_embd", (4, 8)), ("blk.0.attn_norm", (8,)),
+                        ("blk.0.attn_q", (8, 8)), ("blk.0.attn_k", (4, 8)),
+                        ("blk.0.attn_v", (4, 8)), ("blk.0.attn_output", (8, 8)),
+                        ("blk.0.ffn_norm", (8,)), ("blk.0.ffn_gate", (16, 8)),
+                        ("blk.0.ffn_up", (16, 8)), ("blk.0.ffn_down", (8, 16)),
+                        ("output_norm", (8,))):
+        w.add_tensor(name + ".weight", rng.standard_normal(shape).astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
 """)
 
 

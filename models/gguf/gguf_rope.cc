@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 #include "models/gguf/gguf_arch.h"
@@ -89,35 +90,39 @@ nlohmann::json llama3_rope_scaling(std::span<const float> factors, float base, u
                         std::to_string(dim) + " has " + std::to_string((dim + 1) / 2) +
                         " frequencies",
                     name);
-  Llama3Rope r;
-  r.base = base;
-  r.dim = dim;
-  r.factor = factors.back();  // the lowest frequency is scaled by the whole factor
-  // The converter's original context is 8192 unless the config says otherwise; a blended value
-  // v = 1 / ((1 - s) / factor + s), s = (old / wavelen - 1) / 3, names the context it came from.
-  std::vector<double> contexts = {8192};
+  // Candidates, most likely first: the lowest frequency's divisor (the whole factor, unless
+  // even it is blended) or a factor Llama 3.x uses, with the converter's original context 8192;
+  // then contexts solved from each blended value v = 1 / ((1 - s) / factor + s),
+  // s = (context / wavelength - 1) / 3; then powers of two.
+  std::vector<std::pair<double, double>> candidates;
+  const double last = factors.back();
+  for (const double f : {last, 8.0, 32.0, 16.0, 4.0, 2.0}) candidates.emplace_back(f, 8192);
   const std::vector<float> wavelen = wavelengths(base, dim);
   for (size_t j = 0; j < factors.size(); ++j) {
     const double v = factors[j];
-    if (v == 1.0 || v == r.factor || r.factor == 1.0) continue;
-    const double s = (1 / v - 1 / r.factor) / (1 - 1 / r.factor);
+    if (v == 1.0 || v == last || last == 1.0) continue;
+    const double s = (1 / v - 1 / last) / (1 - 1 / last);
     const double context = std::round(wavelen[j] * (3 * s + 1));
-    if (context >= 1 && context <= 1e12) contexts.push_back(context);  // not NaN, inf, <= 0
+    if (context >= 1 && context <= 1e12) candidates.emplace_back(last, context);  // finite, > 0
   }
-  for (double c = 256; c <= 16777216; c *= 2) contexts.push_back(c);
-  for (const double c : contexts) {
-    r.original_context = c;
+  for (double c = 256; c <= 16777216; c *= 2) candidates.emplace_back(last, c);
+  Llama3Rope r;
+  r.base = base;
+  r.dim = dim;
+  for (const auto& [factor, context] : candidates) {
+    r.factor = factor;
+    r.original_context = context;
     if (!same_bits(llama3_rope_factors(r), factors)) continue;
-    return {{"factor", shortest_float(r.factor)},
+    return {{"factor", shortest_float(static_cast<float>(factor))},
             {"high_freq_factor", 4.0},
             {"low_freq_factor", 1.0},
-            {"original_max_position_embeddings", static_cast<uint64_t>(c)},
+            {"original_max_position_embeddings", static_cast<uint64_t>(context)},
             {"rope_type", "llama3"}};
   }
   throw_bad_input(file, std::nullopt,
                   "GGUF: the rotary divisors match no llama3 rope_scaling (low_freq_factor 1, "
                   "high_freq_factor 4, factor " +
-                      std::to_string(r.factor) + ")",
+                      std::to_string(last) + ")",
                   name);
 }
 

@@ -33,7 +33,8 @@ std::vector<float> llama3_rope_factors(const Llama3Rope& rope);
 std::vector<float> llama3_rope_factors_of(const nlohmann::json& hf);
 
 // The rope_scaling object whose divisors are bit-identical to `factors` (low_freq_factor 1 and
-// high_freq_factor 4, as in every Llama 3; factor and original context found from the values).
+// high_freq_factor 4, as in every Llama 3; factor and original context found from the values,
+// Llama 3.x's own settings first where several reproduce them, as with a narrow rotary width).
 // Throws kBadInput naming the tensor when no such object exists.
 nlohmann::json llama3_rope_scaling(std::span<const float> factors, float base, uint64_t dim,
                                    const std::string& file);

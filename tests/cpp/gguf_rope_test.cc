@@ -72,6 +72,20 @@ TEST(GgufRope, RopeScalingIsRebuiltFromTheDivisors) {
   }
 }
 
+// With a rotary width of 4 even the lowest frequency is blended: other settings reproduce the
+// two divisors too, Llama 3's own comes back.
+TEST(GgufRope, NarrowRotaryWidthGivesBackLlama3Settings) {
+  Llama3Rope r;
+  r.base = 500000;
+  r.dim = 4;
+  const std::vector<float> f = llama3_rope_factors(r);
+  ASSERT_EQ(f.size(), 2U);
+  ASSERT_NE(f[1], 8.0F);  // blended
+  const nlohmann::json s = llama3_rope_scaling(f, r.base, r.dim, "m.gguf");
+  EXPECT_EQ(s["factor"], 8.0);
+  EXPECT_EQ(s["original_max_position_embeddings"], 8192U);
+}
+
 TEST(GgufRope, DivisorsOfNoLlama3ScalingAreBadInput) {
   std::vector<float> f = llama3_rope_factors(llama_3_2());
   f[1] = 3.0F;  // a high frequency scaled: no llama3 setting does that
