@@ -131,6 +131,12 @@ int ConversionVerifier::print(std::ostream& out, std::ostream& err, bool quiet) 
     std::rethrow_exception(error_);
   }
   if (!report_) return 0;
+  if (report_->passed && report_->identical) {
+    if (quiet) return 0;
+    out << "verify: ok, " << verify::describe_identical(*report_->identical)
+        << "; every stage: " << reproduce_command() << " --always-forward\n";
+    return 0;
+  }
   if (report_->passed) {
     if (quiet) return 0;
     out << "verify: ok, " << report_->stages.size() << " stages agree within "

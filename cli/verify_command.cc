@@ -21,6 +21,7 @@ struct VerifyArgs {
   std::vector<std::string> tokens, token_types;
   bool no_fixed_tokens = false;
   bool allow_missing_heads = false;
+  bool always_forward = false;
   bool json = false;
   bool quiet = false;
 };
@@ -34,6 +35,7 @@ int run_verify(const VerifyArgs& args) {
   options.sequences = parse_token_sequences(args.tokens, args.token_types);
   options.fixed_sequences = !args.no_fixed_tokens;
   options.allow_missing_heads = args.allow_missing_heads;
+  options.always_forward = args.always_forward;
   auto progress = progress_for_stderr(args.quiet, args.json);
   options.progress = progress.get();
   const verify::VerifyReport report = verify::verify_checkpoints(args.a, args.b, options);
@@ -73,6 +75,9 @@ Run add_verify_command(CLI::App& app) {
                 "run only the --tokens sequences, not the built-in ones");
   cmd->add_flag("--allow-missing-heads", args->allow_missing_heads,
                 "do not fail when an output head is present on one side only");
+  cmd->add_flag("--always-forward", args->always_forward,
+                "run the forward passes even when both sides hold bit-identical weights and "
+                "equal configs (then they are one computation and verify decides without them)");
   cmd->add_flag("--json", args->json,
                 "machine-readable report (schema tensorferry.verify/1, "
                 "docs/schemas/verify.schema.json)");

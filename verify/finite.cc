@@ -45,6 +45,32 @@ Shape unflatten(uint64_t flat, const Shape& shape) {
   return index;
 }
 
+// Whether any element of `piece` has every exponent bit set (a NaN or an infinity), as one
+// branch-free pass the compiler vectorises; the element-wise classification runs only on a hit.
+template <typename Bits>
+bool any_exponent_saturated(std::span<const std::byte> piece, Bits exponent) {
+  const size_t count = piece.size() / sizeof(Bits);
+  Bits hits = 0;
+  for (size_t i = 0; i < count; ++i) {
+    Bits v;
+    std::memcpy(&v, piece.data() + i * sizeof(Bits), sizeof v);
+    hits |= static_cast<Bits>((v & exponent) == exponent);
+  }
+  return hits != 0;
+}
+
+bool may_hold_non_finite(DType dtype, std::span<const std::byte> piece) {
+  switch (dtype) {
+    case DType::kF64: return any_exponent_saturated<uint64_t>(piece, 0x7ff0000000000000ull);
+    case DType::kF32: return any_exponent_saturated<uint32_t>(piece, 0x7f800000u);
+    case DType::kF16: return any_exponent_saturated<uint16_t>(piece, 0x7c00u);
+    case DType::kBF16: return any_exponent_saturated<uint16_t>(piece, 0x7f80u);
+    case DType::kF8E5M2: return any_exponent_saturated<uint8_t>(piece, 0x7cu);
+    case DType::kF8E4M3FN: return any_exponent_saturated<uint8_t>(piece, 0x7fu);
+    default: return false;
+  }
+}
+
 // Counts the non-finite elements of one tensor's bytes, in pieces whose pages are dropped.
 std::optional<NonFiniteTensor> scan(const TensorEntry& entry, std::span<const std::byte> bytes) {
   const size_t size = dtype_size(entry.dtype);
@@ -53,6 +79,11 @@ std::optional<NonFiniteTensor> scan(const TensorEntry& entry, std::span<const st
   uint64_t flat = 0;
   for (size_t done = 0; done < bytes.size(); done += kStreamPiece) {
     const auto piece = bytes.subspan(done, std::min(kStreamPiece, bytes.size() - done));
+    if (!may_hold_non_finite(entry.dtype, piece)) {
+      flat += piece.size() / size;
+      release_consumed(piece);
+      continue;
+    }
     for (size_t at = 0; at + size <= piece.size(); at += size, ++flat) {
       const Kind kind = classify(entry.dtype, piece.data() + at);
       if (kind == Kind::kFinite) continue;

@@ -8,8 +8,7 @@
 
 namespace tensorferry::verify {
 
-ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequences,
-                          const StageObserver& observe) {
+void check_sequences(const Model& model, const std::vector<TokenSequence>& sequences) {
   for (size_t s = 0; s < sequences.size(); ++s) {
     const auto& seq = sequences[s];
     const std::string which = "sequence " + std::to_string(s + 1);
@@ -35,6 +34,11 @@ ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequen
                       std::to_string(model.config.type_vocab_size) + " types of the model");
     }
   }
+}
+
+ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequences,
+                          const StageObserver& observe) {
+  check_sequences(model, sequences);
   Pass pass(model, sequences, observe);
   model.family->run(pass);
   ForwardResult result = std::move(pass.result);

@@ -38,6 +38,10 @@ struct ForwardResult {
 // (for GPT-2-XL about 110 MB per side) are never held for both sides at once.
 using StageObserver = std::function<void(Stage&)>;
 
+// Throws Error(kUsage) for a sequence the model cannot take: empty, longer than its positions,
+// tokens or token types outside its tables.
+void check_sequences(const Model& model, const std::vector<TokenSequence>& sequences);
+
 // Runs the model's family with its convention's semantics on every sequence. A checkpoint whose
 // tensors do not fit (missing, misshapen) yields a stage with `problem` set; the stages that
 // depend on it are left out. Throws Error(kUsage) for tokens outside the model's tables.

@@ -35,6 +35,8 @@ struct RopeConfig {
   double low_freq_factor = 1;             // llama3
   double high_freq_factor = 4;            // llama3
   int64_t original_max_positions = 8192;  // llama3
+
+  bool operator==(const RopeConfig&) const = default;
 };
 
 struct ModelConfig {
@@ -62,6 +64,9 @@ struct ModelConfig {
   RopeConfig rope;
   bool qkv_bias = false, o_bias = false, mlp_bias = false;
   int64_t sliding_window = 0;  // a query sees the keys less than this many positions back; 0 = all
+
+  // Every member: verify's shortcut (identical_weights) relies on a new member taking part.
+  bool operator==(const ModelConfig&) const = default;
 };
 
 // Reads the config `convention` uses from `file`. Throws Error(kBadInput) naming the file and

@@ -101,6 +101,14 @@ std::string scientific(double v) {
   return buf;
 }
 
+std::string describe_identical(const IdenticalWeights& same) {
+  return "weights: " + std::to_string(same.tensors) + " tensors (" + std::to_string(same.values) +
+         " values) bit-identical in canonical form" +
+         (same.transposed ? ", " + std::to_string(same.transposed) + " of them stored transposed"
+                          : "") +
+         "; configs equal: the two forward passes are one computation";
+}
+
 nlohmann::json json_number(double value) {
   if (std::isfinite(value)) return value;
   return nullptr;
@@ -115,6 +123,12 @@ std::string format_verify_table(const VerifyReport& r) {
   std::ostringstream out;
   out << "A: " << describe(r.a) << "\n";
   out << "B: " << describe(r.b) << "\n";
+  if (r.identical) {
+    out << "\n" << describe_identical(*r.identical) << "\n";
+    for (const auto& note : r.notes) out << "note: " << note << "\n";
+    out << "OK: the forward passes were not run (--always-forward runs them)\n";
+    return out.str();
+  }
   out << r.sequences.size() << " token sequences (";
   for (size_t i = 0; i < r.sequences.size(); ++i)
     out << (i ? ", " : "") << r.sequences[i].tokens.size();
@@ -203,6 +217,11 @@ nlohmann::json verify_report_json(const VerifyReport& r) {
   } else {
     doc["first_failure"] = nullptr;
   }
+  doc["proof"] = r.identical ? "identical-weights" : "forward";
+  if (r.identical)
+    doc["identical"] = {{"tensors", r.identical->tensors},
+                        {"values", r.identical->values},
+                        {"transposed", r.identical->transposed}};
   doc["notes"] = r.notes;
   doc["seconds"] = r.seconds;
   return doc;

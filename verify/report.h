@@ -26,6 +26,9 @@ std::string where(const StageReport& stage);
 // The passing stage whose error used the largest share of its bound; nullptr when none passed.
 const StageReport* closest_to_bound(const VerifyReport& report);
 
+// "weights: 392 tensors (124439808 values) bit-identical in canonical form; configs equal: ..."
+std::string describe_identical(const IdenticalWeights& same);
+
 // "1.234e-05"; "inf", "-inf", "nan" for the non-finite.
 std::string scientific(double value);
 

@@ -51,8 +51,9 @@ void note_config_differences(const ModelConfig& a, const ModelConfig& b,
 
 // The failed "weights" stage when a side's stored weights hold a NaN or an infinity (A first: a
 // source that is not finite makes every comparison meaningless); nullopt when both are finite.
-std::optional<StageReport> non_finite_weights(Model& a, Model& b) {
-  for (auto [side, model] : {std::pair{"A", &a}, std::pair{"B", &b}}) {
+std::optional<StageReport> non_finite_weights(Model& a, Model* b) {
+  for (auto [side, model] : {std::pair{"A", &a}, std::pair{"B", b}}) {
+    if (!model) continue;
     const auto found = find_non_finite_weight(model->weights->reader());
     if (!found) continue;
     StageReport r;
@@ -114,12 +115,31 @@ VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
                           options.sequences.end());
   if (report.sequences.empty()) throw_usage("no token sequences to run");
 
+  check_sequences(a, report.sequences);  // refused even when no forward pass has to run
+  check_sequences(b, report.sequences);
   note_config_differences(a.config, b.config, report.notes);
+  if (!options.always_forward) {
+    if (options.progress) options.progress->step("verify: comparing the weights");
+    report.identical = identical_weights(a, b);
+    if (!report.identical) {
+      a.weights->forget_reads();  // the forward pass reports its own reads
+      b.weights->forget_reads();
+    }
+  }
   // Before anything is computed: from weights that are not finite every stage would be NaN on
-  // both sides.
-  if (auto weights = non_finite_weights(a, b)) {
+  // both sides. B's weights, when identical to A's, need no second look.
+  if (auto weights = non_finite_weights(a, report.identical ? nullptr : &b)) {
+    report.identical.reset();
     report.stages.push_back(std::move(*weights));
     report.first_failure = 0;
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return report;
+  }
+  if (report.identical) {
+    report.a.unused_weights = a.weights->unused_weights();
+    report.b.unused_weights = b.weights->unused_weights();
+    report.passed = true;
     report.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;

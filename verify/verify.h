@@ -11,6 +11,7 @@
 #include "core/progress.h"
 #include "verify/bound.h"
 #include "verify/forward.h"
+#include "verify/identical_weights.h"
 
 namespace tensorferry::verify {
 
@@ -26,6 +27,8 @@ struct VerifyOptions {
   bool allow_missing_heads = false;
   // Hears of every stage as it is computed (A's) and compared (B's), when given.
   ProgressSink* progress = nullptr;
+  // Runs the forward passes even when the weights are identical (see identical_weights.h).
+  bool always_forward = false;
 };
 
 enum class StageStatus {
@@ -85,6 +88,9 @@ struct VerifyReport {
   bool passed = false;
   std::vector<std::string> notes;  // config differences, unused tensors, ...
   double seconds = 0;
+  // Set when equal configs and bit-identical weights decided it: no forward pass ran and
+  // `stages` is empty.
+  std::optional<IdenticalWeights> identical;
 };
 
 // Opens both checkpoints (detecting convention and config), runs both forward passes and

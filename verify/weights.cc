@@ -124,6 +124,11 @@ std::vector<std::string> ModelWeights::take_read_log() {
   return log;
 }
 
+void ModelWeights::forget_reads() {
+  read_log_.clear();
+  used_.clear();
+}
+
 std::vector<std::string> ModelWeights::unused_weights() const {
   std::vector<std::string> unused;
   const auto& tensors = reader_->tensors();

@@ -54,6 +54,9 @@ class ModelWeights {
 
   // Names of the tensors read since the last call (for reports: which tensors feed a stage).
   std::vector<std::string> take_read_log();
+  // Forgets what has been read so far (the log and the used set), so that a forward pass after
+  // a look at every tensor (identical_weights) reports only its own reads.
+  void forget_reads();
   // Weight tensors no forward-pass parameter resolved to and that are not known buffers, aliases
   // or training state: often the sign of a misnamed tensor.
   std::vector<std::string> unused_weights() const;

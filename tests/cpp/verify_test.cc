@@ -199,8 +199,11 @@ TEST(VerifyForward, Gpt2ConventionsAgree) {
   for (auto [tensors, convention] : {std::pair{to_openai(w), Convention::kOpenAiTf1},
                                      {to_gpt2_tf2(w), Convention::kHfTf2},
                                      {pt(), Convention::kHfPytorch}}) {
-    const VerifyReport r = run(pt(), Convention::kHfPytorch, tensors, convention, c, c);
+    VerifyOptions forward;
+    forward.always_forward = true;
+    const VerifyReport r = run(pt(), Convention::kHfPytorch, tensors, convention, c, c, forward);
     EXPECT_TRUE(r.passed) << convention_name(convention) << ": " << first_failure(r);
+    EXPECT_FALSE(r.identical);
     EXPECT_LT(largest_error(r), 1e-12);
     EXPECT_EQ(r.stages.size(), 1u + 2u * c.layers + 2u);  // embeddings, layers, ln_f, logits
     EXPECT_TRUE(r.a.unused_weights.empty());
@@ -216,7 +219,9 @@ TEST(VerifyForward, BertConventionsAgreeOnEveryHead) {
   auto pt = [&] { return to_hf_pytorch(w, bert_verify_family()); };
   for (auto [tensors, convention] :
        {std::pair{to_google(w), Convention::kGoogleTf1}, {to_bert_tf2(w), Convention::kHfTf2}}) {
-    const VerifyReport r = run(pt(), Convention::kHfPytorch, tensors, convention, c, c);
+    VerifyOptions forward;
+    forward.always_forward = true;
+    const VerifyReport r = run(pt(), Convention::kHfPytorch, tensors, convention, c, c, forward);
     EXPECT_TRUE(r.passed) << convention_name(convention) << ": " << first_failure(r);
     EXPECT_LT(largest_error(r), 1e-12);
     for (const char* head : {"pooler", "mlm logits", "nsp logits", "classifier logits",
@@ -229,18 +234,81 @@ TEST(VerifyForward, BertConventionsAgreeOnEveryHead) {
   }
 }
 
+// Equal configs and bit-identical canonical weights decide without the forward pass, across
+// conventions that store the matrices transposed (Google TF1 kernels [in, out] against PyTorch
+// [out, in]) or reshaped (OpenAI [1, in, out]); anything else runs it.
+TEST(VerifyIdentical, DecidesWithoutTheForwardPassOnlyWhenNothingDiffers) {
+  const ModelConfig g = tiny_gpt2_config();
+  const Weights gw = random_gpt2(g, 7);
+  const VerifyReport openai = run(to_hf_pytorch(gw, Family::kGpt2), Convention::kHfPytorch,
+                                  to_openai(gw), Convention::kOpenAiTf1, g, g);
+  ASSERT_TRUE(openai.identical);
+  EXPECT_TRUE(openai.passed);
+  EXPECT_TRUE(openai.stages.empty());
+  EXPECT_EQ(openai.identical->transposed, 0u);
+  EXPECT_GT(openai.identical->tensors, 4u * static_cast<uint64_t>(g.layers));
+
+  const ModelConfig c = tiny_bert_config();
+  const Weights w = random_bert(c, 11);
+  const VerifyReport google = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch,
+                                  to_google(w), Convention::kGoogleTf1, c, c);
+  ASSERT_TRUE(google.identical);
+  EXPECT_TRUE(google.passed);
+  EXPECT_GT(google.identical->transposed, 6u * static_cast<uint64_t>(c.layers));
+
+  // One value one ulp off: the forward pass runs (and, that small, passes).
+  auto nudged = to_google(w);
+  float& v = find(nudged, "bert/encoder/layer_1/attention/self/query/kernel")->values[5];
+  v = std::nextafter(v, 1.0f);
+  const VerifyReport off = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, nudged,
+                               Convention::kGoogleTf1, c, c);
+  EXPECT_FALSE(off.identical);
+  EXPECT_FALSE(off.stages.empty());
+  EXPECT_TRUE(off.passed) << first_failure(off);
+
+  // A config that differs in a number the forward pass reads, or only in its file: the first
+  // runs the forward pass, the second does not.
+  ModelConfig eps = c, elsewhere = c;
+  eps.layer_norm_eps *= 2;
+  elsewhere.file = "another/config.json";
+  EXPECT_FALSE(run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch,
+                   to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, c, eps)
+                   .identical);
+  EXPECT_TRUE(run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch,
+                  to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, c, elsewhere)
+                  .identical);
+
+  // A tensor one side lacks, and a cast: the forward pass.
+  auto lacking = to_hf_pytorch(w, Family::kBert);
+  lacking.erase(std::remove_if(lacking.begin(), lacking.end(),
+                               [](const FakeTensor& t) {
+                                 return t.name.find("pooler.dense.bias") != std::string::npos;
+                               }),
+                lacking.end());
+  EXPECT_FALSE(run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, lacking,
+                   Convention::kHfPytorch, c, c)
+                   .identical);
+  auto cast = to_hf_pytorch(w, Family::kBert);
+  cast.front().dtype = DType::kF16;
+  EXPECT_FALSE(run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, cast,
+                   Convention::kHfPytorch, c, c)
+                   .identical);
+}
+
 TEST(VerifyForward, UserSequencesAreChecked) {
   const ModelConfig c = tiny_gpt2_config();
   const Weights w = random_gpt2(c, 3);
   VerifyOptions options;
   options.fixed_sequences = false;
   options.sequences = {{{1, 2, 3}, {}}};
+  options.always_forward = true;
   const VerifyReport r = run(to_openai(w), Convention::kOpenAiTf1, to_openai(w),
                              Convention::kOpenAiTf1, c, c, options);
   EXPECT_TRUE(r.passed);
   EXPECT_EQ(stage(r, "logits").rows, 3);
   options.sequences = {{{1, 2, 61}, {}}};  // 61 is outside the vocabulary
   try {
+    options.always_forward = false;  // refused even where no forward pass has to run
     run(to_openai(w), Convention::kOpenAiTf1, to_openai(w), Convention::kOpenAiTf1, c, c, options);
     FAIL();
   } catch (const Error& e) {
