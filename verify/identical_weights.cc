@@ -74,6 +74,23 @@ bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b) {
   return true;
 }
 
+// Whether a stored shape is one the framework applies the tensor with (the forward pass refuses
+// the others, e.g. OpenAI's conv1d weight without its leading 1); its sizes against the config
+// are the same on both sides when the configs are equal and the shapes match.
+bool shape_fits_use(Use use, const Shape& shape) {
+  switch (use) {
+    case Use::kVector: return shape.size() == 1;
+    case Use::kRowVector: return shape.size() == 2 && shape[0] == 1;
+    case Use::kOpenAiConv1D: return shape.size() == 3 && shape[0] == 1;
+    case Use::kTable:
+    case Use::kLinear:
+    case Use::kTransposedB:
+    case Use::kDense:
+    case Use::kConv1D: return shape.size() == 2;
+  }
+  return false;
+}
+
 // One parameter of one layer on both sides; false when it differs or cannot be compared.
 bool same_parameter(Model& a, Model& b, Param param, int layer, IdenticalWeights& seen) {
   const bool in_a = a.weights->has(param, layer);
@@ -85,6 +102,7 @@ bool same_parameter(Model& a, Model& b, Param param, int layer, IdenticalWeights
   if (ea.dtype != eb.dtype || !is_floating(ea.dtype)) return false;
   const Use use_a = a.weights->spec(param).use;
   const Use use_b = b.weights->spec(param).use;
+  if (!shape_fits_use(use_a, ea.shape) || !shape_fits_use(use_b, eb.shape)) return false;
   const Shape sa = squeezed(ea.shape), sb = squeezed(eb.shape);
   const bool transposed = is_matrix_use(use_a) && is_matrix_use(use_b) &&
                           stored_out_by_in(use_a) != stored_out_by_in(use_b);

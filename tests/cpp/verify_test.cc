@@ -247,6 +247,15 @@ TEST(VerifyIdentical, DecidesWithoutTheForwardPassOnlyWhenNothingDiffers) {
   EXPECT_TRUE(openai.stages.empty());
   EXPECT_EQ(openai.identical->transposed, 0u);
   EXPECT_GT(openai.identical->tensors, 4u * static_cast<uint64_t>(g.layers));
+  // The same elements in a shape OpenAI's code would not apply ([in, out] without the leading
+  // 1): the forward pass runs and refuses it.
+  auto flat = to_openai(gw);
+  FakeTensor* fc = find(flat, "model/h0/mlp/c_fc/w");
+  fc->shape = Shape(fc->shape.begin() + 1, fc->shape.end());
+  const VerifyReport reshaped = run(to_hf_pytorch(gw, Family::kGpt2), Convention::kHfPytorch, flat,
+                                    Convention::kOpenAiTf1, g, g);
+  EXPECT_FALSE(reshaped.identical);
+  EXPECT_EQ(first_failure(reshaped), "layer 0");
 
   const ModelConfig c = tiny_bert_config();
   const Weights w = random_bert(c, 11);

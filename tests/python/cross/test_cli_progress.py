@@ -80,12 +80,15 @@ def test_container_convert_draws_a_bar(tmp_path):
 
 
 def test_verify_shows_its_stages_as_they_run(tmp_path):
-    rc, stdout, terminal = run_on_terminal("verify", GPT2, GPT2)
+    rc, stdout, terminal = run_on_terminal("verify", GPT2, GPT2, "--always-forward")
     assert rc == 0 and "OK: 7 stages agree" in stdout
     assert f"verify: opening {GPT2}" in terminal
     assert "verify: A layer 0 attention" in terminal and "verify: B final layer norm: ok" in terminal
-    rc, piped, stderr = run_in_pipe("verify", GPT2, GPT2)
+    rc, piped, stderr = run_in_pipe("verify", GPT2, GPT2, "--always-forward")
     assert rc == 0 and stderr == "" and piped == stdout
+    rc, stdout, terminal = run_on_terminal("verify", GPT2, GPT2)  # identical: no forward pass
+    assert rc == 0 and "OK: the forward passes were not run" in stdout
+    assert "verify: comparing the weights" in terminal and "verify: A " not in terminal
 
 
 def test_nothing_with_quiet_or_json(tmp_path):

@@ -257,7 +257,12 @@ def bert(request, tmp_path_factory):
 
 
 def agree(a, b, conventions):
-    rc, report = verify(a, b)
+    """Both forward passes agree (run although the weights are identical), and without
+    --always-forward the identical weights alone decide."""
+    rc, quick = verify(a, b)
+    assert rc == 0 and quick["proof"] == "identical-weights" and quick["stages"] == []
+    rc, report = verify(a, b, "--always-forward")
+    assert report["proof"] == "forward"
     assert rc == 0, report["first_failure"]
     assert (report["a"]["convention"], report["b"]["convention"]) == conventions
     assert report["a"]["unused_weights"] == [] and report["b"]["unused_weights"] == []

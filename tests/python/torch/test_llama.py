@@ -169,8 +169,8 @@ def converted(folder, out, *flags):
 def test_verify_and_hf_pytorch_conversions(hub_folders, tmp_path, case):
     cls, _, kw = CASES[case]
     folder = hub_folders[case]
-    rc, report = verify(folder, folder)
-    assert rc == 0 and report["passed"]
+    rc, report = verify(folder, folder, "--always-forward")
+    assert rc == 0 and report["passed"] and report["proof"] == "forward"
     assert all(s["max_abs_error"] == 0 for s in report["stages"])
     assert {s["name"] for s in report["stages"]} == set(stage_names(kw["num_hidden_layers"]))
     source = all_tensors(folder)
@@ -197,7 +197,8 @@ def test_verify_and_hf_pytorch_conversions(hub_folders, tmp_path, case):
     assert set(out) == set(source)
     assert all(out[k].dtype == torch.bfloat16 and torch.equal(out[k], source[k]) for k in source)
     resharded = tmp_path / "resharded"
-    converted(folder, resharded, "--shard-size", "50KB")
+    report = converted(folder, resharded, "--shard-size", "50KB")
+    assert report["verify"]["proof"] == "identical-weights" and report["verify"]["passed"]
     out = all_tensors(resharded)
     assert all(torch.equal(out[k], source[k]) for k in source) and set(out) == set(source)
     load_fp32(cls, resharded)

@@ -188,7 +188,7 @@ def test_table_output_user_tokens_and_exit_codes(gpt2_dir, tmp_path):
     assert 'FAILED: first divergence at "layer 2 attention" (layer 2)' in proc.stdout
     assert "transformer.h.2.attn.c_proj.weight" in proc.stdout
     proc = run_tf("verify", gpt2_dir, gpt2_dir, "--tokens", "1,2,3", "--tokens", "999",
-                  "--no-fixed-tokens", "--json")
+                  "--no-fixed-tokens", "--json", "--always-forward")
     report = json.loads(proc.stdout)
     assert [s["tokens"] for s in report["sequences"]] == [[1, 2, 3], [999]]
     assert stage(report, "logits")["rows"] == 4
