@@ -133,8 +133,8 @@ std::optional<IdenticalWeights> identical_weights(Model& a, Model& b) {
   try {
     // Every parameter either side's convention has, so that one B holds and A lacks counts too.
     for (const Model* side : {&a, &b})
-      for (const ParamSpec& spec : param_table(side->family, side->convention)) {
-        if (side == &b && find_param(a.family, a.convention, spec.param)) continue;  // seen
+      for (const ParamSpec& spec : side->family->params(side->convention)) {
+        if (side == &b && find_param(*a.family, a.convention, spec.param)) continue;  // seen
         const int64_t layers = spec.per_layer ? a.config.layers : 1;
         for (int64_t layer = 0; layer < layers; ++layer)
           if (!same_parameter(a, b, spec.param, spec.per_layer ? static_cast<int>(layer) : -1,

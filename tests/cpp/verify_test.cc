@@ -240,7 +240,7 @@ TEST(VerifyForward, BertConventionsAgreeOnEveryHead) {
 TEST(VerifyIdentical, DecidesWithoutTheForwardPassOnlyWhenNothingDiffers) {
   const ModelConfig g = tiny_gpt2_config();
   const Weights gw = random_gpt2(g, 7);
-  const VerifyReport openai = run(to_hf_pytorch(gw, Family::kGpt2), Convention::kHfPytorch,
+  const VerifyReport openai = run(to_hf_pytorch(gw, gpt2_verify_family()), Convention::kHfPytorch,
                                   to_openai(gw), Convention::kOpenAiTf1, g, g);
   ASSERT_TRUE(openai.identical);
   EXPECT_TRUE(openai.passed);
@@ -252,14 +252,14 @@ TEST(VerifyIdentical, DecidesWithoutTheForwardPassOnlyWhenNothingDiffers) {
   auto flat = to_openai(gw);
   FakeTensor* fc = find(flat, "model/h0/mlp/c_fc/w");
   fc->shape = Shape(fc->shape.begin() + 1, fc->shape.end());
-  const VerifyReport reshaped = run(to_hf_pytorch(gw, Family::kGpt2), Convention::kHfPytorch, flat,
-                                    Convention::kOpenAiTf1, g, g);
+  const VerifyReport reshaped = run(to_hf_pytorch(gw, gpt2_verify_family()), Convention::kHfPytorch,
+                                    flat, Convention::kOpenAiTf1, g, g);
   EXPECT_FALSE(reshaped.identical);
   EXPECT_EQ(first_failure(reshaped), "layer 0");
 
   const ModelConfig c = tiny_bert_config();
   const Weights w = random_bert(c, 11);
-  const VerifyReport google = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch,
+  const VerifyReport google = run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch,
                                   to_google(w), Convention::kGoogleTf1, c, c);
   ASSERT_TRUE(google.identical);
   EXPECT_TRUE(google.passed);
@@ -269,8 +269,8 @@ TEST(VerifyIdentical, DecidesWithoutTheForwardPassOnlyWhenNothingDiffers) {
   auto nudged = to_google(w);
   float& v = find(nudged, "bert/encoder/layer_1/attention/self/query/kernel")->values[5];
   v = std::nextafter(v, 1.0f);
-  const VerifyReport off = run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, nudged,
-                               Convention::kGoogleTf1, c, c);
+  const VerifyReport off = run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch,
+                               nudged, Convention::kGoogleTf1, c, c);
   EXPECT_FALSE(off.identical);
   EXPECT_FALSE(off.stages.empty());
   EXPECT_TRUE(off.passed) << first_failure(off);
@@ -280,26 +280,26 @@ TEST(VerifyIdentical, DecidesWithoutTheForwardPassOnlyWhenNothingDiffers) {
   ModelConfig eps = c, elsewhere = c;
   eps.layer_norm_eps *= 2;
   elsewhere.file = "another/config.json";
-  EXPECT_FALSE(run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch,
-                   to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, c, eps)
+  EXPECT_FALSE(run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch,
+                   to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch, c, eps)
                    .identical);
-  EXPECT_TRUE(run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch,
-                  to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, c, elsewhere)
+  EXPECT_TRUE(run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch,
+                  to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch, c, elsewhere)
                   .identical);
 
   // A tensor one side lacks, and a cast: the forward pass.
-  auto lacking = to_hf_pytorch(w, Family::kBert);
+  auto lacking = to_hf_pytorch(w, bert_verify_family());
   lacking.erase(std::remove_if(lacking.begin(), lacking.end(),
                                [](const FakeTensor& t) {
                                  return t.name.find("pooler.dense.bias") != std::string::npos;
                                }),
                 lacking.end());
-  EXPECT_FALSE(run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, lacking,
+  EXPECT_FALSE(run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch, lacking,
                    Convention::kHfPytorch, c, c)
                    .identical);
-  auto cast = to_hf_pytorch(w, Family::kBert);
+  auto cast = to_hf_pytorch(w, bert_verify_family());
   cast.front().dtype = DType::kF16;
-  EXPECT_FALSE(run(to_hf_pytorch(w, Family::kBert), Convention::kHfPytorch, cast,
+  EXPECT_FALSE(run(to_hf_pytorch(w, bert_verify_family()), Convention::kHfPytorch, cast,
                    Convention::kHfPytorch, c, c)
                    .identical);
 }
