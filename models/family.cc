@@ -96,7 +96,10 @@ std::string hf_config_text(const ModelConfig& config, const HfClass* hf_class,
   nlohmann::json hf = config.hf;
   if (hf_class) hf["architectures"] = {std::string(hf_class->name)};
   if (auto c = config.symbols.find('C');
-      c != config.symbols.end() && hf_class && hf_class->name == labelled_class) {
+      c != config.symbols.end() && hf_class &&
+      (hf_class->name == labelled_class ||
+       std::find(hf_class->groups.begin(), hf_class->groups.end(), "token_classifier") !=
+           hf_class->groups.end())) {
     auto it = hf.find("id2label");
     if (it == hf.end() || !it->is_object() || it->size() != c->second) set_hf_labels(hf, c->second);
   }

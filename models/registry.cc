@@ -11,6 +11,8 @@
 #include "models/gpt2/gpt2_verify.h"
 #include "models/llama/llama.h"
 #include "models/llama/llama_verify.h"
+#include "models/roberta/roberta.h"
+#include "models/roberta/roberta_verify.h"
 #include "verify/family.h"
 
 namespace tensorferry {
@@ -27,6 +29,7 @@ const std::vector<Registered>& registered() {
       {bert_family(), verify::bert_verify_family()},
       {llama_family(), verify::llama_verify_family()},
       {albert_family(), verify::albert_verify_family()},
+      {roberta_family(), verify::roberta_verify_family()},
   };
   return families;
 }

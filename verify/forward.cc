@@ -13,10 +13,10 @@ void check_sequences(const Model& model, const std::vector<TokenSequence>& seque
     const auto& seq = sequences[s];
     const std::string which = "sequence " + std::to_string(s + 1);
     if (seq.tokens.empty()) throw_usage(which + " is empty");
-    if (static_cast<int64_t>(seq.tokens.size()) > model.config.max_positions)
+    const int64_t usable = model.config.max_positions - model.config.position_offset;
+    if (static_cast<int64_t>(seq.tokens.size()) > usable)
       throw_usage(which + " has " + std::to_string(seq.tokens.size()) +
-                  " tokens, more than the model's " + std::to_string(model.config.max_positions) +
-                  " positions");
+                  " tokens, more than the model's " + std::to_string(usable) + " positions");
     for (int64_t t : seq.tokens)
       if (t < 0 || t >= model.config.vocab_size)
         throw_usage(which + ": token " + std::to_string(t) + " is outside the vocabulary of " +
@@ -48,7 +48,8 @@ ForwardResult run_forward(Model& model, const std::vector<TokenSequence>& sequen
 
 std::vector<TokenSequence> default_sequences(const ModelConfig& a, const ModelConfig& b) {
   const int64_t vocab = std::min(a.vocab_size, b.vocab_size);
-  const int64_t positions = std::min(a.max_positions, b.max_positions);
+  const int64_t positions =
+      std::min(a.max_positions - a.position_offset, b.max_positions - b.position_offset);
   const int64_t types = std::min(a.type_vocab_size, b.type_vocab_size);
   const bool segments = types > 0;
   uint64_t state = 0x9e3779b97f4a7c15ull;

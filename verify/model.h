@@ -27,8 +27,9 @@ struct Model {
 // token-embedding name (HF PyTorch "wte.weight" / "embeddings.word_embeddings.weight" with or
 // without the head-class prefix, HF TF2 ".../transformer/wte/embeddings:0" / ".../bert/embeddings/
 // word_embeddings/weight:0", OpenAI "model/wte", Google "bert/embeddings/word_embeddings"). With
-// `forced`, only that convention is tried. Throws Error(kBadInput) when nothing or more than one
-// thing matches.
+// `forced`, only that convention is tried. When several families' names fit (a bare RobertaModel
+// has BertModel's), the one whose framework reads the config file next to `path` is taken.
+// Throws Error(kBadInput) when nothing or more than one thing matches.
 std::pair<const Family*, Convention> detect_convention(const std::vector<TensorEntry>& tensors,
                                                        const std::string& path,
                                                        std::optional<Convention> forced);

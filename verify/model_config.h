@@ -43,6 +43,10 @@ struct ModelConfig {
   const Family* family = nullptr;
   int64_t vocab_size = 0;
   int64_t max_positions = 0;  // rows of the position table
+  // The position id of a sequence's first token: RoBERTa's count from padding_idx + 1 (its
+  // padding tokens take padding_idx), so a sequence fits when offset + length <= max_positions.
+  int64_t position_offset = 0;
+  int64_t pad_token_id = -1;  // RoBERTa's padding_idx; -1 when positions ignore padding
   int64_t hidden = 0;
   int64_t layers = 0;
   int64_t heads = 0;

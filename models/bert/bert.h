@@ -8,7 +8,8 @@
 
 namespace tensorferry {
 
-class BertFamily final : public Family {
+// Not final: RoBERTa (models/roberta/) is BERT with other names, heads and config defaults.
+class BertFamily : public Family {
  public:
   std::string_view name() const override { return "bert"; }
   const std::vector<GroupInfo>& groups() const override;
@@ -33,6 +34,10 @@ class BertFamily final : public Family {
   void bind_symbol(ModelConfig& config, char symbol, uint64_t value) const override;
   std::vector<std::string> tf2_layer_names(const HfClass& c,
                                            const ModelConfig& config) const override;
+
+ protected:
+  // The config class's defaults as transformers 4.57.6 serialises them (BertConfig()).
+  virtual const nlohmann::json& hf_defaults() const;
 };
 
 const Family& bert_family();

@@ -14,7 +14,7 @@ namespace tensorferry {
 namespace {
 
 // BertConfig() as transformers 4.57.6 serialises it.
-const nlohmann::json& hf_defaults() {
+const nlohmann::json& bert_defaults() {
   static const nlohmann::json defaults = {
       {"attention_probs_dropout_prob", 0.1},
       {"classifier_dropout", nullptr},
@@ -74,6 +74,8 @@ ModelConfig finish(nlohmann::json hf, const std::string& file) {
 }
 
 }  // namespace
+
+const nlohmann::json& BertFamily::hf_defaults() const { return bert_defaults(); }
 
 bool BertFamily::matches_hf_config(const nlohmann::json& config) const {
   if (auto it = config.find("model_type"); it != config.end() && it->is_string())

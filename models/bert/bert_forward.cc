@@ -8,13 +8,12 @@
 
 namespace tensorferry::verify::bert {
 
-void run(Pass& p) {
+bool run_encoder(Pass& p, const std::vector<int64_t>& positions) {
   const ModelConfig& c = p.c;
   ModelWeights& w = p.w;
-  Matrix& h = p.h;
-  bool ok = p.embeddings([&] {
+  const bool ok = p.embeddings([&] {
     return encoder_embeddings(w, c, {kWordEmb, kTypeEmb, kPosEmb, {kEmbLnScale, kEmbLnShift}},
-                              p.flat, p.flat.positions, c.hidden);
+                              p.flat, positions, c.hidden);
   });
   const SelfAttention attention = {{kQueryWeight, kQueryBias},
                                    {kKeyWeight, kKeyBias},
@@ -23,15 +22,20 @@ void run(Pass& p) {
                                    {kAttnLnScale, kAttnLnShift}};
   const FeedForward mlp = {
       {kInterWeight, kInterBias}, {kOutWeight, kOutBias}, {kOutLnScale, kOutLnShift}};
-  ok = ok && run_layers(
-                 p.record, c.layers, p.offsets, h,
-                 [&](int i, Matrix& x) { post_norm_attention(w, c, attention, i, p.offsets, x); },
-                 [&](int i, Matrix& x) { post_norm_mlp(w, c, mlp, i, x); });
-  if (!ok) return;
+  return ok && run_layers(
+                   p.record, c.layers, p.offsets, p.h,
+                   [&](int i, Matrix& x) { post_norm_attention(w, c, attention, i, p.offsets, x); },
+                   [&](int i, Matrix& x) { post_norm_mlp(w, c, mlp, i, x); });
+}
+
+void run(Pass& p) {
+  if (!run_encoder(p, p.flat.positions)) return;
+  const ModelConfig& c = p.c;
+  ModelWeights& w = p.w;
 
   // The heads read the encoder output; each is independent of the others except that the
   // next-sentence and classifier heads read the pooler's output.
-  EncoderHeads heads(p.record, w, c, h, p.offsets);
+  EncoderHeads heads(p.record, w, c, p.h, p.offsets);
   heads.pooler({kPoolerWeight, kPoolerBias}, Activation::kTanh);
   heads.masked_lm({{kMlmDenseWeight, kMlmDenseBias},
                    c.activation,

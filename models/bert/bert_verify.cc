@@ -127,12 +127,23 @@ const std::vector<ParamSpec> kGoogle = {
 };
 
 ModelConfig read_bert(Convention convention, const ConfigReader& r) {
+  if (convention != Convention::kGoogleTf1) r.expect_text("model_type", "bert");
+  return read_bert_encoder(convention, r, 30522);
+}
+
+bool known_extra(Convention convention, const std::string& key) {
+  return convention == Convention::kHfPytorch &&
+         (key == "embeddings.position_ids" || key == "embeddings.token_type_ids" ||
+          key == "cls.predictions.decoder.weight" || key == "cls.predictions.decoder.bias");
+}
+
+}  // namespace
+
+ModelConfig read_bert_encoder(Convention convention, const ConfigReader& r, int64_t hf_vocab) {
   ModelConfig c;
   const bool google = convention == Convention::kGoogleTf1;
-  if (!google) {
-    r.expect_text("model_type", "bert");
-  }
-  c.vocab_size = r.integer({"vocab_size"}, google ? std::nullopt : std::optional<int64_t>(30522));
+  c.vocab_size =
+      r.integer({"vocab_size"}, google ? std::nullopt : std::optional<int64_t>(hf_vocab));
   c.hidden = r.integer({"hidden_size"}, 768);
   c.layers = r.integer({"num_hidden_layers"}, 12);
   c.heads = r.integer({"num_attention_heads"}, 12);
@@ -156,13 +167,6 @@ ModelConfig read_bert(Convention convention, const ConfigReader& r) {
   return c;
 }
 
-bool known_extra(Convention convention, const std::string& key) {
-  return convention == Convention::kHfPytorch &&
-         (key == "embeddings.position_ids" || key == "embeddings.token_type_ids" ||
-          key == "cls.predictions.decoder.weight" || key == "cls.predictions.decoder.bias");
-}
-
-}  // namespace
 }  // namespace bert
 
 const Family& bert_verify_family() {

@@ -49,6 +49,15 @@ enum Role {
 // The forward pass (models/bert/bert_forward.cc).
 void run(Pass& p);
 
+// BERT's embeddings (word + token type + the position rows `positions`, LayerNorm) and encoder
+// layers, the stages every model of the lineage that keeps BERT's names shares. False when a
+// stage could not be computed.
+bool run_encoder(Pass& p, const std::vector<int64_t>& positions);
+
+// The keys BERT and its successors share (sizes, activation, epsilon), read as BertConfig
+// (HF; `hf_vocab` is the config class's default vocabulary) or Google's BertConfig reads them.
+ModelConfig read_bert_encoder(Convention convention, const ConfigReader& r, int64_t hf_vocab);
+
 }  // namespace bert
 
 const Family& bert_verify_family();
