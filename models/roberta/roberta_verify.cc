@@ -81,7 +81,8 @@ std::vector<ParamSpec> hf_tf2() {
 // RobertaConfig / XLMRobertaConfig: BertConfig's keys; the embeddings' padding_idx is
 // pad_token_id (default 1), and position ids count from padding_idx + 1.
 ModelConfig read_roberta(Convention convention, const ConfigReader& r) {
-  const std::string type = r.text("model_type", "roberta");
+  // RobertaConfig always writes model_type; a config without one is BERT's (pre-model_type files).
+  const std::string type = r.text("model_type", "");
   if (type != "roberta" && type != "xlm-roberta")
     r.unsupported("model_type \"" + type + "\" is not roberta or xlm-roberta");
   ModelConfig c = bert::read_bert_encoder(convention, r, type == "roberta" ? 50265 : 30522);
