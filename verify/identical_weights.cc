@@ -127,20 +127,49 @@ bool same_parameter(Model& a, Model& b, Param param, int layer, IdenticalWeights
 
 }  // namespace
 
+// A parameter only `side`'s convention names (an HF lm_head or MLM decoder that the TF1
+// conventions do not store: their forward passes project on the token table instead). It
+// changes nothing when absent, or when it is the token table again bit for bit (a tied copy):
+// then `side`'s forward pass computes with the same numbers whichever of the two it reads.
+bool one_sided_parameter_is_inert(Model& side, Param param, int layer) {
+  if (!side.weights->has(param, layer)) return true;
+  const Param table = side.family->token_table;
+  if (param == table || !side.weights->has(table, -1)) return false;
+  const TensorEntry& copy = side.weights->entry(param, layer);
+  const TensorEntry& tokens = side.weights->entry(table, -1);
+  if (copy.dtype != tokens.dtype || copy.shape != tokens.shape) return false;
+  // Straight from the reader, each into its own buffer: both views stay valid together (a
+  // mapped reader hands out views of the file, others copy).
+  CheckpointReader& reader = side.weights->reader();
+  const size_t copy_index = static_cast<size_t>(&copy - reader.tensors().data());
+  const size_t tokens_index = static_cast<size_t>(&tokens - reader.tensors().data());
+  std::vector<std::byte> copy_scratch, tokens_scratch;
+  const bool same =
+      same_bytes(reader.read(copy_index, copy_scratch), reader.read(tokens_index, tokens_scratch));
+  reader.release(copy_index);
+  reader.release(tokens_index);
+  return same;
+}
+
 std::optional<IdenticalWeights> identical_weights(Model& a, Model& b) {
   if (a.family != b.family || !same_numbers(a.config, b.config)) return std::nullopt;
   IdenticalWeights seen;
   try {
     // Every parameter either side's convention has, so that one B holds and A lacks counts too.
-    for (const Model* side : {&a, &b})
+    for (Model* side : {&a, &b}) {
+      Model& other = side == &a ? b : a;
       for (const ParamSpec& spec : side->family->params(side->convention)) {
-        if (side == &b && find_param(*a.family, a.convention, spec.param)) continue;  // seen
+        const bool in_both = find_param(*other.family, other.convention, spec.param) != nullptr;
+        if (side == &b && in_both) continue;  // compared from A's side
         const int64_t layers = spec.per_layer ? a.config.layers : 1;
-        for (int64_t layer = 0; layer < layers; ++layer)
-          if (!same_parameter(a, b, spec.param, spec.per_layer ? static_cast<int>(layer) : -1,
-                              seen))
+        for (int64_t layer = 0; layer < layers; ++layer) {
+          const int index = spec.per_layer ? static_cast<int>(layer) : -1;
+          if (in_both ? !same_parameter(a, b, spec.param, index, seen)
+                      : !one_sided_parameter_is_inert(*side, spec.param, index))
             return std::nullopt;
+        }
       }
+    }
   } catch (const WeightProblem&) {
     return std::nullopt;  // the forward pass reports it as the failure of its stage
   }

@@ -247,6 +247,17 @@ TEST(VerifyIdentical, DecidesWithoutTheForwardPassOnlyWhenNothingDiffers) {
   EXPECT_TRUE(openai.stages.empty());
   EXPECT_EQ(openai.identical->transposed, 0u);
   EXPECT_GT(openai.identical->tensors, 4u * static_cast<uint64_t>(g.layers));
+  // An HF lm_head that OpenAI's convention does not store: inert when it is the token table
+  // again (a tied copy), not when it differs.
+  auto with_head = to_hf_pytorch(gw, gpt2_verify_family());
+  const FakeTensor* wte = find(with_head, "transformer.wte.weight");
+  ASSERT_NE(wte, nullptr);
+  with_head.push_back(FakeTensor{"lm_head.weight", wte->shape, wte->values});
+  EXPECT_TRUE(run(with_head, Convention::kHfPytorch, to_openai(gw), Convention::kOpenAiTf1, g, g)
+                  .identical);
+  with_head.back().values[3] += 1;
+  EXPECT_FALSE(run(with_head, Convention::kHfPytorch, to_openai(gw), Convention::kOpenAiTf1, g, g)
+                   .identical);
   // The same elements in a shape OpenAI's code would not apply ([in, out] without the leading
   // 1): the forward pass runs and refuses it.
   auto flat = to_openai(gw);
