@@ -59,11 +59,17 @@ def test_convert_draws_a_bar_and_verify_its_stages_on_a_terminal(tmp_path):
     assert last.group(3) == last.group(4) == "28"  # every tensor counted
     assert "/s, ETA 0s" in last.group(0)  # the rate and the time left once done
     assert "\r" in terminal and "\x1b[K" in terminal  # redrawn in place
-    for stage in ["verify: A embeddings", "verify: A logits", "verify: B layer 1 attention: ok",
-                  "verify: B logits: ok"]:
-        assert stage in terminal, stage
+    # The same weights in another convention: verify compares them and needs no forward pass.
+    assert "verify: comparing the weights" in terminal and "verify: A " not in terminal
     # The line is erased at the end: the terminal's last bytes clear it.
     assert terminal.endswith("\r\x1b[K")
+    # A cast changes the numbers: verify runs both forward passes and names each stage.
+    rc, _, cast = run_on_terminal("convert", GPT2, tmp_path / "f16", "--to", "hf-pytorch",
+                                  "--dtype", "f16")
+    assert rc == 0, cast
+    for stage in ["verify: A embeddings", "verify: A logits", "verify: B layer 1 attention: ok",
+                  "verify: B logits: ok"]:
+        assert stage in cast, stage
     # The report itself is unchanged, and in a pipe stderr stays empty.
     rc, piped, stderr = run_in_pipe("convert", GPT2, tmp_path / "b", "--to", "openai-tf1")
     assert rc == 0 and stderr == ""
