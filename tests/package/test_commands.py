@@ -91,8 +91,13 @@ def test_progress_callback_hears_every_tensor_written(tmp_path):
     assert len(tensors) == 29 and tensors[-1].tensors_done == 29
     assert tensors[-1].bytes_done == begins[0].bytes_total == 212480
     assert events[-1].event == "done"
-    steps = []
+    steps = []  # the same weights: verify compares them and runs no forward pass
     tensorferry.verify(GPT2, GPT2, progress=steps.append)
+    assert any(e.event == "step" and "comparing the weights" in e.what for e in steps), steps
+    assert not any("logits" in e.what for e in steps), steps
+    tensorferry.convert(GPT2, tmp_path / "f16", to="hf-pytorch", dtype="f16")
+    steps = []  # a cast: both forward passes run, each stage is heard
+    tensorferry.verify(GPT2, tmp_path / "f16", progress=steps.append)
     assert any(e.event == "step" and "logits" in e.what for e in steps), steps
 
 
