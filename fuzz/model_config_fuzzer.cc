@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   TENSORFERRY_FUZZ_BODY({
-    const verify::Family& verify_family = *verify::family_from_name(family->name);
+    const verify::Family& verify_family = *verify::family_from_name(family->name());
     (void)verify::read_model_config(verify_family, static_cast<verify::Convention>(convention),
                                     path);
   });
