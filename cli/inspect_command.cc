@@ -10,6 +10,8 @@
 #include "cli/help.h"
 #include "cli/json_output.h"
 #include "core/error.h"
+#include "formats/gguf/gguf_reader.h"
+#include "formats/gguf/gguf_text.h"
 #include "formats/registry.h"
 #include "formats/torch/torch.h"
 
@@ -111,6 +113,11 @@ int run_inspect(const InspectArgs& args) {
     print_json(std::move(doc), "inspect");
     return 0;
   }
+
+  // A GGUF file carries the model's hyperparameters and tokenizer as typed metadata: shown first,
+  // as gguf-py's dump does, escaped (the file is untrusted input and this goes to a terminal).
+  if (const auto* gguf = dynamic_cast<const GgufReader*>(reader.get()))
+    std::cout << gguf_metadata_text(gguf->header()) << "\n";
 
   // Columns are as wide as their longest entry plus a space (at least the usual widths, so
   // small tables look alike); names past 72 characters overflow rather than widen every row.

@@ -1,10 +1,13 @@
 #include "formats/gguf/gguf_value.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <sstream>
 
 #include "core/bytes.h"
 #include "core/error.h"
+#include "formats/gguf/gguf_text.h"
 
 namespace tensorferry {
 namespace {
@@ -14,6 +17,20 @@ void append_le(std::string& out, T value) {
   char bytes[sizeof(T)];
   std::memcpy(bytes, &value, sizeof(T));
   out.append(bytes, sizeof(T));
+}
+
+// The shortest text that reads back as the same value of the same width ("0.1" for the f32
+// nearest 0.1, not its double expansion), positional unless the exponent is below -4 or 16 and
+// up, as Python's repr writes floats.
+template <typename T>
+std::string shortest_text(T value) {
+  const T magnitude = value < 0 ? -value : value;
+  const bool scientific = magnitude != 0 && (magnitude < T(1e-4) || magnitude >= T(1e16));
+  char text[400];  // the longest positional f64 below 1e16 is far shorter
+  const auto result =
+      std::to_chars(text, text + sizeof(text), value,
+                    scientific ? std::chars_format::scientific : std::chars_format::fixed);
+  return std::string(text, result.ptr);
 }
 
 bool is_signed_type(GgufValueType t) {
@@ -95,18 +112,19 @@ int64_t GgufValue::as_signed() const {
   return static_cast<int64_t>((integer ^ sign) - sign);
 }
 
-std::string GgufValue::to_text(size_t max_elements) const {
+std::string GgufValue::to_text(size_t max_elements, size_t max_string_bytes) const {
   std::ostringstream out;
   switch (type) {
-    case GgufValueType::kString:
-      return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    case GgufValueType::kString: return quoted_terminal_text(text, max_string_bytes);
     case GgufValueType::kBool: return integer ? "true" : "false";
-    case GgufValueType::kF32:
-    case GgufValueType::kF64: out << real; return out.str();
+    case GgufValueType::kF32: return shortest_text(static_cast<float>(real));
+    case GgufValueType::kF64: return shortest_text(real);
     case GgufValueType::kArray: {
+      // Array entries are tokens and merges: a few dozen bytes each is all a listing needs.
+      const size_t element_bytes = std::min<size_t>(max_string_bytes, 48);
       out << "[";
       for (size_t i = 0; i < elements.size() && i < max_elements; ++i)
-        out << (i ? ", " : "") << elements[i].to_text(max_elements);
+        out << (i ? ", " : "") << elements[i].to_text(max_elements, element_bytes);
       if (elements.size() > max_elements)
         out << ", ... (" << elements.size() << " " << gguf_value_type_name(element_type) << "s)";
       out << "]";

@@ -3,6 +3,7 @@
 // and written again says exactly what it said.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -31,8 +32,10 @@ struct GgufValue {
 
   int64_t as_signed() const;  // integer types, sign-extended from their width
   bool is_integer() const;
-  // For inspect: scalars as text, strings quoted, arrays in full up to `max_elements`.
-  std::string to_text(size_t max_elements = 16) const;
+  // For inspect: scalars as text (floats in their shortest exact form), strings quoted and
+  // escaped for a terminal (formats/gguf/gguf_text.h) up to `max_string_bytes`, arrays up to
+  // `max_elements` entries and then their count.
+  std::string to_text(size_t max_elements = 16, size_t max_string_bytes = SIZE_MAX) const;
   nlohmann::json to_json() const;
 };
 
