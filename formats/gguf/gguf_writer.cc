@@ -67,8 +67,8 @@ void GgufFileWriter::begin(std::vector<GgufTensorDecl> tensors) {
   }
   header.append(padding(header.size()), '\0');
   tensors_ = std::move(tensors);
-  file_ = std::make_unique<OutputFile>(output_.staging_path().string());
-  file_->write(std::string_view(header));
+  file_ = std::make_unique<DirectOutputFile>(output_.staging_path().string());
+  file_->write(std::as_bytes(std::span(header.data(), header.size())));
 }
 
 void GgufFileWriter::write(size_t index, std::span<const std::byte> bytes) {

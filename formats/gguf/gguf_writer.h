@@ -1,6 +1,7 @@
 // Writing GGUF version 3 as a stream: all metadata and tensor records are known at begin(), so
 // the header goes first and each tensor's bytes follow as they arrive, each padded to the
-// alignment like gguf-py's writer pads them. The file appears atomically (core/output.h).
+// alignment like gguf-py's writer pads them. The file appears atomically (core/output.h); its
+// bytes go to the disk with O_DIRECT (formats/gguf/direct_output.h).
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "core/output.h"
 #include "core/tensor.h"
+#include "formats/gguf/direct_output.h"
 #include "formats/gguf/gguf_value.h"
 
 namespace tensorferry {
@@ -48,7 +50,7 @@ class GgufFileWriter {
   GgufMetadata metadata_;
   std::vector<GgufTensorDecl> tensors_;
   std::vector<uint64_t> sizes_;
-  std::unique_ptr<OutputFile> file_;
+  std::unique_ptr<DirectOutputFile> file_;
   size_t written_ = 0;
   uint64_t partial_ = 0;  // bytes of tensor written_ written so far
 };
