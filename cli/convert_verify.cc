@@ -89,6 +89,8 @@ std::optional<fs::path> ConversionVerifier::check(const Plan& plan, const fs::pa
   // The same name in verify's own convention tables (written independently of models/).
   if (settings_.from)
     options_.convention_a = verify::convention_from_name(convention_name(*settings_.from));
+  // A Google ELECTRA checkpoint is the discriminator unless the plan converted its generator.
+  options_.family_a = options_.family_b = std::string(plan.family->name());
   options_.allow_missing_heads = true;  // heads the target cannot hold are listed in the report
   options_.progress = settings_.progress;
   const std::optional<fs::path> if_failed =

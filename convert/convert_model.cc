@@ -30,7 +30,8 @@ void check_verifiable(const ModelSource& source) {
 ModelConvertOutcome convert_model(const std::string& input, const std::string& output,
                                   const ModelConvertOptions& options, bool dry_run,
                                   const PublishCheck& check, ProgressSink* progress) {
-  const ModelSource source = detect_model(input, options.from);
+  ModelSource source = detect_model(input, options.from);
+  if (!options.hf_class.empty()) source.family = &source.family->for_hf_class(options.hf_class);
   auto reader = open_checkpoint(source.checkpoint, source.format);
   ModelConvertOutcome outcome{make_plan(source, *reader, output, options), std::nullopt};
   if (options.verify) check_verifiable(source);

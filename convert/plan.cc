@@ -208,6 +208,10 @@ class Planner {
                           std::to_string(layer_count()) + " layers (is the layer count in " +
                           config_file_name() + " right?)",
                       t.name);
+    if (std::string why = family_.unmatched_reason(from_, name); !why.empty()) {
+      plan_.skipped.push_back({t.name, std::move(why)});
+      return;
+    }
     plan_.skipped.push_back({t.name, "not in the " + std::string(family_.name()) + " table for " +
                                          std::string(convention_name(from_))});
     plan_.notes.push_back("unknown tensor skipped: " + t.name);
@@ -358,7 +362,8 @@ class Planner {
           {tensors_[i].name, (cls_ ? std::string(cls_->name) : std::string(convention_name(to_))) +
                                  " has no " + std::string(info ? info->description : g)});
     }
-    if (to_ == Convention::kGoogleTf1 && !contains(plan_.target_groups, "pooler"))
+    if (to_ == Convention::kGoogleTf1 && family_.find_group("pooler") &&
+        !contains(plan_.target_groups, "pooler"))
       plan_.notes.push_back(
           "no pooler in the source: Google's run_classifier would start from a random "
           "bert/pooler/dense (init_from_checkpoint skips missing variables silently)");

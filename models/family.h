@@ -216,6 +216,12 @@ class Family {
   // The text of the target's config file. `hf_class` is the chosen class for HF conventions.
   virtual std::string write_config(Convention target, const ModelConfig& config,
                                    const HfClass* hf_class) const = 0;
+  // Why a source tensor the table does not name is left out, when the family knows it (the
+  // other network of a checkpoint holding two); "" = an unknown tensor.
+  virtual std::string unmatched_reason(Convention c, const std::string& name) const { return {}; }
+  // The family that converts the source into `hf_class` (--class): this one, or for a checkpoint
+  // holding two networks (ELECTRA's), the one that class is.
+  virtual const Family& for_hf_class(std::string_view hf_class) const { return *this; }
   // Name normalisation applied to source names before lookup (legacy spellings such as BERT's
   // `LayerNorm.gamma`). Returns the name unchanged when nothing applies.
   virtual std::string normalize_source_name(Convention c, const std::string& name) const {

@@ -6,6 +6,8 @@
 #include "models/albert/albert_verify.h"
 #include "models/bert/bert.h"
 #include "models/bert/bert_verify.h"
+#include "models/electra/electra.h"
+#include "models/electra/electra_verify.h"
 #include "models/family.h"
 #include "models/gpt2/gpt2.h"
 #include "models/gpt2/gpt2_verify.h"
@@ -30,6 +32,8 @@ const std::vector<Registered>& registered() {
       {llama_family(), verify::llama_verify_family()},
       {albert_family(), verify::albert_verify_family()},
       {roberta_family(), verify::roberta_verify_family()},
+      {electra_family(), verify::electra_verify_family()},
+      {electra_generator_family(), verify::electra_generator_verify_family()},
   };
   return families;
 }

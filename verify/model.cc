@@ -74,13 +74,17 @@ bool config_fits(const std::string& path, const Family& family, Convention conve
 
 std::pair<const Family*, Convention> detect_convention(const std::vector<TensorEntry>& tensors,
                                                        const std::string& path,
-                                                       std::optional<Convention> forced) {
+                                                       std::optional<Convention> forced,
+                                                       std::string_view only) {
   std::vector<std::pair<const Family*, Convention>> found;
   for (const Family* family : all_families())
     for (Convention convention : family->conventions()) {
       if (forced && convention != *forced) continue;
+      if (!only.empty() && family->name != only) continue;
       if (has_token_table(tensors, *family, convention)) found.emplace_back(family, convention);
     }
+  if (!only.empty() && found.empty())  // the named family has no such convention
+    return detect_convention(tensors, path, forced);
   if (found.size() > 1) {
     // Families that share the token table's name (the BERT lineage) differ in their other
     // names: the table that names the most tensors, and among equals the family whose config
@@ -94,7 +98,8 @@ std::pair<const Family*, Convention> detect_convention(const std::vector<TensorE
     if (best.size() == 1) return best.front();
     for (const auto& [f, c] : best)
       if (config_fits(path, *f, c)) fitting.emplace_back(f, c);
-    if (fitting.size() == 1) return fitting.front();
+    // Still several (ELECTRA's two networks read an HF folder alike): the first registered.
+    if (!fitting.empty()) return fitting.front();
   }
   if (found.size() == 1) return found.front();
   if (found.empty()) {
@@ -119,13 +124,15 @@ std::pair<const Family*, Convention> detect_convention(const std::vector<TensorE
                   "tensor names fit several model conventions (" + list + "); choose with --from");
 }
 
-Model open_model(const std::string& path, std::optional<Convention> forced) {
+Model open_model(const std::string& path, std::optional<Convention> forced,
+                 std::string_view family) {
   Model model;
   model.path = path;
   auto reader = open_checkpoint(path);
   model.checkpoint = reader->path();
   model.format = reader->format();
-  std::tie(model.family, model.convention) = detect_convention(reader->tensors(), path, forced);
+  std::tie(model.family, model.convention) =
+      detect_convention(reader->tensors(), path, forced, family);
   model.convention_forced = forced.has_value();
   model.config = read_model_config(*model.family, model.convention, find_config(model));
   model.weights =

@@ -27,15 +27,20 @@ struct Model {
 // token-embedding name (HF PyTorch "wte.weight" / "embeddings.word_embeddings.weight" with or
 // without the head-class prefix, HF TF2 ".../transformer/wte/embeddings:0" / ".../bert/embeddings/
 // word_embeddings/weight:0", OpenAI "model/wte", Google "bert/embeddings/word_embeddings"). With
-// `forced`, only that convention is tried. When several families' names fit (a bare RobertaModel
-// has BertModel's), the one whose framework reads the config file next to `path` is taken.
-// Throws Error(kBadInput) when nothing or more than one thing matches.
+// `forced`, only that convention is tried; with `only`, the family of that name when it fits.
+// When several families' names fit (a bare RobertaModel has BertModel's), the one whose framework
+// reads the config file next to `path` is taken. Throws Error(kBadInput) when nothing or more
+// than one thing matches.
 std::pair<const Family*, Convention> detect_convention(const std::vector<TensorEntry>& tensors,
                                                        const std::string& path,
-                                                       std::optional<Convention> forced);
+                                                       std::optional<Convention> forced,
+                                                       std::string_view only = {});
 
 // Opens the checkpoint at `path` (file, bundle prefix, shard index or folder) and the config of
 // its family and convention next to it (config.json, hparams.json, bert_config.json, ...).
-Model open_model(const std::string& path, std::optional<Convention> forced = std::nullopt);
+// `family`, when not empty, names the family the checkpoint is read as among those its tensor
+// names fit.
+Model open_model(const std::string& path, std::optional<Convention> forced = std::nullopt,
+                 std::string_view family = {});
 
 }  // namespace tensorferry::verify

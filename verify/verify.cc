@@ -192,9 +192,9 @@ VerifyReport verify_checkpoints(const std::string& path_a, const std::string& pa
                                 const VerifyOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (options.progress) options.progress->step("verify: opening " + path_a);
-  Model a = open_model(path_a, options.convention_a);
+  Model a = open_model(path_a, options.convention_a, options.family_a);
   if (options.progress) options.progress->step("verify: opening " + path_b);
-  Model b = open_model(path_b, options.convention_b);
+  Model b = open_model(path_b, options.convention_b, options.family_b);
   VerifyReport report = verify_models(a, b, options);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

@@ -21,6 +21,10 @@ struct VerifyOptions {
   double max_rel_error = 0;                // a cast earns cast_max_rel_error() (verify/bound.h)
   std::optional<Convention> convention_a;  // instead of detecting it from tensor names
   std::optional<Convention> convention_b;
+  // The family A (B) is read as, by name, when its tensors fit several (a Google ELECTRA
+  // checkpoint holds a discriminator and a generator); "" = the detected one.
+  std::string family_a;
+  std::string family_b;
   std::vector<TokenSequence> sequences;  // run in addition to the fixed ones
   bool fixed_sequences = true;
   // A head (pooler, MLM, NSP, classifier, QA) present on one side only is a failure unless set.

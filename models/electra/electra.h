@@ -28,6 +28,7 @@ class ElectraFamily final : public Family {
   const std::vector<FileRow>& files() const override;
   bool supports(Convention c) const override { return c != Convention::kOpenAiTf1; }
   std::string_view config_file(Convention c) const override;
+  std::string_view tf1_checkpoint_prefix(Convention c) const override { return "model.ckpt"; }
 
   bool matches_hf_config(const nlohmann::json& config) const override;
   ModelConfig read_config(Convention c, const std::string& text,
@@ -39,6 +40,8 @@ class ElectraFamily final : public Family {
   bool group_enabled(const ModelConfig& config, std::string_view group) const override;
   bool group_required(const ModelConfig& config, std::string_view group) const override;
   void bind_symbol(ModelConfig& config, char symbol, uint64_t value) const override;
+  std::string unmatched_reason(Convention c, const std::string& name) const override;
+  const Family& for_hf_class(std::string_view hf_class) const override;
 
  private:
   bool generator_;

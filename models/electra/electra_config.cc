@@ -170,6 +170,20 @@ bool ElectraFamily::group_required(const ModelConfig& config, std::string_view g
   return group == "project" && group_enabled(config, group);
 }
 
+std::string ElectraFamily::unmatched_reason(Convention c, const std::string& name) const {
+  if (c != Convention::kGoogleTf1) return {};
+  if (!generator_ && (name.starts_with("generator/") || name.starts_with("generator_predictions/")))
+    return "the generator's (converted with --class ElectraForMaskedLM)";
+  if (generator_ &&
+      (name.starts_with("electra/") || name.starts_with("discriminator_predictions/")))
+    return "the discriminator's (converted without --class, or with --class ElectraForPreTraining)";
+  return {};
+}
+
+const Family& ElectraFamily::for_hf_class(std::string_view hf_class) const {
+  return hf_class == "ElectraForMaskedLM" ? electra_generator_family() : electra_family();
+}
+
 void ElectraFamily::bind_symbol(ModelConfig& config, char symbol, uint64_t value) const {
   config.symbols[symbol] = value;
   if (symbol == 'C') set_hf_labels(config.hf, value);

@@ -1,0 +1,56 @@
+// ELECTRA (google-research/electra model/modeling.py; HF ElectraModel / TFElectraModel): BERT's
+// embeddings at width E, projected to the hidden width by embeddings_project when the widths
+// differ (part of the "embeddings" stage), BERT's post-LayerNorm blocks, and the heads the
+// checkpoint carries: the discriminator's per-token logit (dense, act, dense to 1), the
+// generator's masked-LM logits (dense to E, gelu, LayerNorm, the tied word table, a bias) and
+// ElectraClassificationHead (dense, gelu, out_proj on the first token).
+#include "models/bert/bert_verify.h"
+#include "models/electra/electra_verify.h"
+#include "verify/blocks.h"
+
+namespace tensorferry::verify::electra {
+
+void run(Pass& p) {
+  using namespace bert;  // the embedding and encoder roles
+  const ModelConfig& c = p.c;
+  ModelWeights& w = p.w;
+  bool ok = p.embeddings([&] {
+    Matrix e = encoder_embeddings(w, c, {kWordEmb, kTypeEmb, kPosEmb, {kEmbLnScale, kEmbLnShift}},
+                                  p.flat, p.flat.positions, c.embedding_size);
+    // transformers and Google's code both project only when the widths differ.
+    return c.embedding_size == c.hidden ? e
+                                        : apply(w, {kProjectWeight, kProjectBias}, 0, e, c.hidden);
+  });
+  const SelfAttention attention = {{kQueryWeight, kQueryBias},
+                                   {kKeyWeight, kKeyBias},
+                                   {kValueWeight, kValueBias},
+                                   {kAttnOutWeight, kAttnOutBias},
+                                   {kAttnLnScale, kAttnLnShift}};
+  const FeedForward mlp = {
+      {kInterWeight, kInterBias}, {kOutWeight, kOutBias}, {kOutLnScale, kOutLnShift}};
+  ok = ok && run_layers(
+                 p.record, c.layers, p.offsets, p.h,
+                 [&](int i, Matrix& x) { post_norm_attention(w, c, attention, i, p.offsets, x); },
+                 [&](int i, Matrix& x) { post_norm_mlp(w, c, mlp, i, x); });
+  if (!ok) return;
+
+  if (w.has(kDiscOutWeight, 0))
+    p.record.run("discriminator logits", -1, true, p.offsets, [&] {
+      Matrix x = apply(w, {kDiscDenseWeight, kDiscDenseBias}, 0, p.h, c.hidden);
+      activate(x, c.activation);
+      return apply(w, {kDiscOutWeight, kDiscOutBias}, 0, x, 1);
+    });
+  EncoderHeads heads(p.record, w, c, p.h, p.offsets);
+  // ElectraGeneratorPredictions and ElectraClassificationHead apply "gelu" whatever hidden_act.
+  heads.masked_lm({{kGenDenseWeight, kGenDenseBias},
+                   Activation::kGeluErf,
+                   {kGenLnScale, kGenLnShift},
+                   kWordEmb,
+                   std::nullopt,
+                   kGenBias,
+                   c.embedding_size});
+  heads.first_token("classifier logits", {kClsDenseWeight, kClsDenseBias}, Activation::kGeluErf,
+                    {kClsOutWeight, kClsOutBias});
+}
+
+}  // namespace tensorferry::verify::electra

@@ -1,0 +1,229 @@
+#include "models/electra/electra_verify.h"
+
+#include <cmath>
+#include <deque>
+
+#include "models/bert/bert_verify.h"
+#include "verify/config_reader.h"
+
+namespace tensorferry::verify {
+namespace electra {
+namespace {
+
+using enum Use;
+
+// Sources: google-research/electra model/modeling.py (BertModel under scope "electra" or
+// "generator", the embeddings always under electra/embeddings, embeddings_project as a
+// tf.layers.dense when the widths differ), run_pretraining.py (discriminator_predictions/dense
+// and dense_1, generator_predictions/dense, LayerNorm, output_bias); transformers
+// modeling_electra.py (nn.Linear; ElectraClassificationHead) and modeling_tf_electra.py (names
+// checked against tf_model.h5 of TF 2.15).
+
+std::string_view keep(std::string text) {
+  static std::deque<std::string> pool;
+  return pool.emplace_back(std::move(text));
+}
+
+// BERT's embedding and encoder rows with ELECTRA's scope in TF2 (electra/) and Google's
+// (electra/embeddings; `net`/encoder).
+std::vector<ParamSpec> encoder_rows(Convention convention, std::string_view net) {
+  std::vector<ParamSpec> rows;
+  for (const ParamSpec& spec : bert_verify_family().params(convention)) {
+    const std::string stored(spec.stored);
+    const bool embedding = stored.find("embeddings") != std::string::npos;
+    if (!embedding && stored.find("encoder") == std::string::npos) continue;
+    // Every '|'-separated spelling starts with "bert/" outside HF PyTorch.
+    std::string name = stored;
+    const std::string scope = embedding ? "electra/" : std::string(net) + "/";
+    for (size_t at = 0; convention != Convention::kHfPytorch && at != std::string::npos;
+         at = name.find('|', at), at = at == std::string::npos ? at : at + 1)
+      if (name.compare(at, 5, "bert/") == 0) name.replace(at, 5, scope);
+    rows.push_back({spec.param, spec.per_layer, keep(name), spec.use});
+  }
+  return rows;
+}
+
+std::vector<ParamSpec> with(std::vector<ParamSpec> rows, std::initializer_list<ParamSpec> more) {
+  rows.insert(rows.end(), more);
+  return rows;
+}
+
+std::vector<ParamSpec> hf_pytorch() {
+  return with(
+      encoder_rows(Convention::kHfPytorch, ""),
+      {{kProjectWeight, false, "embeddings_project.weight", kLinear},
+       {kProjectBias, false, "embeddings_project.bias", kVector},
+       {kDiscDenseWeight, false, "discriminator_predictions.dense.weight", kLinear},
+       {kDiscDenseBias, false, "discriminator_predictions.dense.bias", kVector},
+       {kDiscOutWeight, false, "discriminator_predictions.dense_prediction.weight", kLinear},
+       {kDiscOutBias, false, "discriminator_predictions.dense_prediction.bias", kVector},
+       {kGenDenseWeight, false, "generator_predictions.dense.weight", kLinear},
+       {kGenDenseBias, false, "generator_predictions.dense.bias", kVector},
+       {kGenLnScale, false, "generator_predictions.LayerNorm.weight", kVector},
+       {kGenLnShift, false, "generator_predictions.LayerNorm.bias", kVector},
+       {kGenBias, false, "generator_lm_head.bias", kVector},
+       {kClsDenseWeight, false, "classifier.dense.weight", kLinear},
+       {kClsDenseBias, false, "classifier.dense.bias", kVector},
+       {kClsOutWeight, false, "classifier.out_proj.weight", kLinear},
+       {kClsOutBias, false, "classifier.out_proj.bias", kVector}});
+}
+
+std::vector<ParamSpec> hf_tf2() {
+  return with(encoder_rows(Convention::kHfTf2, "electra"),
+              {{kProjectWeight, false, "electra/embeddings_project/kernel", kDense},
+               {kProjectBias, false, "electra/embeddings_project/bias", kVector},
+               {kDiscDenseWeight, false, "discriminator_predictions/dense/kernel", kDense},
+               {kDiscDenseBias, false, "discriminator_predictions/dense/bias", kVector},
+               {kDiscOutWeight, false, "discriminator_predictions/dense_prediction/kernel", kDense},
+               {kDiscOutBias, false, "discriminator_predictions/dense_prediction/bias", kVector},
+               {kGenDenseWeight, false, "generator_predictions/dense/kernel", kDense},
+               {kGenDenseBias, false, "generator_predictions/dense/bias", kVector},
+               {kGenLnScale, false, "generator_predictions/LayerNorm/gamma", kVector},
+               {kGenLnShift, false, "generator_predictions/LayerNorm/beta", kVector},
+               {kGenBias, false, "generator_lm_head/bias", kVector},
+               {kClsDenseWeight, false, "classifier/dense/kernel", kDense},
+               {kClsDenseBias, false, "classifier/dense/bias", kVector},
+               {kClsOutWeight, false, "classifier/out_proj/kernel", kDense},
+               {kClsOutBias, false, "classifier/out_proj/bias", kVector}});
+}
+
+std::vector<ParamSpec> google(bool generator) {
+  if (generator)
+    return with(encoder_rows(Convention::kGoogleTf1, "generator"),
+                {{kProjectWeight, false, "generator/embeddings_project/kernel", kDense},
+                 {kProjectBias, false, "generator/embeddings_project/bias", kVector},
+                 {kGenDenseWeight, false, "generator_predictions/dense/kernel", kDense},
+                 {kGenDenseBias, false, "generator_predictions/dense/bias", kVector},
+                 {kGenLnScale, false, "generator_predictions/LayerNorm/gamma", kVector},
+                 {kGenLnShift, false, "generator_predictions/LayerNorm/beta", kVector},
+                 {kGenBias, false, "generator_predictions/output_bias", kVector}});
+  return with(encoder_rows(Convention::kGoogleTf1, "electra"),
+              {{kProjectWeight, false, "electra/embeddings_project/kernel", kDense},
+               {kProjectBias, false, "electra/embeddings_project/bias", kVector},
+               {kDiscDenseWeight, false, "discriminator_predictions/dense/kernel", kDense},
+               {kDiscDenseBias, false, "discriminator_predictions/dense/bias", kVector},
+               {kDiscOutWeight, false, "discriminator_predictions/dense_1/kernel", kDense},
+               {kDiscOutBias, false, "discriminator_predictions/dense_1/bias", kVector}});
+}
+
+// electra_hparams.json as run_pretraining.py reads --hparams: configure_pretraining.py's
+// defaults, util/training_utils.py get_bert_config (size table, heads hidden/64, intermediate
+// 4 x hidden, then model_hparam_overrides) and, for the generator, get_generator_config.
+ModelConfig read_hparams(const ConfigReader& r, bool generator) {
+  ModelConfig c;
+  const std::string size = r.text("model_size", "small");
+  if (size != "small" && size != "base" && size != "large")
+    r.unsupported("model_size \"" + size + "\"");
+  if (r.boolean("untied_generator_embeddings", false) || !r.boolean("untied_generator", true))
+    r.unsupported("a generator without its own weights or with its own embeddings");
+  const auto overrides = r.object("model_hparam_overrides");
+  auto value = [&](const char* key, int64_t fallback) {
+    return overrides && overrides->has(key) ? overrides->integer({key}, std::nullopt) : fallback;
+  };
+  c.hidden = value("hidden_size", size == "small" ? 256 : size == "base" ? 768 : 1024);
+  c.layers = value("num_hidden_layers", size == "large" ? 24 : 12);
+  c.heads = value("num_attention_heads", std::max<int64_t>(1, c.hidden / 64));
+  c.inner = value("intermediate_size", 4 * c.hidden);
+  c.max_positions = value("max_position_embeddings", 512);
+  c.type_vocab_size = value("type_vocab_size", 2);
+  c.vocab_size = r.integer({"vocab_size"}, 30522);
+  c.embedding_size = r.integer({"embedding_size"}, size == "small" ? 128 : c.hidden);
+  if (generator) {
+    const double width = r.number("generator_hidden_size", 0.25);
+    const double depth = r.number("generator_layers", 1.0);
+    c.hidden = std::llround(static_cast<double>(c.hidden) * width);
+    c.layers = std::llround(static_cast<double>(c.layers) * depth);
+    c.inner = 4 * c.hidden;
+    c.heads = std::max<int64_t>(1, c.hidden / 64);
+  }
+  c.activation_name = overrides ? overrides->text("hidden_act", "gelu") : "gelu";
+  c.activation = r.activation(c.activation_name);  // ELECTRA's gelu is the erf form
+  c.layer_norm_eps = 1e-12;
+  return c;
+}
+
+ModelConfig read_hf(const ConfigReader& r) {
+  ModelConfig c;
+  r.expect_text("model_type", "electra");
+  c.vocab_size = r.integer({"vocab_size"}, 30522);
+  c.embedding_size = r.integer({"embedding_size"}, 128);
+  c.hidden = r.integer({"hidden_size"}, 256);
+  c.layers = r.integer({"num_hidden_layers"}, 12);
+  c.heads = r.integer({"num_attention_heads"}, 4);
+  c.inner = r.integer({"intermediate_size"}, 1024);
+  c.max_positions = r.integer({"max_position_embeddings"}, 512);
+  c.type_vocab_size = r.integer({"type_vocab_size"}, 2);
+  c.activation_name = r.text("hidden_act", "gelu");
+  c.activation = r.activation(c.activation_name);
+  c.layer_norm_eps = r.number("layer_norm_eps", 1e-12);
+  const std::string pos = r.text("position_embedding_type", "absolute");
+  if (pos != "absolute") r.unsupported("position_embedding_type \"" + pos + "\"");
+  return c;
+}
+
+ModelConfig read_discriminator(Convention convention, const ConfigReader& r) {
+  ModelConfig c = convention == Convention::kGoogleTf1 ? read_hparams(r, false) : read_hf(r);
+  r.check_heads(c);
+  return c;
+}
+
+ModelConfig read_generator(Convention convention, const ConfigReader& r) {
+  ModelConfig c = convention == Convention::kGoogleTf1 ? read_hparams(r, true) : read_hf(r);
+  r.check_heads(c);
+  return c;
+}
+
+bool hf_extra(Convention convention, const std::string& key) {
+  return convention == Convention::kHfPytorch &&
+         (key == "embeddings.position_ids" || key == "embeddings.token_type_ids" ||
+          key == "generator_lm_head.weight");
+}
+
+// A Google checkpoint holds the other network too.
+bool discriminator_extra(Convention convention, const std::string& key) {
+  return hf_extra(convention, key) ||
+         (convention == Convention::kGoogleTf1 &&
+          (key.starts_with("generator/") || key.starts_with("generator_predictions/")));
+}
+
+bool generator_extra(Convention convention, const std::string& key) {
+  return hf_extra(convention, key) ||
+         (convention == Convention::kGoogleTf1 &&
+          (key.starts_with("electra/encoder/") || key.starts_with("electra/embeddings_project/") ||
+           key.starts_with("discriminator_predictions/")));
+}
+
+const std::vector<ParamSpec> kHfPytorch = hf_pytorch();
+const std::vector<ParamSpec> kHfTf2 = hf_tf2();
+const std::vector<ParamSpec> kGoogleDiscriminator = google(false);
+const std::vector<ParamSpec> kGoogleGenerator = google(true);
+
+Family family(bool generator) {
+  return {
+      .name = generator ? "electra-generator" : "electra",
+      .tables = {&kHfPytorch, &kHfTf2, nullptr,
+                 generator ? &kGoogleGenerator : &kGoogleDiscriminator},
+      .token_table = bert::kWordEmb,
+      .hf_base_prefix = "electra.",
+      .config_files = {{{"config.json"}, {"config.json"}, {}, {"electra_hparams.json"}}},
+      .read_config = generator ? read_generator : read_discriminator,
+      .known_extra = generator ? generator_extra : discriminator_extra,
+      .output_stages = {"discriminator logits", "mlm logits", "classifier logits"},
+      .run = run,
+  };
+}
+
+}  // namespace
+}  // namespace electra
+
+const Family& electra_verify_family() {
+  static const Family family = electra::family(false);
+  return family;
+}
+
+const Family& electra_generator_verify_family() {
+  static const Family family = electra::family(true);
+  return family;
+}
+
+}  // namespace tensorferry::verify
