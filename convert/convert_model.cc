@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "formats/registry.h"
+#include "formats/tf_bundle/variable_names.h"
 #include "verify/family.h"
 #include "verify/model_config.h"
 
@@ -33,6 +34,9 @@ ModelConvertOutcome convert_model(const std::string& input, const std::string& o
   ModelSource source = detect_model(input, options.from);
   if (!options.hf_class.empty()) source.family = &source.family->for_hf_class(options.hf_class);
   auto reader = open_checkpoint(source.checkpoint, source.format);
+  // A TF2 checkpoint of an HF TF2 model reads as its tf_model.h5: under the variables' names.
+  if (source.convention == Convention::kHfTf2 && source.format == Format::kTfBundle)
+    reader = tf_bundle::read_by_variable_names(std::move(reader));
   ModelConvertOutcome outcome{make_plan(source, *reader, output, options), std::nullopt};
   if (options.verify) check_verifiable(source);
   if (dry_run) {

@@ -6,6 +6,8 @@
 #include "core/input_file.h"
 #include "core/limits.h"
 #include "formats/tf_bundle/checkpoint_state.h"
+#include "formats/tf_bundle/tf_bundle.h"
+#include "formats/tf_bundle/variable_names.h"
 #include "models/config_json.h"
 
 namespace tensorferry {
@@ -58,18 +60,69 @@ std::optional<std::string> find_tf1_checkpoint(const fs::path& folder, const cha
   return std::nullopt;
 }
 
+// The bundle prefix a file of it names: PREFIX for PREFIX.index, PREFIX.data-*, PREFIX itself.
+std::string bundle_prefix_of(const std::string& file) {
+  std::string p = file;
+  if (p.ends_with(".index")) p = p.substr(0, p.size() - 6);
+  const auto data = p.find(".data-");
+  if (data != std::string::npos) p = p.substr(0, data);
+  return p;
+}
+
+// A TF2 object-based checkpoint (tf.train.Checkpoint(model=TF...Model).save) in `folder`, or the
+// one `explicit_file` names: its prefix when the bundle has an object graph. It is read as
+// hf-tf2 under its variables' names (formats/tf_bundle/variable_names.h).
+std::optional<std::string> find_tf2_object_checkpoint(const fs::path& folder,
+                                                      const std::string& explicit_file) {
+  std::optional<std::string> prefix;
+  if (!explicit_file.empty()) {
+    prefix = bundle_prefix_of(explicit_file);
+    std::error_code ec;
+    if (!fs::exists(*prefix + ".index", ec)) return std::nullopt;
+  } else {
+    prefix = find_tf1_checkpoint(folder, "ckpt");
+    if (!prefix) return std::nullopt;
+  }
+  if (!tf_bundle::is_object_based(*open_tf_bundle(*prefix))) return std::nullopt;
+  return prefix;
+}
+
+// A TF2 checkpoint carries no config: without config.json beside it there is nothing to read
+// the model's sizes and type from, and that is said rather than "not a model folder".
+void refuse_tf2_checkpoint_without_config(const fs::path& folder,
+                                          const std::string& explicit_file) {
+  const auto prefix = find_tf2_object_checkpoint(folder, explicit_file);
+  if (!prefix) return;
+  throw_bad_input((folder / "config.json").string(), std::nullopt,
+                  "is missing: " + *prefix +
+                      " is a TF2 object-based checkpoint (tf.train.Checkpoint), which carries no "
+                      "config; put the model's config.json (as save_pretrained writes it: "
+                      "model_type, sizes, architectures) beside it");
+}
+
 std::optional<ModelSource> find_hf(const fs::path& folder, Convention c,
                                    const std::string& explicit_file) {
-  if (!is_file(folder, "config.json")) return std::nullopt;
+  if (!is_file(folder, "config.json")) {
+    if (c == Convention::kHfTf2) refuse_tf2_checkpoint_without_config(folder, explicit_file);
+    return std::nullopt;
+  }
   ModelSource s;
   s.convention = c;
   s.folder = folder.string();
   s.config_path = (folder / "config.json").string();
   const auto& list = c == Convention::kHfPyTorch ? std::span<const Candidate>(kHfPyTorchFiles)
                                                  : std::span<const Candidate>(kHfTf2Files);
+  const auto tf2_checkpoint = [&]() -> std::optional<ModelSource> {
+    if (c != Convention::kHfTf2) return std::nullopt;
+    const auto prefix = find_tf2_object_checkpoint(folder, explicit_file);
+    if (!prefix) return std::nullopt;
+    s.checkpoint = *prefix;
+    s.format = Format::kTfBundle;
+    return s;
+  };
   if (!explicit_file.empty()) {
     auto f = format_from_extension(explicit_file);
-    if (!f || *f == Format::kTfBundle) return std::nullopt;
+    if (!f || *f == Format::kTfBundle) return tf2_checkpoint();
     if ((*f == Format::kKerasH5) != (c == Convention::kHfTf2)) return std::nullopt;
     s.checkpoint = explicit_file;
     s.format = *f;
@@ -82,7 +135,7 @@ std::optional<ModelSource> find_hf(const fs::path& folder, Convention c,
       return s;
     }
   }
-  return std::nullopt;
+  return tf2_checkpoint();
 }
 
 // A TF1 folder of `c` belongs to the first family of that convention whose config file it holds
@@ -103,11 +156,7 @@ std::optional<ModelSource> find_tf1(const fs::path& folder, Convention c,
   s.config_path = (folder / family->config_file(c)).string();
   s.format = Format::kTfBundle;
   if (!explicit_file.empty()) {
-    std::string p = explicit_file;
-    if (p.ends_with(".index")) p = p.substr(0, p.size() - 6);
-    const auto data = p.find(".data-");
-    if (data != std::string::npos) p = p.substr(0, data);
-    s.checkpoint = p;
+    s.checkpoint = bundle_prefix_of(explicit_file);
     return s;
   }
   auto found = find_tf1_checkpoint(folder, std::string(family->tf1_checkpoint_prefix(c)).c_str());
@@ -143,7 +192,7 @@ std::string model_folder_needs(std::optional<Convention> from) {
   if (!from) {
     std::string needs =
         "a model folder tensorferry recognises: config.json with model.safetensors / "
-        "pytorch_model.bin / tf_model.h5 (Hugging Face)";
+        "pytorch_model.bin / tf_model.h5 / a TF2 tf.train.Checkpoint (Hugging Face)";
     for (const Family* f : all_families())
       for (Convention c : {Convention::kOpenAiTf1, Convention::kGoogleTf1})
         if (f->supports(c) && !f->config_file(c).empty())
@@ -158,7 +207,10 @@ std::string model_folder_needs(std::optional<Convention> from) {
     case Convention::kHfPyTorch:
       return needs +
              "config.json and model.safetensors or pytorch_model.bin (or their .index.json)";
-    case Convention::kHfTf2: return needs + "config.json and tf_model.h5 (or its .index.json)";
+    case Convention::kHfTf2:
+      return needs +
+             "config.json and tf_model.h5 (or its .index.json), or config.json beside a TF2 "
+             "checkpoint written by tf.train.Checkpoint(model=TF...Model)";
     case Convention::kOpenAiTf1:
     case Convention::kGoogleTf1:
       return needs + tf1_config_files(*from, " or ") + " and a TF checkpoint";

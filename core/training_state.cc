@@ -20,6 +20,8 @@ std::string_view last_part(std::string_view path) {
 
 std::string slot_name(std::string_view name) {
   std::string_view last = last_part(variable_path(name));
+  // Keras' optimizer keeps its slots in a list ("optimizer/_variables/43"): an index, no name.
+  if (!last.empty() && last.find_first_not_of("0123456789") == std::string_view::npos) return {};
   // Mesh TensorFlow (T5) Adafactor: "<variable>_slot_vr".
   if (const size_t mesh = last.rfind("_slot_"); mesh != std::string_view::npos)
     return std::string(last.substr(mesh + 6));

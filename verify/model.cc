@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/input_file.h"
 #include "formats/registry.h"
+#include "formats/tf_bundle/variable_names.h"
 
 namespace tensorferry::verify {
 namespace fs = std::filesystem;
@@ -129,6 +130,10 @@ Model open_model(const std::string& path, std::optional<Convention> forced,
   Model model;
   model.path = path;
   auto reader = open_checkpoint(path);
+  // A TF2 object-based checkpoint is read under its variables' names (TF's own name-based
+  // restore of it), so that a Keras model's checkpoint reads as its tf_model.h5.
+  if (tf_bundle::is_object_based(*reader))
+    reader = tf_bundle::read_by_variable_names(std::move(reader));
   model.checkpoint = reader->path();
   model.format = reader->format();
   std::tie(model.family, model.convention) =
