@@ -23,17 +23,17 @@ std::optional<size_t> object_graph_index(const CheckpointReader& reader) {
   return std::nullopt;
 }
 
-// Why `full_name` cannot be a variable's name, or "" when it can: TensorFlow names are
+// Why `full_name` cannot be a variable's name (" has ..."), or "" when it can: TensorFlow names are
 // '/'-separated non-empty components without ':' (which starts the output index) or controls.
 std::string full_name_problem(std::string_view full_name) {
-  if (full_name.empty()) return "an empty full_name";
-  if (full_name.size() > kMaxTensorNameBytes) return "a full_name longer than 4096 bytes";
+  if (full_name.empty()) return " has an empty full_name";
+  if (full_name.size() > kMaxTensorNameBytes) return " has a full_name longer than 4096 bytes";
   if (full_name.front() == '/' || full_name.back() == '/' ||
       full_name.find("//") != std::string_view::npos)
-    return "a full_name with an empty component";
+    return " has a full_name with an empty component";
   for (char c : full_name)
     if (c == ':' || static_cast<unsigned char>(c) < 0x20)
-      return "a full_name with a ':' or a control character";
+      return " has a full_name with a ':' or a control character";
   return {};
 }
 
@@ -96,7 +96,7 @@ class VariableNamedReader final : public CheckpointReader {
                               "complete?)",
                           entry.name);
         if (const std::string problem = full_name_problem(attribute.full_name()); !problem.empty())
-          throw_bad_input(entry.file, entry.offset, where + " has " + problem, entry.name);
+          throw_bad_input(entry.file, entry.offset, where + problem, entry.name);
         const auto [it, inserted] = names.emplace(key, attribute.full_name());
         if (!inserted && it->second != attribute.full_name())
           throw_bad_input(entry.file, entry.offset,

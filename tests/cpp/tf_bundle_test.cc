@@ -24,6 +24,7 @@
 #include "formats/tf_bundle/table_writer.h"
 #include "formats/tf_bundle/tensor_roles.h"
 #include "formats/tf_bundle/trackable_object_graph.pb.h"
+#include "formats/tf_bundle/variable_names.h"
 #include "formats/tf_bundle/varint.h"
 
 namespace tensorferry::tf_bundle {
@@ -684,6 +685,55 @@ TEST(TfBundle, ChecksumOfATensorLargerThanOnePiece) {
       EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << e.what();
       EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
     }
+  }
+}
+
+}  // namespace
+}  // namespace tensorferry::tf_bundle
+
+namespace tensorferry::tf_bundle {
+namespace {
+
+// A Keras variable's full_name "scope/layer/rest" is the weight "layer/scope/layer/rest:0" of
+// its tf_model.h5.
+TEST(TfBundleVariableNames, KerasWeightName) {
+  EXPECT_EQ(keras_weight_name("tf_bert_model/bert/embeddings/word_embeddings/weight"),
+            "bert/tf_bert_model/bert/embeddings/word_embeddings/weight:0");
+  EXPECT_EQ(keras_weight_name("tf_m/classifier"), "classifier/tf_m/classifier:0");
+  EXPECT_EQ(keras_weight_name("kernel"), "kernel:0");
+}
+
+TEST(TfBundleVariableNames, WeightsTakeTheirFullNamesOthersKeepTheirKeys) {
+  TempDir dir;
+  TfBundleOptions bundle;
+  bundle.object_based = true;  // full_name = the unescaped path
+  write_bundle(dir / "ckpt-1",
+               {{"tf_m/bert/dense/kernel", DType::kF32, {2}, le_bytes<float>({1, 2})},
+                {"tf_m/classifier/bias", DType::kF32, {1}, le_bytes<float>({3})}},
+               {}, bundle);
+  auto bundle_reader = open_tf_bundle(dir / "ckpt-1");
+  ASSERT_TRUE(is_object_based(*bundle_reader));
+  auto reader = read_by_variable_names(std::move(bundle_reader));
+  std::map<std::string, std::string> notes;
+  for (const auto& e : reader->tensors()) notes[e.name] = e.note;
+  EXPECT_EQ(notes.count("bert/tf_m/bert/dense/kernel:0"), 1u);
+  EXPECT_EQ(notes.at("classifier/tf_m/classifier/bias:0"),
+            "object path tf_m/classifier/bias/.ATTRIBUTES/VARIABLE_VALUE");
+  EXPECT_EQ(notes.count("save_counter/.ATTRIBUTES/VARIABLE_VALUE"), 1u);
+  EXPECT_EQ(notes.count("_CHECKPOINTABLE_OBJECT_GRAPH"), 1u);
+  EXPECT_EQ(read_all(*reader).at("bert/tf_m/bert/dense/kernel:0"), le_bytes<float>({1, 2}));
+}
+
+TEST(TfBundleVariableNames, NameBasedBundleIsRefused) {
+  TempDir dir;
+  write_bundle(dir / "model.ckpt", {{"bert/kernel", DType::kF32, {1}, le_bytes<float>({1})}});
+  auto reader = open_tf_bundle(dir / "model.ckpt");
+  EXPECT_FALSE(is_object_based(*reader));
+  try {
+    read_by_variable_names(std::move(reader));
+    FAIL() << "a name-based bundle was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
   }
 }
 

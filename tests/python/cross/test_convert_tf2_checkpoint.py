@@ -277,3 +277,13 @@ def test_config_that_does_not_match_the_tensors(tf2, tmp_path, edit, expected):
     assert proc.returncode == 3, (proc.returncode, proc.stdout, proc.stderr)
     assert expected in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_other_targets_of_the_family(tf2, tmp_path):
+    """The checkpoint is an hf-tf2 source like any other: into tf_model.h5 and Google's TF1 names
+    too, each checked by convert's verify step against the checkpoint."""
+    work = tf2["work"]
+    for name, to in (("bert_cls", "hf-tf2"), ("gpt2_lm", "openai-tf1"), ("electra_disc", "google-tf1")):
+        report = convert(work / "src" / name, tmp_path / f"{name}_{to}", to)
+        assert report["target"]["convention"] == to
+        assert report["verify"]["passed"] is True, (name, to, report["verify"])
