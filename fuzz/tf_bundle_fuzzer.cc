@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "formats/tf_bundle/tf_bundle.h"
+#include "formats/tf_bundle/variable_names.h"
 #include "fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -18,5 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   TENSORFERRY_FUZZ_BODY({
     auto reader = open_tf_bundle(prefix);
     fuzz::read_everything(*reader);
+    // An object graph is also read for its variables' names (model conversions do).
+    if (tf_bundle::is_object_based(*reader))
+      fuzz::read_everything(*tf_bundle::read_by_variable_names(std::move(reader)));
   });
 }
