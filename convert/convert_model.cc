@@ -26,6 +26,22 @@ void check_verifiable(const ModelSource& source) {
   }
 }
 
+// Plans the conversion of the opened source and, unless it is a dry run, carries it out.
+ModelConvertOutcome convert_read_model(const ModelSource& source, CheckpointReader& reader,
+                                       const std::string& output,
+                                       const ModelConvertOptions& options, bool dry_run,
+                                       const PublishCheck& check, ProgressSink* progress) {
+  ModelConvertOutcome outcome{make_plan(source, reader, output, options), std::nullopt};
+  if (options.verify) check_verifiable(source);
+  if (dry_run) {
+    verify_ties(outcome.plan, reader);
+    return outcome;
+  }
+  // The folder the output goes into is created (`mkdir -p`) once the output is known to fit.
+  outcome.result = execute_plan(outcome.plan, reader, default_writer, check, progress);
+  return outcome;
+}
+
 }  // namespace
 
 ModelConvertOutcome convert_model(const std::string& input, const std::string& output,
@@ -34,18 +50,16 @@ ModelConvertOutcome convert_model(const std::string& input, const std::string& o
   ModelSource source = detect_model(input, options.from);
   if (!options.hf_class.empty()) source.family = &source.family->for_hf_class(options.hf_class);
   auto reader = open_checkpoint(source.checkpoint, source.format);
-  // A TF2 checkpoint of an HF TF2 model reads as its tf_model.h5: under the variables' names.
-  if (source.convention == Convention::kHfTf2 && source.format == Format::kTfBundle)
-    reader = tf_bundle::read_by_variable_names(std::move(reader));
-  ModelConvertOutcome outcome{make_plan(source, *reader, output, options), std::nullopt};
-  if (options.verify) check_verifiable(source);
-  if (dry_run) {
-    verify_ties(outcome.plan, *reader);
-    return outcome;
+  // A TF2 checkpoint of an HF TF2 model reads as its tf_model.h5, under its variables' names;
+  // what is wrong with one of its weights is also told where the bundle stores it.
+  if (source.convention != Convention::kHfTf2 || source.format != Format::kTfBundle)
+    return convert_read_model(source, *reader, output, options, dry_run, check, progress);
+  reader = tf_bundle::read_by_variable_names(std::move(reader));
+  try {
+    return convert_read_model(source, *reader, output, options, dry_run, check, progress);
+  } catch (const Error& e) {
+    throw tf_bundle::located_in_bundle(e, *reader);
   }
-  // The folder the output goes into is created (`mkdir -p`) once the output is known to fit.
-  outcome.result = execute_plan(outcome.plan, *reader, default_writer, check, progress);
-  return outcome;
 }
 
 }  // namespace tensorferry

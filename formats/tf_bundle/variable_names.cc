@@ -61,6 +61,7 @@ class VariableNamedReader final : public CheckpointReader {
                             "\" the same full_name " + it->second,
                         t.name);
       t.note = "object path " + t.name;
+      object_paths_.emplace(name, t.name);
       t.name = std::move(name);
     }
   }
@@ -73,6 +74,12 @@ class VariableNamedReader final : public CheckpointReader {
   }
   void release(size_t index) override { bundle_->release(index); }
   std::map<std::string, std::string> metadata() const override { return bundle_->metadata(); }
+
+  // The checkpoint key of the weight listed as `name`, if it is one.
+  const std::string* object_path(const std::string& name) const {
+    const auto it = object_paths_.find(name);
+    return it == object_paths_.end() ? nullptr : &it->second;
+  }
 
  private:
   // checkpoint key -> full_name of every variable the graph records, each checked against the
@@ -124,7 +131,8 @@ class VariableNamedReader final : public CheckpointReader {
   }
 
   std::unique_ptr<CheckpointReader> bundle_;
-  std::vector<TensorEntry> tensors_;  // the bundle's, weights renamed
+  std::vector<TensorEntry> tensors_;                 // the bundle's, weights renamed
+  std::map<std::string, std::string> object_paths_;  // weight name -> checkpoint key
 };
 
 }  // namespace
@@ -139,6 +147,16 @@ std::unique_ptr<CheckpointReader> read_by_variable_names(std::unique_ptr<Checkpo
                     "is not a TF2 object-based checkpoint (no _CHECKPOINTABLE_OBJECT_GRAPH): its "
                     "keys are not object paths");
   return std::make_unique<VariableNamedReader>(std::move(bundle));
+}
+
+Error located_in_bundle(const Error& e, const CheckpointReader& reader) {
+  const auto* named = dynamic_cast<const VariableNamedReader*>(&reader);
+  const std::string* key = named ? named->object_path(e.tensor()) : nullptr;
+  if (!key || e.offset() || e.file() != reader.path()) return e;
+  for (const TensorEntry& t : reader.tensors())
+    if (t.name == e.tensor())
+      return {e.kind(), e.message() + " (object path " + *key + ")", t.file, t.name, t.offset};
+  return e;
 }
 
 std::string keras_weight_name(const std::string& full_name) {

@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "core/checkpoint.h"
+#include "core/error.h"
 
 namespace tensorferry::tf_bundle {
 
@@ -27,6 +28,11 @@ bool is_object_based(const CheckpointReader& reader);
 // `bundle` listed under its variables' Keras weight names (see above). Throws kBadInput naming the
 // file, tensor and offset when the object graph does not account for the tensors.
 std::unique_ptr<CheckpointReader> read_by_variable_names(std::unique_ptr<CheckpointReader> bundle);
+
+// `e`, when it names a weight of `reader` (a read_by_variable_names reader) only by the checkpoint
+// (a conversion's plan does), with where the bundle stores it: the data file, the byte offset and
+// the object path, which is what TensorFlow's tools list. Other errors come back unchanged.
+Error located_in_bundle(const Error& e, const CheckpointReader& reader);
 
 // The Keras weight name of a variable's full name: "scope/layer/rest" ->
 // "layer/scope/layer/rest:0"; a name of one component stays as it is, with ":0".

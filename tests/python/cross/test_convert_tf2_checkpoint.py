@@ -228,6 +228,9 @@ def test_full_name_that_disagrees_with_the_tensor_shape(tf2, tmp_path):
     # The query's name now sits on the [32, 37] intermediate kernel: the config says [32, 32].
     assert "layer_._0/attention/self/query/kernel" in err, err
     assert "[32, 37]" in err and "config.json" in err, err
+    # Where the bundle stores it: the data file, the byte offset, the object path.
+    assert "ckpt-1.data-00000-of-00001" in err and "at byte" in err, err
+    assert INTERMEDIATE in err, err
 
 
 def test_truncated_object_graph(tf2, tmp_path):
