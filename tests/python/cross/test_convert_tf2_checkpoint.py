@@ -85,6 +85,9 @@ for i, (name, (cls, config_cls, config, labels, optimizer, _)) in enumerate(case
     tf.train.Checkpoint(**parts).save(os.path.join(folder, "ckpt"))
     cfg.architectures = [cls]  # as save_pretrained records it
     cfg.save_pretrained(folder)
+    if name == "gpt2_lm":  # Keras' own TF-format weights: the model is the graph's root
+        model.save_weights(os.path.join(work, "src", "gpt2_save_weights", "weights"))
+        cfg.save_pretrained(os.path.join(work, "src", "gpt2_save_weights"))
     np.savez(os.path.join(work, "ref", name + ".npz"), **ref)
 print(json.dumps("ok"))
 """.replace("%(skip)r", repr(SKIP_OUTPUTS))
@@ -280,6 +283,16 @@ def test_config_that_does_not_match_the_tensors(tf2, tmp_path, edit, expected):
     assert proc.returncode == 3, (proc.returncode, proc.stdout, proc.stderr)
     assert expected in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_keras_save_weights_in_tf_format(tf2, tmp_path):
+    """model.save_weights(prefix) writes the same kind of bundle, rooted at the model."""
+    work = tf2["work"]
+    report = convert(work / "src" / "gpt2_save_weights", tmp_path / "out", "hf-pytorch")
+    assert report["source"]["checkpoint"].endswith("weights"), report["source"]
+    assert report["verify"]["passed"] is True
+    a = (work / "out" / "gpt2_lm" / "model.safetensors").read_bytes()
+    assert (tmp_path / "out" / "model.safetensors").read_bytes() == a
 
 
 def test_other_targets_of_the_family(tf2, tmp_path):
