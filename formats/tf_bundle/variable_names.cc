@@ -43,7 +43,6 @@ class VariableNamedReader final : public CheckpointReader {
       : bundle_(std::move(bundle)), tensors_(bundle_->tensors()) {
     const size_t graph = *object_graph_index(*bundle_);
     const std::map<std::string, std::string> full_names = read_full_names(graph);
-    std::map<std::string, std::string> key_of_name;  // weight name -> checkpoint key
     for (TensorEntry& t : tensors_) {
       if (t.role != TensorRole::kWeight) continue;
       const auto it = full_names.find(t.name);
@@ -54,14 +53,13 @@ class VariableNamedReader final : public CheckpointReader {
                         "model's names from the graph",
                         t.name);
       std::string name = keras_weight_name(it->second);
-      const auto [other, inserted] = key_of_name.emplace(name, t.name);
+      const auto [other, inserted] = object_paths_.emplace(name, t.name);
       if (!inserted)
         throw_bad_input(t.file, t.offset,
                         "the object graph gives this variable and \"" + other->second +
                             "\" the same full_name " + it->second,
                         t.name);
       t.note = "object path " + t.name;
-      object_paths_.emplace(name, t.name);
       t.name = std::move(name);
     }
   }
