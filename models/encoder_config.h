@@ -11,15 +11,25 @@
 
 namespace tensorferry {
 
+// The config keys of the dimensions and the activation: BertConfig's, which DistilBertConfig
+// spells otherwise (dim, n_layers, n_heads, hidden_dim, activation).
+struct EncoderKeys {
+  const char* hidden = "hidden_size";
+  const char* layers = "num_hidden_layers";
+  const char* heads = "num_attention_heads";
+  const char* inner = "intermediate_size";
+  const char* activation = "hidden_act";
+};
+
 // The shape symbols of an HF config.json object of the lineage: V vocab_size, P
 // max_position_embeddings, H hidden_size, I intermediate_size, L num_hidden_layers, N
-// num_attention_heads, and when the config has them E embedding_size, T type_vocab_size and C
-// the number of labels. Throws kBadInput naming `file` for a missing or malformed dimension, a
-// width the heads do not divide, implausible sizes, and (for every target, so that no
-// conversion publishes a model no framework runs) a bad layer_norm_eps or an unknown hidden_act,
-// whose default is `activation`.
+// num_attention_heads (or the `keys` given), and when the config has them E embedding_size, T
+// type_vocab_size and C the number of labels. Throws kBadInput naming `file` for a missing or
+// malformed dimension, a width the heads do not divide, implausible sizes, and (for every target,
+// so that no conversion publishes a model no framework runs) a bad layer_norm_eps or an unknown
+// activation, whose default is `activation`.
 Symbols encoder_symbols(const nlohmann::json& hf, const std::string& file,
-                        const std::string& activation);
+                        const std::string& activation, const EncoderKeys& keys = {});
 
 // Throws Error(kUsage) "google-tf1 cannot express this model: `why`".
 [[noreturn]] void refuse_for_google(const std::string& why);

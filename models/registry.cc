@@ -6,6 +6,8 @@
 #include "models/albert/albert_verify.h"
 #include "models/bert/bert.h"
 #include "models/bert/bert_verify.h"
+#include "models/distilbert/distilbert.h"
+#include "models/distilbert/distilbert_verify.h"
 #include "models/electra/electra.h"
 #include "models/electra/electra_verify.h"
 #include "models/family.h"
@@ -34,6 +36,7 @@ const std::vector<Registered>& registered() {
       {roberta_family(), verify::roberta_verify_family()},
       {electra_family(), verify::electra_verify_family()},
       {electra_generator_family(), verify::electra_generator_verify_family()},
+      {distilbert_family(), verify::distilbert_verify_family()},
   };
   return families;
 }

@@ -8,12 +8,13 @@
 
 namespace tensorferry::verify::bert {
 
-bool run_encoder(Pass& p, const std::vector<int64_t>& positions) {
+bool run_encoder(Pass& p, const std::vector<int64_t>& positions, bool token_types) {
   const ModelConfig& c = p.c;
   ModelWeights& w = p.w;
   const bool ok = p.embeddings([&] {
-    return encoder_embeddings(w, c, {kWordEmb, kTypeEmb, kPosEmb, {kEmbLnScale, kEmbLnShift}},
-                              p.flat, positions, c.hidden);
+    const std::optional<Param> types = token_types ? std::optional<Param>(kTypeEmb) : std::nullopt;
+    return encoder_embeddings(w, c, {kWordEmb, types, kPosEmb, {kEmbLnScale, kEmbLnShift}}, p.flat,
+                              positions, c.hidden);
   });
   const SelfAttention attention = {{kQueryWeight, kQueryBias},
                                    {kKeyWeight, kKeyBias},

@@ -50,9 +50,10 @@ enum Role {
 void run(Pass& p);
 
 // BERT's embeddings (word + token type + the position rows `positions`, LayerNorm) and encoder
-// layers, the stages every model of the lineage that keeps BERT's names shares. False when a
-// stage could not be computed.
-bool run_encoder(Pass& p, const std::vector<int64_t>& positions);
+// layers, the stages every model of the lineage that keeps BERT's roles shares; without
+// `token_types` (DistilBERT) the embeddings have no token-type rows. False when a stage could
+// not be computed.
+bool run_encoder(Pass& p, const std::vector<int64_t>& positions, bool token_types = true);
 
 // The keys BERT and its successors share (sizes, activation, epsilon), read as BertConfig
 // (HF; `hf_vocab` is the config class's default vocabulary) or Google's BertConfig reads them.

@@ -517,9 +517,10 @@ TEST(BertConvert, GoogleHeadsAndTrainingStateFromAFineTunedCheckpoint) {
     EXPECT_EQ(cfg["type_vocab_size"], 3);
     std::set<std::string> skipped;
     for (const auto& s : hf.plan.skipped) skipped.insert(s.name + ": " + s.reason);
-    EXPECT_EQ(skipped, (std::set<std::string>{"bert/pooler/dense/kernel/adam_m: optimizer slot (adam_m)",
-                                              "output_weights/adam_v: optimizer slot (adam_v)",
-                                              "global_step: training counter"}));
+    EXPECT_EQ(skipped,
+              (std::set<std::string>{"bert/pooler/dense/kernel/adam_m: optimizer slot (adam_m)",
+                                     "output_weights/adam_v: optimizer slot (adam_v)",
+                                     "global_step: training counter"}));
   }
   {
     FakeReader reader(tensors);
@@ -595,6 +596,83 @@ TEST(BertConvert, RefusesAClassTheTableDoesNotDescribe) {
                         {.to = Convention::kHfPyTorch, .hf_class = "BertModel"});
   EXPECT_EQ(plan.hf_class, "BertModel");
   EXPECT_EQ(plan.skipped.size(), 2u);
+}
+
+// DistilBERT's rows are BERT's under DistilBERT's module names, without token types.
+TEST(DistilBertConvert, BertsRowsUnderDistilBertsNames) {
+  const Family& f = *family_by_name("distilbert");
+  std::map<std::string, const ParamRow*> rows;
+  for (const ParamRow& row : f.params()) rows[std::string(row.canonical)] = &row;
+  constexpr auto kPt = static_cast<size_t>(Convention::kHfPyTorch);
+  constexpr auto kTf2 = static_cast<size_t>(Convention::kHfTf2);
+  const ParamRow& q = *rows.at("transformer.layer.{i}.attention.q_lin.weight");
+  EXPECT_EQ(q.stored[kPt].name, "{base}transformer.layer.{i}.attention.q_lin.weight");
+  EXPECT_EQ(q.stored[kTf2].name,
+            "distilbert/{scope}/distilbert/transformer/layer_._{i}/attention/q_lin/kernel:0");
+  EXPECT_EQ(q.stored[kTf2].layout, Layout::kTranspose);
+  const ParamRow& lin1 = *rows.at("transformer.layer.{i}.ffn.lin1.weight");
+  EXPECT_EQ(lin1.shape, "I,H");
+  EXPECT_EQ(lin1.stored[kTf2].shape, "H,I");
+  EXPECT_EQ(rows.at("transformer.layer.{i}.sa_layer_norm.weight")->stored[kTf2].name,
+            "distilbert/{scope}/distilbert/transformer/layer_._{i}/sa_layer_norm/gamma:0");
+  EXPECT_EQ(rows.at("embeddings.position_embeddings.weight")->stored[kTf2].name,
+            "distilbert/{scope}/distilbert/embeddings/position_embeddings/embeddings:0");
+  EXPECT_EQ(rows.at("vocab_projector.bias")->stored[kTf2].name,
+            "vocab_projector/{scope}/vocab_projector/bias:0");
+  EXPECT_EQ(rows.at("pre_classifier.weight")->stored[kPt].name, "pre_classifier.weight");
+  EXPECT_EQ(rows.at("pre_classifier.weight")->group, "classifier");
+  EXPECT_TRUE(rows.at("vocab_projector.weight")->stored[kTf2].name.empty());
+  EXPECT_FALSE(rows.contains("embeddings.token_type_embeddings.weight"));
+  // 4 embedding rows and 16 per layer; MLM 5, classifier 4, QA 2, the untied projector 1.
+  EXPECT_EQ(rows.size(), 32u);
+  for (const ParamRow& row : f.params())
+    EXPECT_TRUE(row.stored[static_cast<size_t>(Convention::kGoogleTf1)].name.empty());
+}
+
+TEST(DistilBertConvert, ConfigKeysAndWhatTf2CannotExpress) {
+  const Family& f = *family_by_name("distilbert");
+  // hidden_size is DistilBertConfig's attribute-map spelling of dim.
+  const ModelConfig c = f.read_config(
+      Convention::kHfPyTorch,
+      R"({"model_type": "distilbert", "vocab_size": 50, "hidden_size": 16, "n_layers": 2,
+          "n_heads": 2, "hidden_dim": 24, "max_position_embeddings": 20})",
+      "config.json");
+  EXPECT_EQ(c.symbols.at('H'), 16u);
+  EXPECT_EQ(c.symbols.at('I'), 24u);
+  EXPECT_EQ(c.symbols.at('L'), 2u);
+  EXPECT_FALSE(c.symbols.contains('T'));
+  EXPECT_EQ(c.hf.at("dim"), 16);
+  EXPECT_FALSE(c.hf.contains("hidden_size"));
+  EXPECT_EQ(c.hf.at("activation"), "gelu");
+
+  auto refused = [&](Convention to, const ModelConfig& config,
+                     const std::vector<std::string>& groups, const std::string& why) {
+    try {
+      f.check_expressible(to, config, groups);
+      ADD_FAILURE() << why;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  };
+  ModelConfig relu6 = c;
+  relu6.hf["activation"] = "relu6";  // PyTorch's ACT2FN has it, TF's does not
+  refused(Convention::kHfTf2, relu6, {"base"}, "activations_tf");
+  EXPECT_TRUE(f.check_expressible(Convention::kHfPyTorch, relu6, {"base"}).empty());
+  refused(Convention::kHfTf2, c, {"base", "mlm", "untied_decoder"}, "not tied");
+  ModelConfig sinusoidal = c;
+  sinusoidal.hf["sinusoidal_pos_embds"] = true;
+  EXPECT_EQ(f.check_expressible(Convention::kHfTf2, sinusoidal, {"base"}).size(), 1u);
+
+  try {
+    f.read_config(Convention::kHfPyTorch, R"({"dim": 16, "n_heads": 5})", "config.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+    EXPECT_NE(std::string(e.what()).find("dim 16 is not a multiple of n_heads 5"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(BertConvert, DryRunJsonListsEveryTensor) {

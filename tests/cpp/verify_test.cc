@@ -702,6 +702,29 @@ TEST_F(VerifyConfig, ReadsEachConventionsConfigLikeItsFramework) {
   EXPECT_EQ(hf.layer_norm_eps, 1e-5);
 }
 
+TEST_F(VerifyConfig, DistilBertReadsItsOwnKeys) {
+  const Family& f = *family_from_name("distilbert");
+  auto c = read_model_config(
+      f, Convention::kHfTf2,
+      write("config.json",
+            R"({"model_type": "distilbert", "vocab_size": 50, "dim": 16, "n_layers": 2,
+                "n_heads": 2, "hidden_dim": 24, "activation": "relu", "layer_norm_eps": 1e-5})"));
+  EXPECT_EQ(c.hidden, 16);
+  EXPECT_EQ(c.layers, 2);
+  EXPECT_EQ(c.heads, 2);
+  EXPECT_EQ(c.inner, 24);
+  EXPECT_EQ(c.max_positions, 512);
+  EXPECT_EQ(c.activation, Activation::kRelu);
+  EXPECT_EQ(c.layer_norm_eps, 1e-12);  // hard-coded by both frameworks: the key is ignored
+  EXPECT_EQ(c.type_vocab_size, 0);     // no token types
+  // PretrainedConfig sets the attribute-map spelling after dim, so it wins.
+  c = read_model_config(
+      f, Convention::kHfPytorch,
+      write("config.json", R"({"model_type": "distilbert", "dim": 16, "hidden_size": 8,
+                               "n_heads": 2})"));
+  EXPECT_EQ(c.hidden, 8);
+}
+
 TEST_F(VerifyConfig, RefusesWhatItCannotRun) {
   auto expect_bad = [&](const Family& f, Convention c, const std::string& text) {
     try {
@@ -722,6 +745,11 @@ TEST_F(VerifyConfig, RefusesWhatItCannotRun) {
   expect_bad(bert_verify_family(), Convention::kHfPytorch, R"([1, 2])");
   expect_bad(bert_verify_family(), Convention::kHfPytorch, R"({"hidden_size": )");
   expect_bad(bert_verify_family(), Convention::kHfPytorch, R"({"vocab_size": -3})");
+  const Family& distilbert = *family_from_name("distilbert");
+  expect_bad(distilbert, Convention::kHfPytorch, R"({"model_type": "bert"})");
+  expect_bad(distilbert, Convention::kHfPytorch, R"({"model_type": "distilbert", "n_heads": 5})");
+  expect_bad(distilbert, Convention::kHfTf2,
+             R"({"model_type": "distilbert", "activation": "mystery"})");
 }
 
 }  // namespace

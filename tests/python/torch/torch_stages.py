@@ -100,6 +100,35 @@ def encoder_stages(model, tokens, types, dtype):
 bert_stages = encoder_stages
 
 
+def distilbert_stages(model, tokens, types, dtype):
+    """DistilBertModel and its head classes: no token types (`types` is ignored); the attention
+    sub-layer's stage is sa_layer_norm's output (the attention module itself stops at out_lin)."""
+    model = model.to(dtype).eval()
+    base = getattr(model, "distilbert", model)
+    calls, hooks = {"attention": [], "layer": []}, []
+    for block in base.transformer.layer:
+        hooks.append(block.sa_layer_norm.register_forward_hook(
+            lambda m, args, out: calls["attention"].append(out)))
+        hooks.append(block.register_forward_hook(lambda m, args, out: calls["layer"].append(out[0])))
+    with torch.no_grad():
+        out = model(torch.tensor([tokens]), output_hidden_states=True)
+    for h in hooks:
+        h.remove()
+    stages = {"embeddings": out.hidden_states[0][0]}
+    for i, (attention, layer) in enumerate(zip(calls["attention"], calls["layer"])):
+        stages[f"layer {i} attention"] = attention[0]
+        stages[f"layer {i}"] = layer[0]
+    kind = type(model).__name__
+    if kind.endswith("ForMaskedLM"):
+        stages["mlm logits"] = out.logits[0]
+    if kind.endswith("ForSequenceClassification"):
+        stages["classifier logits"] = out.logits[0].reshape(1, -1)
+    if kind.endswith("ForQuestionAnswering"):
+        stages["qa start logits"] = out.start_logits[0].reshape(-1, 1)
+        stages["qa end logits"] = out.end_logits[0].reshape(-1, 1)
+    return {k: v.numpy() for k, v in stages.items()}
+
+
 def llama_stages(model, tokens, dtype):
     """LlamaModel / MistralModel / Qwen2Model and their *ForCausalLM classes."""
     model = model.to(dtype).eval()

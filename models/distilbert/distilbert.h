@@ -1,0 +1,39 @@
+// DistilBERT (config.json model_type "distilbert"): BERT's post-LayerNorm encoder with six layers
+// by default, no token types, its own module names (transformer.layer.N.attention.q_lin, ...,
+// sa_layer_norm, ffn.lin1/lin2, output_layer_norm) and config keys (dim, n_layers, n_heads,
+// hidden_dim, activation). Hugging Face's DistilBertModel, DistilBertForMaskedLM,
+// DistilBertForSequenceClassification and DistilBertForQuestionAnswering, PyTorch and TF2; no TF1
+// release exists.
+#pragma once
+
+#include "models/bert/bert.h"
+
+namespace tensorferry {
+
+// BERT's behaviour where the two agree (the tied MLM decoder, the Keras Dropout numbering,
+// the labels a classifier's tensors bind); its own table, config keys and classes.
+class DistilBertFamily final : public BertFamily {
+ public:
+  std::string_view name() const override { return "distilbert"; }
+  const std::vector<GroupInfo>& groups() const override;
+  const std::vector<ParamRow>& params() const override;
+  const std::vector<AliasRow>& aliases() const override;
+  const std::vector<BufferRow>& buffers() const override;
+  const std::vector<HfClass>& hf_classes() const override;
+  const std::vector<FileRow>& files() const override;
+  bool supports(Convention c) const override { return is_hf(c); }
+  bool matches_hf_config(const nlohmann::json& config) const override;
+  ModelConfig read_config(Convention c, const std::string& text,
+                          const std::string& file) const override;
+  std::vector<std::string> check_expressible(Convention target, const ModelConfig& config,
+                                             const std::vector<std::string>& groups) const override;
+  std::string write_config(Convention target, const ModelConfig& config,
+                           const HfClass* hf_class) const override;
+
+ protected:
+  const nlohmann::json& hf_defaults() const override;
+};
+
+const Family& distilbert_family();
+
+}  // namespace tensorferry
