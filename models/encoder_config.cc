@@ -31,9 +31,12 @@ Symbols encoder_symbols(const nlohmann::json& hf, const std::string& file,
   return s;
 }
 
-void refuse_for_google(const std::string& why) {
-  throw Error(ErrorKind::kUsage, "google-tf1 cannot express this model: " + why);
+void refuse_for(Convention target, const std::string& why) {
+  throw Error(ErrorKind::kUsage,
+              std::string(convention_name(target)) + " cannot express this model: " + why);
 }
+
+void refuse_for_google(const std::string& why) { refuse_for(Convention::kGoogleTf1, why); }
 
 std::string check_google_encoder(const nlohmann::json& hf, const std::string& activation,
                                  std::initializer_list<std::string_view> known,
@@ -52,7 +55,7 @@ std::string check_google_encoder(const nlohmann::json& hf, const std::string& ac
     refuse_for_google(
         "it is a decoder (is_decoder / add_cross_attention) and Google's modeling.py is an "
         "encoder only");
-  const std::string act = config_activation(hf, "hidden_act", activation, file);
+  std::string act = config_activation(hf, "hidden_act", activation, file);
   if (std::find(known.begin(), known.end(), act) == known.end())
     refuse_for_google("hidden_act is \"" + act + "\" and Google's modeling.py only knows " +
                       std::string(known_text));

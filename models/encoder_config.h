@@ -31,7 +31,8 @@ struct EncoderKeys {
 Symbols encoder_symbols(const nlohmann::json& hf, const std::string& file,
                         const std::string& activation, const EncoderKeys& keys = {});
 
-// Throws Error(kUsage) "google-tf1 cannot express this model: `why`".
+// Throws Error(kUsage) "<target> cannot express this model: `why`".
+[[noreturn]] void refuse_for(Convention target, const std::string& why);
 [[noreturn]] void refuse_for_google(const std::string& why);
 
 // Refuses what Google's TF1 modeling.py of the lineage hard-codes otherwise: a LayerNorm epsilon

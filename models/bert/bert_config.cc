@@ -115,18 +115,14 @@ bool BertFamily::group_enabled(const ModelConfig& config, std::string_view group
 
 std::vector<std::string> BertFamily::check_expressible(
     Convention target, const ModelConfig& config, const std::vector<std::string>& groups) const {
-  auto refuse = [&](const std::string& why) {
-    throw Error(ErrorKind::kUsage,
-                std::string(convention_name(target)) + " cannot express this model: " + why);
-  };
   const bool untied = std::find(groups.begin(), groups.end(), "untied_decoder") != groups.end();
   if (untied && target != Convention::kHfPyTorch)
-    refuse(
-        "its MLM decoder (cls.predictions.decoder.weight) is not tied to the word "
-        "embeddings, and " +
-        std::string(target == Convention::kHfTf2 ? "the TF2 BERT classes"
-                                                 : "Google's run_pretraining.py") +
-        " always decode with the word embeddings");
+    refuse_for(target,
+               "its MLM decoder (cls.predictions.decoder.weight) is not tied to the word "
+               "embeddings, and " +
+                   std::string(target == Convention::kHfTf2 ? "the TF2 BERT classes"
+                                                            : "Google's run_pretraining.py") +
+                   " always decode with the word embeddings");
   if (target != Convention::kGoogleTf1) return {};
 
   const std::string act = check_google_encoder(

@@ -15,20 +15,26 @@ namespace tensorferry {
 class DistilBertFamily final : public BertFamily {
  public:
   std::string_view name() const override { return "distilbert"; }
-  const std::vector<GroupInfo>& groups() const override;
+  bool supports(Convention c) const override { return is_hf(c); }
+
+  // The table (distilbert_table.cc): BERT's rows for the modules with the same jobs, renamed.
   const std::vector<ParamRow>& params() const override;
   const std::vector<AliasRow>& aliases() const override;
   const std::vector<BufferRow>& buffers() const override;
-  const std::vector<HfClass>& hf_classes() const override;
-  const std::vector<FileRow>& files() const override;
-  bool supports(Convention c) const override { return is_hf(c); }
-  bool matches_hf_config(const nlohmann::json& config) const override;
+
+  // The config (distilbert_config.cc): DistilBertConfig's keys, and what TF2 cannot run.
   ModelConfig read_config(Convention c, const std::string& text,
                           const std::string& file) const override;
-  std::vector<std::string> check_expressible(Convention target, const ModelConfig& config,
-                                             const std::vector<std::string>& groups) const override;
   std::string write_config(Convention target, const ModelConfig& config,
                            const HfClass* hf_class) const override;
+  bool matches_hf_config(const nlohmann::json& config) const override;
+  std::vector<std::string> check_expressible(Convention target, const ModelConfig& config,
+                                             const std::vector<std::string>& groups) const override;
+
+  // The classes, their heads and the files beside the weights (distilbert_table.cc).
+  const std::vector<HfClass>& hf_classes() const override;
+  const std::vector<GroupInfo>& groups() const override;
+  const std::vector<FileRow>& files() const override;
 
  protected:
   const nlohmann::json& hf_defaults() const override;

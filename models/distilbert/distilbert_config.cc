@@ -70,36 +70,30 @@ ModelConfig DistilBertFamily::read_config(Convention c, const std::string& text,
   return config;
 }
 
-std::vector<std::string> DistilBertFamily::check_expressible(
-    Convention target, const ModelConfig& config, const std::vector<std::string>& groups) const {
-  auto refuse = [&](const std::string& why) {
-    throw Error(ErrorKind::kUsage,
-                std::string(convention_name(target)) + " cannot express this model: " + why);
-  };
-  if (target == Convention::kHfTf2) {
-    if (std::find(groups.begin(), groups.end(), "untied_decoder") != groups.end())
-      refuse(
-          "its vocab_projector.weight is not tied to the word embeddings, and "
-          "TFDistilBertForMaskedLM always projects on the word embeddings");
-    const std::string act = config_activation(config.hf, "activation", "gelu", "config.json");
-    if (std::find(std::begin(kTfActivations), std::end(kTfActivations), act) ==
-        std::end(kTfActivations))
-      refuse("activation \"" + act +
-             "\" is not in transformers' TF activations (activations_tf.ACT2FN), which the "
-             "TFDistilBert* classes look it up in");
-  }
-  std::vector<std::string> notes;
-  if (config_bool(config.hf, "sinusoidal_pos_embds", false))
-    notes.push_back(
-        "sinusoidal_pos_embds true: the sinusoidal position table is carried as the stored "
-        "embeddings.position_embeddings.weight; DistilBertModel fills it only when it "
-        "initialises a new model, and from_pretrained (PyTorch and TF2) uses the stored table");
-  return notes;
-}
-
 std::string DistilBertFamily::write_config(Convention target, const ModelConfig& config,
                                            const HfClass* hf_class) const {
   return hf_config_text(config, hf_class, "DistilBertForSequenceClassification");
+}
+
+std::vector<std::string> DistilBertFamily::check_expressible(
+    Convention target, const ModelConfig& config, const std::vector<std::string>& groups) const {
+  if (target == Convention::kHfTf2) {
+    if (std::find(groups.begin(), groups.end(), "untied_decoder") != groups.end())
+      refuse_for(target,
+                 "its vocab_projector.weight is not tied to the word embeddings, and "
+                 "TFDistilBertForMaskedLM always projects on the word embeddings");
+    const std::string act = config_activation(config.hf, "activation", "gelu", "config.json");
+    if (std::find(std::begin(kTfActivations), std::end(kTfActivations), act) ==
+        std::end(kTfActivations))
+      refuse_for(target, "activation \"" + act +
+                             "\" is not in transformers' TF activations (activations_tf.ACT2FN), "
+                             "which the TFDistilBert* classes look it up in");
+  }
+  if (!config_bool(config.hf, "sinusoidal_pos_embds", false)) return {};
+  return {
+      "sinusoidal_pos_embds true: the sinusoidal position table is carried as the stored "
+      "embeddings.position_embeddings.weight; DistilBertModel fills it only when it initialises "
+      "a new model, and from_pretrained (PyTorch and TF2) uses the stored table"};
 }
 
 }  // namespace tensorferry

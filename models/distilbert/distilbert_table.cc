@@ -190,12 +190,12 @@ const std::vector<HfClass>& DistilBertFamily::hf_classes() const {
 }
 
 const std::vector<FileRow>& DistilBertFamily::files() const {
-  static const std::vector<FileRow> rows = {
-      {{"vocab.txt", "vocab.txt", "", ""}, false},
-      {{"tokenizer.json", "tokenizer.json", "", ""}, false},
-      {{"tokenizer_config.json", "tokenizer_config.json", "", ""}, false},
-      {{"special_tokens_map.json", "special_tokens_map.json", "", ""}, false},
-  };
+  // BERT's WordPiece vocabulary and tokenizer files, in the two HF conventions.
+  static const std::vector<FileRow> rows = [] {
+    std::vector<FileRow> out = bert_family().files();
+    for (FileRow& row : out) row.names[kGoogle] = "";
+    return out;
+  }();
   return rows;
 }
 

@@ -80,6 +80,17 @@ def copy_model_dir(src, dst):
     return Path(dst)
 
 
+def verify_exact_copy(path, workdir):
+    """A copy of the model folder `path` is decided by its identical weights, without a forward
+    pass; with --always-forward every stage runs and passes. Returns that pass's stage names."""
+    copy = copy_model_dir(path, Path(workdir) / (Path(path).name + "_copy"))
+    rc, report = verify(path, copy)
+    assert rc == 0 and report["proof"] == "identical-weights", report["first_failure"]
+    rc, report = verify(path, copy, "--always-forward")
+    assert rc == 0 and report["passed"], report["first_failure"]
+    return [s["name"] for s in report["stages"]]
+
+
 def edit_config(folder, name="config.json", **changes):
     path = Path(folder) / name
     cfg = json.loads(path.read_text())

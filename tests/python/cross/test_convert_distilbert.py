@@ -14,7 +14,8 @@ import shutil
 import pytest
 
 from conftest import run_python, run_tf
-from support.convert_harness import check_missing_and_extra, convert, snippet_header
+from support.convert_harness import (check_dry_run_and_cast_shards, check_missing_and_extra,
+                                     convert, snippet_header)
 
 TOL = 1e-5
 CONFIG = dict(vocab_size=97, dim=32, n_layers=3, n_heads=4, hidden_dim=37,
@@ -313,15 +314,9 @@ def test_verify_catches_a_broken_tf2_conversion_at_its_stage(distilbert, tmp_pat
 
 
 def test_dry_run_dtype_shards_and_skipped(distilbert, tmp_path):
-    src = distilbert["work"] / "src" / "pt_cls"
-    proc = run_tf("convert", src, tmp_path / "dry", "--to", "hf-tf2", "--dry-run", "--json")
-    plan = json.loads(proc.stdout)
-    assert not (tmp_path / "dry").exists()
-    assert plan["dry_run"] is True and plan["hf_class"] == "DistilBertForSequenceClassification"
-    # f16, sharded, to TF2 and from TF2: verify passes within the cast's bound.
-    report = convert(src, tmp_path / "f16", "hf-pytorch", "--dtype", "f16", "--shard-size", "20KB")
-    assert report["verify"]["passed"] is True
-    assert (tmp_path / "f16" / "model.safetensors.index.json").is_file()
+    check_dry_run_and_cast_shards(distilbert["work"] / "src" / "pt_cls", tmp_path, "hf-tf2",
+                                  "DistilBertForSequenceClassification")
+    # From TF2 too, to bf16.
     report = convert(distilbert["work"] / "src" / "tf_mlm", tmp_path / "bf16", "hf-pytorch",
                      "--dtype", "bf16")
     assert report["verify"]["passed"] is True

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import run_python, run_tf
-from support.convert_harness import convert, snippet_header
+from support.convert_harness import check_dry_run_and_cast_shards, convert, snippet_header
 
 TOL = 1e-5
 CONFIG = dict(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
@@ -212,15 +212,8 @@ def test_verify_catches_a_broken_conversion_at_its_stage(roberta, tmp_path, edit
 
 
 def test_dry_run_dtype_and_shards(roberta, tmp_path):
-    src = roberta["work"] / "src" / "cls"
-    proc = run_tf("convert", src, tmp_path / "dry", "--to", "hf-tf2", "--dry-run", "--json")
-    plan = json.loads(proc.stdout)
-    assert not (tmp_path / "dry").exists()
-    assert plan["dry_run"] is True and plan["hf_class"] == "RobertaForSequenceClassification"
-    # f16, sharded, back to PyTorch: verify passes within the cast's bound.
-    report = convert(src, tmp_path / "f16", "hf-pytorch", "--dtype", "f16", "--shard-size", "20KB")
-    assert report["verify"]["passed"] is True
-    assert (tmp_path / "f16" / "model.safetensors.index.json").is_file()
+    check_dry_run_and_cast_shards(roberta["work"] / "src" / "cls", tmp_path, "hf-tf2",
+                                  "RobertaForSequenceClassification")
     # The MLM class's tied decoder copies are reported as skipped, never silently dropped.
     mlm = roberta["reports"]["mlm"]
     skipped = {s["name"] for s in mlm["skipped"]}

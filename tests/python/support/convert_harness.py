@@ -17,6 +17,18 @@ def convert(src, dst, to, *extra):
     return json.loads(proc.stdout)
 
 
+def check_dry_run_and_cast_shards(src, workdir, target, hf_class):
+    """`--dry-run` plans the conversion of `src` to `target` as `hf_class` and writes nothing;
+    an f16 conversion to hf-pytorch in 20 KB shards passes verify within the cast's bound."""
+    proc = run_tf("convert", src, workdir / "dry", "--to", target, "--dry-run", "--json")
+    plan = json.loads(proc.stdout)
+    assert not (workdir / "dry").exists()
+    assert plan["dry_run"] is True and plan["hf_class"] == hf_class
+    report = convert(src, workdir / "f16", "hf-pytorch", "--dtype", "f16", "--shard-size", "20KB")
+    assert report["verify"]["passed"] is True
+    assert (workdir / "f16" / "model.safetensors.index.json").is_file()
+
+
 def convert_all(sources, conventions, workdir, extras=()):
     """sources: {name: (folder, convention)}. Converts each source to every other convention and
     back, then runs `extras`: (source name, target convention, [extra flags], tag). Returns the

@@ -14,9 +14,9 @@ import torch
 from transformers import (AlbertConfig, AlbertForMaskedLM, AlbertForPreTraining,
                           AlbertForSequenceClassification)
 
-from torch_broken import broken_copy
-from torch_stages import encoder_stages, stage_errors
-from verify_util import copy_model_dir, report_sequences, stage, verify
+from torch_broken import broken_copy, expect_first_failure
+from torch_stages import encoder_stages
+from verify_util import stage, verify_exact_copy
 
 MAX_ERROR = 1e-5
 # Four layers in two groups: layers 0 and 1 apply group 0, layers 2 and 3 group 1.
@@ -43,20 +43,7 @@ def albert_dir(tmp_path_factory):
 
 
 def check(cls, a, b, expected_stage):
-    rc, report = verify(a, b)
-    expected = stage_errors(encoder_stages, cls.from_pretrained(a), cls.from_pretrained(b),
-                            report_sequences(report))
-    first_oracle = next(s["name"] for s in report["stages"] if expected[s["name"]] > MAX_ERROR)
-    assert first_oracle == expected_stage, expected
-    assert rc == 1 and report["passed"] is False
-    assert report["first_failure"]["stage"] == expected_stage
-    for s in report["stages"]:
-        want, got = expected[s["name"]], s["max_abs_error"]
-        assert abs(got - want) <= 1e-9 + 1e-7 * want, (s["name"], got, want)
-        if s["name"] == expected_stage:
-            break
-        assert got <= 1e-12, s
-    return report
+    return expect_first_failure(encoder_stages, cls, a, b, expected_stage, MAX_ERROR)
 
 
 def test_every_head_and_shared_layer_agrees_with_transformers(albert_dir, tmp_path):
@@ -66,12 +53,7 @@ def test_every_head_and_shared_layer_agrees_with_transformers(albert_dir, tmp_pa
                       (AlbertForMaskedLM, make(AlbertForMaskedLM, tmp_path / "mlm", 13)),
                       (AlbertForSequenceClassification,
                        make(AlbertForSequenceClassification, tmp_path / "cls", 14, num_labels=3))):
-        copy = copy_model_dir(path, tmp_path / (path.name + "_copy"))
-        rc, report = verify(path, copy)  # the same bits: decided without a forward pass
-        assert rc == 0 and report["proof"] == "identical-weights", report["first_failure"]
-        rc, report = verify(path, copy, "--always-forward")
-        assert rc == 0 and report["passed"], report["first_failure"]
-        names = [s["name"] for s in report["stages"]]
+        names = verify_exact_copy(path, tmp_path)
         assert names[:9] == ["embeddings"] + [f"layer {i}{p}" for i in range(4)
                                               for p in (" attention", "")]
         heads = {AlbertForPreTraining: ["pooler", "mlm logits", "sop logits"],

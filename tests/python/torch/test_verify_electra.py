@@ -12,9 +12,9 @@ import torch
 from transformers import (ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining,
                           ElectraForSequenceClassification)
 
-from torch_broken import broken_copy
-from torch_stages import encoder_stages, stage_errors
-from verify_util import copy_model_dir, report_sequences, verify
+from torch_broken import broken_copy, expect_first_failure
+from torch_stages import encoder_stages
+from verify_util import copy_model_dir, verify
 
 MAX_ERROR = 1e-5
 CONFIG = dict(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=3,
@@ -40,19 +40,7 @@ def discriminator(tmp_path_factory):
 
 
 def check(cls, a, b, expected_stage):
-    rc, report = verify(a, b)
-    expected = stage_errors(encoder_stages, cls.from_pretrained(a), cls.from_pretrained(b),
-                            report_sequences(report))
-    first_oracle = next(s["name"] for s in report["stages"] if expected[s["name"]] > MAX_ERROR)
-    assert first_oracle == expected_stage, expected
-    assert rc == 1 and report["first_failure"]["stage"] == expected_stage
-    for s in report["stages"]:
-        want, got = expected[s["name"]], s["max_abs_error"]
-        assert abs(got - want) <= 1e-9 + 1e-7 * want, (s["name"], got, want)
-        if s["name"] == expected_stage:
-            break
-        assert got <= 1e-12, s
-    return report
+    return expect_first_failure(encoder_stages, cls, a, b, expected_stage, MAX_ERROR)
 
 
 def test_every_head_agrees_with_transformers(discriminator, tmp_path):

@@ -41,21 +41,26 @@ def gpt2_stages(model, tokens, dtype):
 def _encoder_blocks(base):
     """The block modules of a BERT-lineage encoder, each once (ALBERT's groups are applied to
     several layers, so their hooks fire once per layer that uses them)."""
+    if hasattr(base, "transformer"):  # DistilBERT
+        return list(base.transformer.layer)
     if hasattr(base.encoder, "layer"):
         return list(base.encoder.layer)
     return [layer for group in base.encoder.albert_layer_groups for layer in group.albert_layers]
 
 
 def encoder_stages(model, tokens, types, dtype):
-    """BERT, ALBERT and ELECTRA (their base models and head classes), stage by stage: the blocks' outputs
-    are captured in call order, which is layer order."""
+    """BERT, ALBERT, ELECTRA and DistilBERT (their base models and head classes), stage by stage:
+    the blocks' outputs are captured in call order, which is layer order. DistilBERT has no token
+    types (`types` is not passed) and its attention module stops at out_lin: its sub-layer's
+    stage is sa_layer_norm's output."""
     model = model.to(dtype).eval()
-    base = next((getattr(model, n) for n in ("bert", "albert", "electra") if hasattr(model, n)),
-                model)
+    base = next((getattr(model, n) for n in ("bert", "albert", "electra", "distilbert")
+                 if hasattr(model, n)), model)
     calls, captured, hooks = {"attention": [], "layer": []}, {}, []
     for block in _encoder_blocks(base):
-        hooks.append(block.attention.register_forward_hook(
-            lambda m, args, out: calls["attention"].append(out[0])))
+        attention = getattr(block, "sa_layer_norm", None) or block.attention
+        hooks.append(attention.register_forward_hook(
+            lambda m, args, out: calls["attention"].append(out[0] if isinstance(out, tuple) else out)))
         hooks.append(block.register_forward_hook(lambda m, args, out: calls["layer"].append(out[0])))
     # BERT's pooler module ends in its tanh; ALBERT's is a Linear followed by pooler_activation.
     pooler = getattr(base, "pooler_activation", None)
@@ -65,8 +70,9 @@ def encoder_stages(model, tokens, types, dtype):
         hooks.append(pooler.register_forward_hook(
             lambda m, args, out: captured.__setitem__("pooler", out)))
     with torch.no_grad():
-        out = model(torch.tensor([tokens]), token_type_ids=torch.tensor([types]),
-                    output_hidden_states=True)
+        typed = hasattr(base.embeddings, "token_type_embeddings")
+        out = model(torch.tensor([tokens]), output_hidden_states=True,
+                    **({"token_type_ids": torch.tensor([types])} if typed else {}))
     for h in hooks:
         h.remove()
     stages = {"embeddings": out.hidden_states[0][0]}
@@ -98,35 +104,6 @@ def encoder_stages(model, tokens, types, dtype):
 
 
 bert_stages = encoder_stages
-
-
-def distilbert_stages(model, tokens, types, dtype):
-    """DistilBertModel and its head classes: no token types (`types` is ignored); the attention
-    sub-layer's stage is sa_layer_norm's output (the attention module itself stops at out_lin)."""
-    model = model.to(dtype).eval()
-    base = getattr(model, "distilbert", model)
-    calls, hooks = {"attention": [], "layer": []}, []
-    for block in base.transformer.layer:
-        hooks.append(block.sa_layer_norm.register_forward_hook(
-            lambda m, args, out: calls["attention"].append(out)))
-        hooks.append(block.register_forward_hook(lambda m, args, out: calls["layer"].append(out[0])))
-    with torch.no_grad():
-        out = model(torch.tensor([tokens]), output_hidden_states=True)
-    for h in hooks:
-        h.remove()
-    stages = {"embeddings": out.hidden_states[0][0]}
-    for i, (attention, layer) in enumerate(zip(calls["attention"], calls["layer"])):
-        stages[f"layer {i} attention"] = attention[0]
-        stages[f"layer {i}"] = layer[0]
-    kind = type(model).__name__
-    if kind.endswith("ForMaskedLM"):
-        stages["mlm logits"] = out.logits[0]
-    if kind.endswith("ForSequenceClassification"):
-        stages["classifier logits"] = out.logits[0].reshape(1, -1)
-    if kind.endswith("ForQuestionAnswering"):
-        stages["qa start logits"] = out.start_logits[0].reshape(-1, 1)
-        stages["qa end logits"] = out.end_logits[0].reshape(-1, 1)
-    return {k: v.numpy() for k, v in stages.items()}
 
 
 def llama_stages(model, tokens, dtype):
