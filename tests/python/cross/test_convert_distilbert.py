@@ -40,6 +40,7 @@ HEAD_OUTPUT = {"DistilBertForMaskedLM": {"logits"},
                "DistilBertForQuestionAnswering": {"start_logits", "end_logits"},
                "DistilBertModel": set()}
 HIDDEN = {f"hidden_{i}" for i in range(CONFIG["n_layers"] + 1)}
+SHARDED = (("pt_mlm", "hf-tf2"), ("tf_cls", "hf-pytorch"))
 
 COMMON = r"""
 import numpy as np
@@ -98,8 +99,9 @@ for o in sources:
     ref = dict(np.load(os.path.join(work, "ref", o["root"] + ".npz")))
     r["diff"] = compare(outputs_dict(model(feed, output_hidden_states=True, training=False)), ref)
     h5 = os.path.join(o["path"], "tf_model.h5")
-    r["layout"] = h5_layout(h5)
-    r["layout_ref"] = h5_layout(os.path.join(work, "layout", r["class"], "tf_model.h5"))
+    if os.path.exists(h5):  # not for sharded outputs
+        r["layout"] = h5_layout(h5)
+        r["layout_ref"] = h5_layout(os.path.join(work, "layout", r["class"], "tf_model.h5"))
     if o["back_of"]:
         r["back"] = back_check(h5_arrays(os.path.join(work, "src", o["back_of"], "tf_model.h5")),
                                h5_arrays(h5), same_array)
@@ -152,13 +154,18 @@ def distilbert(tmp_path_factory):
                                        "back_of": None})
         outputs[source].append({"name": back.name, "path": str(back), "root": name,
                                 "back_of": name})
+    for name, target in SHARDED:  # sharded outputs, loaded like the others
+        there = work / "out" / f"{name}__{target}__sharded"
+        reports[there.name] = convert(work / "src" / name, there, target, "--shard-size", "20KB")
+        outputs[target].append({"name": there.name, "path": str(there), "root": name,
+                                "back_of": None})
     checks = run_python(CHECK_TF, *args, json.dumps(outputs["hf-tf2"]))
     checks.update(run_python(CHECK_TORCH, *args, json.dumps(outputs["hf-pytorch"])))
     return {"work": work, "checks": checks, "reports": reports}
 
 
 def test_every_output_loads_without_missing_keys_and_matches_the_source(distilbert):
-    assert len(distilbert["checks"]) == 2 * len(SOURCES)
+    assert len(distilbert["checks"]) == 2 * len(SOURCES) + len(SHARDED)
     for name, check in distilbert["checks"].items():
         cls = SOURCES[name.split("__")[0]][0]
         assert check["class"] == cls, name
@@ -184,6 +191,13 @@ def test_converting_back_is_bit_exact(distilbert):
     assert len(backs) == len(SOURCES)
     for check in backs:
         assert check["back"] == {"missing_from_back": [], "bit_exact": True}, check["class"]
+
+
+def test_sharded_outputs(distilbert):
+    out = distilbert["work"] / "out"
+    assert (out / "pt_mlm__hf-tf2__sharded" / "tf_model.h5.index.json").is_file()
+    assert (out / "tf_cls__hf-pytorch__sharded" / "model.safetensors.index.json").is_file()
+    assert "pt_mlm__hf-tf2__sharded" in distilbert["checks"]  # loaded and matched above
 
 
 def test_conversions_were_verified(distilbert):
