@@ -231,6 +231,10 @@ def test_no_token_types(distilbert, tmp_path):
                             "distilbert", "embeddings.position_embeddings.weight",
                             "embeddings.token_type_embeddings.weight",
                             "embeddings.position_embeddings.weight")
+    # verify's forward pass takes no segment ids for DistilBERT (DistilBertModel has no such input).
+    proc = run_tf("forward", distilbert["work"] / "src" / "pt_base", "--tokens", "1,2,3",
+                  "--token-types", "0,0,1", check=False)
+    assert proc.returncode == 2 and "token types are not an input of distilbert" in proc.stderr
 
 
 def edited_source(distilbert, tmp_path, name, **changes):
