@@ -52,8 +52,13 @@ constexpr std::string_view kTfActivations[] = {"gelu",    "gelu_10", "gelu_fast"
 const nlohmann::json& DistilBertFamily::hf_defaults() const { return distilbert_defaults(); }
 
 bool DistilBertFamily::matches_hf_config(const nlohmann::json& config) const {
-  const auto it = config.find("model_type");
-  return it != config.end() && it->is_string() && *it == "distilbert";
+  if (const auto it = config.find("model_type"); it != config.end() && it->is_string())
+    return *it == "distilbert";
+  // Configs written before model_type existed name the class only.
+  if (const auto it = config.find("architectures"); it != config.end() && it->is_array())
+    for (const auto& a : *it)
+      if (a.is_string() && a.get<std::string>().starts_with("DistilBert")) return true;
+  return false;
 }
 
 ModelConfig DistilBertFamily::read_config(Convention c, const std::string& text,

@@ -644,6 +644,10 @@ TEST(DistilBertConvert, ConfigKeysAndWhatTf2CannotExpress) {
   EXPECT_EQ(c.hf.at("dim"), 16);
   EXPECT_FALSE(c.hf.contains("hidden_size"));
   EXPECT_EQ(c.hf.at("activation"), "gelu");
+  EXPECT_TRUE(f.matches_hf_config({{"architectures", {"DistilBertForMaskedLM"}}}));
+  EXPECT_FALSE(f.matches_hf_config({{"model_type", "bert"}}));
+  EXPECT_FALSE(family_by_name("bert")->matches_hf_config(
+      {{"architectures", {"DistilBertForMaskedLM"}}, {"dim", 16}, {"n_heads", 2}}));
 
   auto refused = [&](Convention to, const ModelConfig& config,
                      const std::vector<std::string>& groups, const std::string& why) {
