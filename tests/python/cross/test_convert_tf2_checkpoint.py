@@ -17,6 +17,8 @@ from support.convert_harness import convert, snippet_header
 TOL = 1e-5
 ENCODER = dict(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                intermediate_size=37, max_position_embeddings=40)
+DISTILBERT = dict(vocab_size=97, dim=32, n_layers=2, n_heads=4, hidden_dim=37,
+                  max_position_embeddings=40)
 # name -> (TF class without "TF", config class, config, labels, optimizer, torch Auto class).
 # optimizer: "" none, "adam" Keras' Adam (slots in a list, optimizer/_variables/N), "legacy" the
 # legacy Adam (slot variables hung off each weight, .OPTIMIZER_SLOT keys).
@@ -44,6 +46,10 @@ CASES = {
                      "adam", "AutoModelForPreTraining"),
     "electra_gen": ("ElectraForMaskedLM", "ElectraConfig", dict(ENCODER, embedding_size=16), 0, "",
                     "AutoModelForMaskedLM"),
+    "distilbert_mlm": ("DistilBertForMaskedLM", "DistilBertConfig", DISTILBERT, 0, "adam",
+                       "AutoModelForMaskedLM"),
+    "distilbert_qa": ("DistilBertForQuestionAnswering", "DistilBertConfig", DISTILBERT, 0, "legacy",
+                      "AutoModelForQuestionAnswering"),
 }
 INPUTS = {"input_ids": [[0, 7, 50, 2, 23, 96, 2], [0, 45, 3, 88, 2, 5, 9]],
           "attention_mask": [[1] * 7, [1, 1, 1, 1, 1, 0, 0]]}
