@@ -161,6 +161,7 @@ void DirectOutputFile::write_buffer(const Buffer& b) {
       }
     }
     std::lock_guard lock(mutex_);
+    if (error_ != 0) return;  // the first failure is the one reported
     error_ = err;
     error_offset_ = b.offset + done;
     return;

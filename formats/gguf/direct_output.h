@@ -49,9 +49,9 @@ class DirectOutputFile {
   // Throws Error(kIo) naming the file and the errno of the first write that failed.
   void close();
 
-  static constexpr size_t kAlignment = 4096;       // a multiple of any device's logical block
-  static constexpr size_t kBufferBytes = 8 << 20;  // per write
-  static constexpr size_t kBuffers = 3;            // one being filled, two with the writer
+  static constexpr size_t kAlignment = 4096;        // a multiple of any device's logical block
+  static constexpr size_t kBufferBytes = 16 << 20;  // per write (sizes measured: bench/RESULTS.md)
+  static constexpr size_t kBuffers = 3;             // one being filled, two with the writer
 
  private:
   struct Buffer {

@@ -80,21 +80,41 @@ void GgufFileWriter::write(size_t index, std::span<const std::byte> bytes) {
   write_part(index, bytes);
 }
 
-void GgufFileWriter::write_part(size_t index, std::span<const std::byte> bytes) {
+void GgufFileWriter::check_part(size_t index, uint64_t bytes) const {
   if (!file_) fail("write() before begin()");
   if (index != written_ || index >= tensors_.size())
     fail("tensors must be written in declaration order: expected #" + std::to_string(written_) +
          ", got #" + std::to_string(index));
-  if (bytes.size() > sizes_[index] - partial_)
-    fail("got " + std::to_string(partial_ + bytes.size()) + " bytes, declared " +
+  if (bytes > sizes_[index] - partial_)
+    fail("got " + std::to_string(partial_ + bytes) + " bytes, declared " +
              std::to_string(sizes_[index]),
          tensors_[index].name);
-  file_->write(bytes);
-  partial_ += bytes.size();
-  if (partial_ < sizes_[index]) return;
+}
+
+void GgufFileWriter::count_part(uint64_t bytes) {
+  partial_ += bytes;
+  if (partial_ < sizes_[written_]) return;
   file_->write_zeros(padding(partial_));
   partial_ = 0;
   ++written_;
+}
+
+void GgufFileWriter::write_part(size_t index, std::span<const std::byte> bytes) {
+  check_part(index, bytes.size());
+  file_->write(bytes);
+  count_part(bytes.size());
+}
+
+std::span<std::byte> GgufFileWriter::part_space(size_t index) {
+  check_part(index, 1);
+  const auto room = file_->space();
+  return room.first(std::min<uint64_t>(room.size(), sizes_[index] - partial_));
+}
+
+void GgufFileWriter::part_written(size_t index, size_t filled) {
+  check_part(index, filled);
+  file_->advance(filled);
+  count_part(filled);
 }
 
 void GgufFileWriter::commit() {

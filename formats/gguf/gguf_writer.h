@@ -35,6 +35,11 @@ class GgufFileWriter {
   // The same in consecutive pieces: the tensor is done (and padded) once its pieces add up to
   // its stored size, so that a converted tensor never has to be held whole.
   void write_part(size_t index, std::span<const std::byte> bytes);
+  // The same, filled in place: room in the output for the next bytes of tensor `index` (never
+  // empty, at most what the tensor has left), then part_written() with the bytes filled. A cast
+  // writes its result straight into the file's buffer instead of into one of its own.
+  std::span<std::byte> part_space(size_t index);
+  void part_written(size_t index, size_t filled);
   // Finishes the file and publishes it under its final name.
   void commit();
 
@@ -43,6 +48,10 @@ class GgufFileWriter {
 
  private:
   [[noreturn]] void fail(const std::string& message, const std::string& tensor = {}) const;
+  // Checks that `bytes` more of tensor `index` may come now (order, declared size).
+  void check_part(size_t index, uint64_t bytes) const;
+  // Counts `bytes` of tensor `index` written; pads the tensor once it is complete.
+  void count_part(uint64_t bytes);
   uint64_t padding(uint64_t n) const { return (alignment_ - n % alignment_) % alignment_; }
 
   AtomicOutput output_;
