@@ -5,9 +5,9 @@
 // (models/bert/bert_table.cc: shapes, layouts, the TF2 leaf names kernel/bias/gamma/beta) for the
 // BERT module that does the same job, renamed by kModules. Names checked against
 // save_pretrained of every class below (transformers 4.57.6, PyTorch and TF 2.15 tf_model.h5):
-//   PyTorch  {base}transformer.layer.{i}.attention.q_lin.weight [out, in]
-//   TF2      distilbert/{scope}/distilbert/transformer/layer_._{i}/attention/q_lin/kernel:0 [in,
-//   out]
+//   PyTorch  {base}transformer.layer.{i}.attention.q_lin.weight            [out, in]
+//   TF2      distilbert/{scope}/distilbert/transformer/layer_._{i}/attention/q_lin/kernel:0
+//            [in, out]
 // and for a head, PyTorch `vocab_transform.weight`, TF2 `vocab_transform/{scope}/
 // vocab_transform/kernel:0`: each head is a top-level Keras layer of the TFDistilBert* class.
 // BERT's token-type table and next-sentence head have no DistilBERT module and are left out.
@@ -73,22 +73,23 @@ std::string keras_path(std::string_view dotted) {
   return out;
 }
 
-const Module* module_for(const ParamRow& bert, std::string_view* leaf) {
+// The DistilBERT module doing the job of the BERT module that holds `bert`; nullptr for none.
+const Module* module_for(const ParamRow& bert) {
   std::string_view name = bert.canonical;
   if (bert.per_layer) name.remove_prefix(kBertLayer.size());
-  const size_t dot = name.rfind('.');
-  *leaf = name.substr(dot + 1);
+  name = name.substr(0, name.rfind('.'));
   for (const Module& m : kModules)
-    if (m.bert == name.substr(0, dot)) return &m;
+    if (m.bert == name) return &m;
   return nullptr;
 }
 
-// BERT's row `bert` for DistilBERT's module `m`; `leaf` is the PyTorch leaf (weight, bias), the
-// TF2 leaf (kernel:0, gamma:0, ...) is BERT's.
-ParamRow renamed(const ParamRow& bert, const Module& m, std::string_view leaf) {
+// BERT's row `bert` for DistilBERT's module `m`; the leaves (weight, bias in PyTorch; kernel:0,
+// gamma:0, ... in TF2) are BERT's.
+ParamRow renamed(const ParamRow& bert, const Module& m) {
   const bool base = m.group == "base";
   const std::string module =
       (bert.per_layer ? "transformer.layer.{i}." : "") + std::string(m.distilbert);
+  const std::string_view leaf = bert.canonical.substr(bert.canonical.rfind('.') + 1);
   ParamRow row = bert;
   row.group = m.group;
   row.canonical = keep(module + "." + std::string(leaf));
@@ -104,12 +105,8 @@ ParamRow renamed(const ParamRow& bert, const Module& m, std::string_view leaf) {
 
 std::vector<ParamRow> distilbert_rows() {
   std::vector<ParamRow> rows;
-  for (const ParamRow& bert : bert_family().params()) {
-    std::string_view leaf;
-    const Module* m = module_for(bert, &leaf);
-    if (m == nullptr) continue;  // token types, the next-sentence head
-    rows.push_back(renamed(bert, *m, leaf));
-  }
+  for (const ParamRow& bert : bert_family().params())  // BERT's token types, NSP head: none
+    if (const Module* m = module_for(bert)) rows.push_back(renamed(bert, *m));
   return rows;
 }
 
