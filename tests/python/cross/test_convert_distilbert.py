@@ -302,6 +302,20 @@ def test_verify_forward_embeddings_are_pytorchs(distilbert):
     assert np.max(np.abs(stages["mlm logits"] - ref["logits"][0])) <= TOL
 
 
+def test_verify_reads_every_head_in_both_conventions(distilbert):
+    # Bit-identical weights would decide without a forward pass: --always-forward runs verify's
+    # reading of the TF2 names of every head against the PyTorch source, stage by stage.
+    heads = {"pt_mlm": ["mlm logits"], "pt_cls": ["classifier logits"],
+             "pt_qa": ["qa start logits", "qa end logits"], "pt_sin": []}
+    layers = [f"layer {i}{p}" for i in range(CONFIG["n_layers"]) for p in (" attention", "")]
+    for name, expected in heads.items():
+        proc = run_tf("verify", distilbert["work"] / "src" / name,
+                      distilbert["work"] / "out" / f"{name}__hf-tf2", "--always-forward", "--json")
+        report = json.loads(proc.stdout)
+        assert report["passed"] is True, (name, report["first_failure"])
+        assert [s["name"] for s in report["stages"]] == ["embeddings"] + layers + expected, name
+
+
 BREAK_H5 = snippet_header("none") + r"""
 import h5py, numpy as np
 path, edit = sys.argv[1], sys.argv[2]
