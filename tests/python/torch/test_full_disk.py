@@ -5,8 +5,8 @@ system's message, no signal, no temporary file, lock or marker left behind, and 
 output's name; the next run on a disk with room succeeds. The disk is a real tmpfs (see
 support/filesystem.py) and the error the real ENOSPC: each run is stopped (SIGSTOP) the moment
 its first staged file holds data, the tmpfs is filled to the last page, and the run continued.
-Every output kind is covered: single safetensors, .bin zip and Keras .h5 files, shards of each
-under a file name, a TF bundle prefix, and the model folders of `--to` (tf_model.h5, a TF1
+Every output kind is covered: single safetensors, .bin zip, Keras .h5 and GGUF files, shards of
+each under a file name, a TF bundle prefix, and the model folders of `--to` (tf_model.h5, a TF1
 bundle with its `checkpoint` file, sharded pytorch_model.bin).
 
 An output that cannot fit is refused before anything is written (exit 4, statvfs), and one that
@@ -70,6 +70,7 @@ KINDS = {
     "tf_bundle_prefix": ("model.ckpt", ["--format", "tf-bundle", "--shard-size", "10MB"],
                          "weights"),
     "folder_safetensors": ("folder/", ["--format", "safetensors"], "weights"),
+    "gguf": ("out.gguf", [], "weights"),  # written with O_DIRECT by a second thread
     "hf_tf2_folder": ("tf2", ["--to", "hf-tf2", "--no-verify"], "gpt2"),
     "openai_tf1_folder": ("tf1", ["--to", "openai-tf1", "--no-verify"], "gpt2"),
     "hf_pytorch_bin_shards": ("pt", ["--to", "hf-pytorch", "--format", "pytorch",
