@@ -5,33 +5,22 @@
 // the checkpoint carries: pooler, masked-LM logits (transform to E, tied to the [V, E] word
 // table), sentence-order logits and classifier logits on the pooled output.
 #include "models/albert/albert_verify.h"
+#include "models/bert/bert_verify.h"
 #include "verify/blocks.h"
 
 namespace tensorferry::verify::albert {
 
 void run(Pass& p) {
+  using namespace bert;  // the roles ALBERT's modules share with BERT's, and its encoder
   const ModelConfig& c = p.c;
   ModelWeights& w = p.w;
   bool ok = p.embeddings([&] {
-    const Matrix e =
-        encoder_embeddings(w, c, {kWordEmb, kTypeEmb, kPosEmb, {kEmbLnScale, kEmbLnShift}}, p.flat,
-                           p.flat.positions, c.embedding_size);
-    return apply(w, {kMappingWeight, kMappingBias}, 0, e, c.hidden);
+    return apply(w, {kMappingWeight, kMappingBias}, 0,
+                 embedding_rows(p, p.flat.positions, c.embedding_size), c.hidden);
   });
   // transformers: int(l / (layers / groups)); Google: int(l / layers * groups): the same group.
-  auto group = [&](int l) { return static_cast<int>(l * c.layer_groups / c.layers); };
-  const SelfAttention attention = {{kQueryWeight, kQueryBias},
-                                   {kKeyWeight, kKeyBias},
-                                   {kValueWeight, kValueBias},
-                                   {kAttnOutWeight, kAttnOutBias},
-                                   {kAttnLnScale, kAttnLnShift}};
-  const FeedForward mlp = {
-      {kFfnWeight, kFfnBias}, {kFfnOutWeight, kFfnOutBias}, {kFfnLnScale, kFfnLnShift}};
-  ok = ok &&
-       run_layers(
-           p.record, c.layers, p.offsets, p.h,
-           [&](int i, Matrix& x) { post_norm_attention(w, c, attention, group(i), p.offsets, x); },
-           [&](int i, Matrix& x) { post_norm_mlp(w, c, mlp, group(i), x); });
+  ok = ok && run_encoder_layers(
+                 p, [&](int l) { return static_cast<int>(l * c.layer_groups / c.layers); });
   if (!ok) return;
 
   EncoderHeads heads(p.record, w, c, p.h, p.offsets);

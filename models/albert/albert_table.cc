@@ -14,8 +14,16 @@
 // output_weights / output_bias. Kernels are [in, out] in TF1 and TF2 (transposed from PyTorch);
 // the tf.get_variable("output_weights") heads are [out, in] in TF1 (matmul transpose_b).
 //
-// Rows are in the order TF2 save_weights writes them.
+// The embeddings are BERT's module, so their rows are BERT's base rows (models/bert/
+// bert_table.cc) E wide with the TF2 main layer "albert"; the layer rows are BERT's per-layer
+// rows (shapes, layouts) under ALBERT's module names (kLayerModules). Rows are in the order TF2
+// save_weights writes them.
+#include <algorithm>
+#include <stdexcept>
+
 #include "models/albert/albert.h"
+#include "models/bert/bert.h"
+#include "models/encoder_rows.h"
 
 namespace tensorferry {
 
@@ -35,39 +43,65 @@ const std::vector<GroupInfo>& AlbertFamily::groups() const {
   return groups;
 }
 
+namespace {
+
+// BERT's per-layer module (the HF PyTorch name between "encoder.layer.{i}." and the parameter)
+// and ALBERT's name for it: in HF PyTorch (TF2 the same with '/' for '.') and in Google's
+// inner_group_0. Shapes and layouts are BERT's.
+struct LayerModule {
+  std::string_view bert, hf, google;
+};
+constexpr LayerModule kLayerModules[] = {
+    {"attention.self.query", "attention.query", "attention_1/self/query"},
+    {"attention.self.key", "attention.key", "attention_1/self/key"},
+    {"attention.self.value", "attention.value", "attention_1/self/value"},
+    {"attention.output.dense", "attention.dense", "attention_1/output/dense"},
+    {"attention.output.LayerNorm", "attention.LayerNorm", "LayerNorm"},
+    {"intermediate.dense", "ffn", "ffn_1/intermediate/dense"},
+    {"output.dense", "ffn_output", "ffn_1/intermediate/output/dense"},
+    {"output.LayerNorm", "full_layer_layer_norm", "LayerNorm_1"},
+};
+
+std::string_view last_segment(std::string_view name, char separator) {
+  return name.substr(name.rfind(separator) + 1);
+}
+
+// BERT's per-layer row under ALBERT's names, once per layer group ({i}).
+ParamRow layer_row(const ParamRow& bert) {
+  constexpr std::string_view kBertLayer = "encoder.layer.{i}.";
+  const std::string_view module_param = bert.canonical.substr(kBertLayer.size());
+  const std::string_view module = module_param.substr(0, module_param.rfind('.'));
+  const std::string_view param = last_segment(module_param, '.');
+  const LayerModule* names = nullptr;
+  for (const LayerModule& m : kLayerModules)
+    if (m.bert == module) names = &m;
+  if (names == nullptr)
+    throw std::logic_error("ALBERT has no name for BERT's " + std::string(module));
+  std::string tf2_module(names->hf);
+  std::replace(tf2_module.begin(), tf2_module.end(), '.', '/');
+  const std::string canonical = "encoder.albert_layer_groups.{i}.albert_layers.0." +
+                                std::string(names->hf) + "." + std::string(param);
+  ParamRow row = bert;
+  row.canonical = keep_name(canonical);
+  row.stored[static_cast<size_t>(Convention::kHfPyTorch)].name = keep_name("{base}" + canonical);
+  auto& tf2 = row.stored[static_cast<size_t>(Convention::kHfTf2)];
+  tf2.name =
+      keep_name("albert/{scope}/albert/encoder/albert_layer_groups_._{i}/albert_layers_._0/" +
+                tf2_module + "/" + std::string(last_segment(tf2.name, '/')));
+  auto& google = row.stored[static_cast<size_t>(Convention::kGoogleTf1)];
+  google.name =
+      keep_name("bert/encoder/transformer/group_{i}/inner_group_0/" + std::string(names->google) +
+                "/" + std::string(last_segment(google.name, '/')));
+  return row;
+}
+
+}  // namespace
+
 const std::vector<ParamRow>& AlbertFamily::params() const {
-#define EMB_TF2 "albert/{scope}/albert/embeddings/"
-#define LAYER_PT "{base}encoder.albert_layer_groups.{i}.albert_layers.0."
-#define LAYER_TF2 "albert/{scope}/albert/encoder/albert_layer_groups_._{i}/albert_layers_._0/"
-#define LAYER_G "bert/encoder/transformer/group_{i}/inner_group_0/"
 #define MLM_TF2 "predictions/{scope}/predictions/"
   // clang-format off
-  static const std::vector<ParamRow> rows = {
-      {"base", false, "embeddings.word_embeddings.weight", "V,E",
-       {{{"{base}embeddings.word_embeddings.weight", "V,E", kSame},
-         {EMB_TF2 "word_embeddings/weight:0", "V,E", kSame},
-         {},
-         {"bert/embeddings/word_embeddings", "V,E", kSame}}}},
-      {"base", false, "embeddings.token_type_embeddings.weight", "T,E",
-       {{{"{base}embeddings.token_type_embeddings.weight", "T,E", kSame},
-         {EMB_TF2 "token_type_embeddings/embeddings:0", "T,E", kSame},
-         {},
-         {"bert/embeddings/token_type_embeddings", "T,E", kSame}}}},
-      {"base", false, "embeddings.position_embeddings.weight", "P,E",
-       {{{"{base}embeddings.position_embeddings.weight", "P,E", kSame},
-         {EMB_TF2 "position_embeddings/embeddings:0", "P,E", kSame},
-         {},
-         {"bert/embeddings/position_embeddings", "P,E", kSame}}}},
-      {"base", false, "embeddings.LayerNorm.weight", "E",
-       {{{"{base}embeddings.LayerNorm.weight", "E", kSame},
-         {EMB_TF2 "LayerNorm/gamma:0", "E", kSame},
-         {},
-         {"bert/embeddings/LayerNorm/gamma", "E", kSame}}}},
-      {"base", false, "embeddings.LayerNorm.bias", "E",
-       {{{"{base}embeddings.LayerNorm.bias", "E", kSame},
-         {EMB_TF2 "LayerNorm/beta:0", "E", kSame},
-         {},
-         {"bert/embeddings/LayerNorm/beta", "E", kSame}}}},
+  // embedding_hidden_mapping_in sits between the embeddings and the layers.
+  static const std::vector<ParamRow> mapping = {
       {"base", false, "encoder.embedding_hidden_mapping_in.weight", "H,E",
        {{{"{base}encoder.embedding_hidden_mapping_in.weight", "H,E", kSame},
          {"albert/{scope}/albert/encoder/embedding_hidden_mapping_in/kernel:0", "E,H", kT},
@@ -78,88 +112,8 @@ const std::vector<ParamRow>& AlbertFamily::params() const {
          {"albert/{scope}/albert/encoder/embedding_hidden_mapping_in/bias:0", "H", kSame},
          {},
          {"bert/encoder/embedding_hidden_mapping_in/bias", "H", kSame}}}},
-
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.query.weight", "H,H",
-       {{{LAYER_PT "attention.query.weight", "H,H", kSame},
-         {LAYER_TF2 "attention/query/kernel:0", "H,H", kT},
-         {},
-         {LAYER_G "attention_1/self/query/kernel", "H,H", kT}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.query.bias", "H",
-       {{{LAYER_PT "attention.query.bias", "H", kSame},
-         {LAYER_TF2 "attention/query/bias:0", "H", kSame},
-         {},
-         {LAYER_G "attention_1/self/query/bias", "H", kSame}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.key.weight", "H,H",
-       {{{LAYER_PT "attention.key.weight", "H,H", kSame},
-         {LAYER_TF2 "attention/key/kernel:0", "H,H", kT},
-         {},
-         {LAYER_G "attention_1/self/key/kernel", "H,H", kT}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.key.bias", "H",
-       {{{LAYER_PT "attention.key.bias", "H", kSame},
-         {LAYER_TF2 "attention/key/bias:0", "H", kSame},
-         {},
-         {LAYER_G "attention_1/self/key/bias", "H", kSame}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.value.weight", "H,H",
-       {{{LAYER_PT "attention.value.weight", "H,H", kSame},
-         {LAYER_TF2 "attention/value/kernel:0", "H,H", kT},
-         {},
-         {LAYER_G "attention_1/self/value/kernel", "H,H", kT}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.value.bias", "H",
-       {{{LAYER_PT "attention.value.bias", "H", kSame},
-         {LAYER_TF2 "attention/value/bias:0", "H", kSame},
-         {},
-         {LAYER_G "attention_1/self/value/bias", "H", kSame}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.dense.weight", "H,H",
-       {{{LAYER_PT "attention.dense.weight", "H,H", kSame},
-         {LAYER_TF2 "attention/dense/kernel:0", "H,H", kT},
-         {},
-         {LAYER_G "attention_1/output/dense/kernel", "H,H", kT}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.dense.bias", "H",
-       {{{LAYER_PT "attention.dense.bias", "H", kSame},
-         {LAYER_TF2 "attention/dense/bias:0", "H", kSame},
-         {},
-         {LAYER_G "attention_1/output/dense/bias", "H", kSame}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.LayerNorm.weight", "H",
-       {{{LAYER_PT "attention.LayerNorm.weight", "H", kSame},
-         {LAYER_TF2 "attention/LayerNorm/gamma:0", "H", kSame},
-         {},
-         {LAYER_G "LayerNorm/gamma", "H", kSame}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.LayerNorm.bias", "H",
-       {{{LAYER_PT "attention.LayerNorm.bias", "H", kSame},
-         {LAYER_TF2 "attention/LayerNorm/beta:0", "H", kSame},
-         {},
-         {LAYER_G "LayerNorm/beta", "H", kSame}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.ffn.weight", "I,H",
-       {{{LAYER_PT "ffn.weight", "I,H", kSame},
-         {LAYER_TF2 "ffn/kernel:0", "H,I", kT},
-         {},
-         {LAYER_G "ffn_1/intermediate/dense/kernel", "H,I", kT}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.ffn.bias", "I",
-       {{{LAYER_PT "ffn.bias", "I", kSame},
-         {LAYER_TF2 "ffn/bias:0", "I", kSame},
-         {},
-         {LAYER_G "ffn_1/intermediate/dense/bias", "I", kSame}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.ffn_output.weight", "H,I",
-       {{{LAYER_PT "ffn_output.weight", "H,I", kSame},
-         {LAYER_TF2 "ffn_output/kernel:0", "I,H", kT},
-         {},
-         {LAYER_G "ffn_1/intermediate/output/dense/kernel", "I,H", kT}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.ffn_output.bias", "H",
-       {{{LAYER_PT "ffn_output.bias", "H", kSame},
-         {LAYER_TF2 "ffn_output/bias:0", "H", kSame},
-         {},
-         {LAYER_G "ffn_1/intermediate/output/dense/bias", "H", kSame}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.full_layer_layer_norm.weight", "H",
-       {{{LAYER_PT "full_layer_layer_norm.weight", "H", kSame},
-         {LAYER_TF2 "full_layer_layer_norm/gamma:0", "H", kSame},
-         {},
-         {LAYER_G "LayerNorm_1/gamma", "H", kSame}}}},
-      {"base", true, "encoder.albert_layer_groups.{i}.albert_layers.0.full_layer_layer_norm.bias", "H",
-       {{{LAYER_PT "full_layer_layer_norm.bias", "H", kSame},
-         {LAYER_TF2 "full_layer_layer_norm/beta:0", "H", kSame},
-         {},
-         {LAYER_G "LayerNorm_1/beta", "H", kSame}}}},
-
+  };
+  static const std::vector<ParamRow> heads = {
       {"pooler", false, "pooler.weight", "H,H",
        {{{"{base}pooler.weight", "H,H", kSame},
          {"albert/{scope}/albert/pooler/kernel:0", "H,H", kT},
@@ -223,11 +177,21 @@ const std::vector<ParamRow>& AlbertFamily::params() const {
          {"output_bias", "C", kSame}}}},
   };
   // clang-format on
-#undef EMB_TF2
-#undef LAYER_PT
-#undef LAYER_TF2
-#undef LAYER_G
 #undef MLM_TF2
+  static const std::vector<ParamRow> rows = [] {
+    std::vector<ParamRow> out;
+    for (const ParamRow& bert : bert_family().params()) {
+      if (bert.group != "base") continue;
+      if (!bert.per_layer) {
+        out.push_back(renamed_bert_row(bert, {"albert", "bert", true}));
+        continue;
+      }
+      if (!out.back().per_layer) out.insert(out.end(), mapping.begin(), mapping.end());
+      out.push_back(layer_row(bert));
+    }
+    out.insert(out.end(), heads.begin(), heads.end());
+    return out;
+  }();
   return rows;
 }
 
@@ -256,15 +220,7 @@ const std::vector<AliasRow>& AlbertFamily::aliases() const {
   return rows;
 }
 
-const std::vector<BufferRow>& AlbertFamily::buffers() const {
-  static const std::vector<BufferRow> rows = {
-      {Convention::kHfPyTorch, "{base}embeddings.position_ids",
-       "position-ids buffer (arange; rebuilt by the model)"},
-      {Convention::kHfPyTorch, "{base}embeddings.token_type_ids",
-       "token-type-ids buffer (zeros; rebuilt by the model)"},
-  };
-  return rows;
-}
+const std::vector<BufferRow>& AlbertFamily::buffers() const { return encoder_id_buffers(); }
 
 const std::vector<HfClass>& AlbertFamily::hf_classes() const {
   static const std::vector<HfClass> classes = {
@@ -293,13 +249,9 @@ const std::vector<HfClass>& AlbertFamily::hf_classes() const {
 }
 
 const std::vector<FileRow>& AlbertFamily::files() const {
-  static const std::vector<FileRow> rows = {
-      // Google's albert_*.tar.gz names its SentencePiece model 30k-clean.model.
-      {{"spiece.model", "spiece.model", "", "30k-clean.model"}, false},
-      {{"tokenizer.json", "tokenizer.json", "", ""}, false},
-      {{"tokenizer_config.json", "tokenizer_config.json", "", ""}, false},
-      {{"special_tokens_map.json", "special_tokens_map.json", "", ""}, false},
-  };
+  // Google's albert_*.tar.gz names its SentencePiece model 30k-clean.model.
+  static const std::vector<FileRow> rows = with_hf_tokenizer_files(
+      {{{"spiece.model", "spiece.model", "", "30k-clean.model"}, false}}, false);
   return rows;
 }
 

@@ -1,5 +1,6 @@
 #include "models/albert/albert_verify.h"
 
+#include "models/bert/bert_verify.h"
 #include "verify/config_reader.h"
 
 namespace tensorferry::verify {
@@ -7,6 +8,7 @@ namespace albert {
 namespace {
 
 using enum Use;
+using namespace bert;  // the roles of the modules ALBERT shares with BERT
 
 // ALBERT. Sources: google-research/albert modeling.py (bert/ scopes; embedding_hidden_mapping_in
 // and the attention_1 / ffn_1 blocks made with dense_layer_2d/3d, whose kernels are stored
@@ -14,132 +16,123 @@ using enum Use;
 // run_pretraining.py (cls/predictions transform to the embedding width; cls/seq_relationship
 // output_weights [2, H] used transpose_b), classifier_utils.py (top-level output_weights [C, H]);
 // transformers modeling_albert.py (nn.Linear) and modeling_tf_albert.py (Keras Dense; names
-// checked against tf_model.h5 of TF 2.15; TFAlbertMLMHead adds decoder/bias, not bias).
-const std::vector<ParamSpec> kHfPytorch = {
-    {kWordEmb, false, "embeddings.word_embeddings.weight", kTable},
-    {kPosEmb, false, "embeddings.position_embeddings.weight", kTable},
-    {kTypeEmb, false, "embeddings.token_type_embeddings.weight", kTable},
-    {kEmbLnScale, false, "embeddings.LayerNorm.weight", kVector},
-    {kEmbLnShift, false, "embeddings.LayerNorm.bias", kVector},
-    {kMappingWeight, false, "encoder.embedding_hidden_mapping_in.weight", kLinear},
-    {kMappingBias, false, "encoder.embedding_hidden_mapping_in.bias", kVector},
-    {kQueryWeight, true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.query.weight",
-     kLinear},
-    {kQueryBias, true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.query.bias",
-     kVector},
-    {kKeyWeight, true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.key.weight",
-     kLinear},
-    {kKeyBias, true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.key.bias", kVector},
-    {kValueWeight, true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.value.weight",
-     kLinear},
-    {kValueBias, true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.value.bias",
-     kVector},
-    {kAttnOutWeight, true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.dense.weight",
-     kLinear},
-    {kAttnOutBias, true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.dense.bias",
-     kVector},
-    {kAttnLnScale, true,
-     "encoder.albert_layer_groups.{i}.albert_layers.0.attention.LayerNorm.weight", kVector},
-    {kAttnLnShift, true, "encoder.albert_layer_groups.{i}.albert_layers.0.attention.LayerNorm.bias",
-     kVector},
-    {kFfnWeight, true, "encoder.albert_layer_groups.{i}.albert_layers.0.ffn.weight", kLinear},
-    {kFfnBias, true, "encoder.albert_layer_groups.{i}.albert_layers.0.ffn.bias", kVector},
-    {kFfnOutWeight, true, "encoder.albert_layer_groups.{i}.albert_layers.0.ffn_output.weight",
-     kLinear},
-    {kFfnOutBias, true, "encoder.albert_layer_groups.{i}.albert_layers.0.ffn_output.bias", kVector},
-    {kFfnLnScale, true,
-     "encoder.albert_layer_groups.{i}.albert_layers.0.full_layer_layer_norm.weight", kVector},
-    {kFfnLnShift, true,
-     "encoder.albert_layer_groups.{i}.albert_layers.0.full_layer_layer_norm.bias", kVector},
-    {kPoolerWeight, false, "pooler.weight", kLinear},
-    {kPoolerBias, false, "pooler.bias", kVector},
-    {kMlmDenseWeight, false, "predictions.dense.weight", kLinear},
-    {kMlmDenseBias, false, "predictions.dense.bias", kVector},
-    {kMlmLnScale, false, "predictions.LayerNorm.weight", kVector},
-    {kMlmLnShift, false, "predictions.LayerNorm.bias", kVector},
-    {kMlmBias, false, "predictions.bias|predictions.decoder.bias", kVector},
-    {kSopWeight, false, "sop_classifier.classifier.weight", kLinear},
-    {kSopBias, false, "sop_classifier.classifier.bias", kVector},
-    {kClassifierWeight, false, "classifier.weight", kLinear},
-    {kClassifierBias, false, "classifier.bias", kVector},
-};
+// checked against tf_model.h5 of TF 2.15; TFAlbertMLMHead adds decoder/bias, not bias). The
+// embeddings are BERT's module under the TF2 scope albert/ (Google's keeps bert/), so their rows
+// are BERT's (bert::lineage_specs).
+
+#define PT_LAYER "encoder.albert_layer_groups.{i}.albert_layers.0."
+std::vector<ParamSpec> hf_pytorch() {
+  return bert::lineage_specs(
+      Convention::kHfPytorch, "", "",
+      {
+          {kMappingWeight, false, "encoder.embedding_hidden_mapping_in.weight", kLinear},
+          {kMappingBias, false, "encoder.embedding_hidden_mapping_in.bias", kVector},
+          {kQueryWeight, true, PT_LAYER "attention.query.weight", kLinear},
+          {kQueryBias, true, PT_LAYER "attention.query.bias", kVector},
+          {kKeyWeight, true, PT_LAYER "attention.key.weight", kLinear},
+          {kKeyBias, true, PT_LAYER "attention.key.bias", kVector},
+          {kValueWeight, true, PT_LAYER "attention.value.weight", kLinear},
+          {kValueBias, true, PT_LAYER "attention.value.bias", kVector},
+          {kAttnOutWeight, true, PT_LAYER "attention.dense.weight", kLinear},
+          {kAttnOutBias, true, PT_LAYER "attention.dense.bias", kVector},
+          {kAttnLnScale, true, PT_LAYER "attention.LayerNorm.weight", kVector},
+          {kAttnLnShift, true, PT_LAYER "attention.LayerNorm.bias", kVector},
+          {kInterWeight, true, PT_LAYER "ffn.weight", kLinear},
+          {kInterBias, true, PT_LAYER "ffn.bias", kVector},
+          {kOutWeight, true, PT_LAYER "ffn_output.weight", kLinear},
+          {kOutBias, true, PT_LAYER "ffn_output.bias", kVector},
+          {kOutLnScale, true, PT_LAYER "full_layer_layer_norm.weight", kVector},
+          {kOutLnShift, true, PT_LAYER "full_layer_layer_norm.bias", kVector},
+          {kPoolerWeight, false, "pooler.weight", kLinear},
+          {kPoolerBias, false, "pooler.bias", kVector},
+          {kMlmDenseWeight, false, "predictions.dense.weight", kLinear},
+          {kMlmDenseBias, false, "predictions.dense.bias", kVector},
+          {kMlmLnScale, false, "predictions.LayerNorm.weight", kVector},
+          {kMlmLnShift, false, "predictions.LayerNorm.bias", kVector},
+          {kMlmBias, false, "predictions.bias|predictions.decoder.bias", kVector},
+          {kSopWeight, false, "sop_classifier.classifier.weight", kLinear},
+          {kSopBias, false, "sop_classifier.classifier.bias", kVector},
+          {kClassifierWeight, false, "classifier.weight", kLinear},
+          {kClassifierBias, false, "classifier.bias", kVector},
+      });
+}
+
+#undef PT_LAYER
 
 #define TF2_LAYER "albert/encoder/albert_layer_groups_._{i}/albert_layers_._0/"
-const std::vector<ParamSpec> kHfTf2 = {
-    {kWordEmb, false, "albert/embeddings/word_embeddings/weight", kTable},
-    {kPosEmb, false, "albert/embeddings/position_embeddings/embeddings", kTable},
-    {kTypeEmb, false, "albert/embeddings/token_type_embeddings/embeddings", kTable},
-    {kEmbLnScale, false, "albert/embeddings/LayerNorm/gamma", kVector},
-    {kEmbLnShift, false, "albert/embeddings/LayerNorm/beta", kVector},
-    {kMappingWeight, false, "albert/encoder/embedding_hidden_mapping_in/kernel", kDense},
-    {kMappingBias, false, "albert/encoder/embedding_hidden_mapping_in/bias", kVector},
-    {kQueryWeight, true, TF2_LAYER "attention/query/kernel", kDense},
-    {kQueryBias, true, TF2_LAYER "attention/query/bias", kVector},
-    {kKeyWeight, true, TF2_LAYER "attention/key/kernel", kDense},
-    {kKeyBias, true, TF2_LAYER "attention/key/bias", kVector},
-    {kValueWeight, true, TF2_LAYER "attention/value/kernel", kDense},
-    {kValueBias, true, TF2_LAYER "attention/value/bias", kVector},
-    {kAttnOutWeight, true, TF2_LAYER "attention/dense/kernel", kDense},
-    {kAttnOutBias, true, TF2_LAYER "attention/dense/bias", kVector},
-    {kAttnLnScale, true, TF2_LAYER "attention/LayerNorm/gamma", kVector},
-    {kAttnLnShift, true, TF2_LAYER "attention/LayerNorm/beta", kVector},
-    {kFfnWeight, true, TF2_LAYER "ffn/kernel", kDense},
-    {kFfnBias, true, TF2_LAYER "ffn/bias", kVector},
-    {kFfnOutWeight, true, TF2_LAYER "ffn_output/kernel", kDense},
-    {kFfnOutBias, true, TF2_LAYER "ffn_output/bias", kVector},
-    {kFfnLnScale, true, TF2_LAYER "full_layer_layer_norm/gamma", kVector},
-    {kFfnLnShift, true, TF2_LAYER "full_layer_layer_norm/beta", kVector},
-    {kPoolerWeight, false, "albert/pooler/kernel", kDense},
-    {kPoolerBias, false, "albert/pooler/bias", kVector},
-    {kMlmDenseWeight, false, "predictions/dense/kernel", kDense},
-    {kMlmDenseBias, false, "predictions/dense/bias", kVector},
-    {kMlmLnScale, false, "predictions/LayerNorm/gamma", kVector},
-    {kMlmLnShift, false, "predictions/LayerNorm/beta", kVector},
-    {kMlmBias, false, "predictions/decoder/bias", kVector},
-    {kSopWeight, false, "sop_classifier/classifier/kernel", kDense},
-    {kSopBias, false, "sop_classifier/classifier/bias", kVector},
-    {kClassifierWeight, false, "classifier/kernel", kDense},
-    {kClassifierBias, false, "classifier/bias", kVector},
-};
+std::vector<ParamSpec> hf_tf2() {
+  return bert::lineage_specs(
+      Convention::kHfTf2, "albert/", "",
+      {
+          {kMappingWeight, false, "albert/encoder/embedding_hidden_mapping_in/kernel", kDense},
+          {kMappingBias, false, "albert/encoder/embedding_hidden_mapping_in/bias", kVector},
+          {kQueryWeight, true, TF2_LAYER "attention/query/kernel", kDense},
+          {kQueryBias, true, TF2_LAYER "attention/query/bias", kVector},
+          {kKeyWeight, true, TF2_LAYER "attention/key/kernel", kDense},
+          {kKeyBias, true, TF2_LAYER "attention/key/bias", kVector},
+          {kValueWeight, true, TF2_LAYER "attention/value/kernel", kDense},
+          {kValueBias, true, TF2_LAYER "attention/value/bias", kVector},
+          {kAttnOutWeight, true, TF2_LAYER "attention/dense/kernel", kDense},
+          {kAttnOutBias, true, TF2_LAYER "attention/dense/bias", kVector},
+          {kAttnLnScale, true, TF2_LAYER "attention/LayerNorm/gamma", kVector},
+          {kAttnLnShift, true, TF2_LAYER "attention/LayerNorm/beta", kVector},
+          {kInterWeight, true, TF2_LAYER "ffn/kernel", kDense},
+          {kInterBias, true, TF2_LAYER "ffn/bias", kVector},
+          {kOutWeight, true, TF2_LAYER "ffn_output/kernel", kDense},
+          {kOutBias, true, TF2_LAYER "ffn_output/bias", kVector},
+          {kOutLnScale, true, TF2_LAYER "full_layer_layer_norm/gamma", kVector},
+          {kOutLnShift, true, TF2_LAYER "full_layer_layer_norm/beta", kVector},
+          {kPoolerWeight, false, "albert/pooler/kernel", kDense},
+          {kPoolerBias, false, "albert/pooler/bias", kVector},
+          {kMlmDenseWeight, false, "predictions/dense/kernel", kDense},
+          {kMlmDenseBias, false, "predictions/dense/bias", kVector},
+          {kMlmLnScale, false, "predictions/LayerNorm/gamma", kVector},
+          {kMlmLnShift, false, "predictions/LayerNorm/beta", kVector},
+          {kMlmBias, false, "predictions/decoder/bias", kVector},
+          {kSopWeight, false, "sop_classifier/classifier/kernel", kDense},
+          {kSopBias, false, "sop_classifier/classifier/bias", kVector},
+          {kClassifierWeight, false, "classifier/kernel", kDense},
+          {kClassifierBias, false, "classifier/bias", kVector},
+      });
+}
 #undef TF2_LAYER
 
 #define G_LAYER "bert/encoder/transformer/group_{i}/inner_group_0/"
-const std::vector<ParamSpec> kGoogle = {
-    {kWordEmb, false, "bert/embeddings/word_embeddings", kTable},
-    {kPosEmb, false, "bert/embeddings/position_embeddings", kTable},
-    {kTypeEmb, false, "bert/embeddings/token_type_embeddings", kTable},
-    {kEmbLnScale, false, "bert/embeddings/LayerNorm/gamma", kVector},
-    {kEmbLnShift, false, "bert/embeddings/LayerNorm/beta", kVector},
-    {kMappingWeight, false, "bert/encoder/embedding_hidden_mapping_in/kernel", kDense},
-    {kMappingBias, false, "bert/encoder/embedding_hidden_mapping_in/bias", kVector},
-    {kQueryWeight, true, G_LAYER "attention_1/self/query/kernel", kDense},
-    {kQueryBias, true, G_LAYER "attention_1/self/query/bias", kVector},
-    {kKeyWeight, true, G_LAYER "attention_1/self/key/kernel", kDense},
-    {kKeyBias, true, G_LAYER "attention_1/self/key/bias", kVector},
-    {kValueWeight, true, G_LAYER "attention_1/self/value/kernel", kDense},
-    {kValueBias, true, G_LAYER "attention_1/self/value/bias", kVector},
-    {kAttnOutWeight, true, G_LAYER "attention_1/output/dense/kernel", kDense},
-    {kAttnOutBias, true, G_LAYER "attention_1/output/dense/bias", kVector},
-    {kAttnLnScale, true, G_LAYER "LayerNorm/gamma", kVector},
-    {kAttnLnShift, true, G_LAYER "LayerNorm/beta", kVector},
-    {kFfnWeight, true, G_LAYER "ffn_1/intermediate/dense/kernel", kDense},
-    {kFfnBias, true, G_LAYER "ffn_1/intermediate/dense/bias", kVector},
-    {kFfnOutWeight, true, G_LAYER "ffn_1/intermediate/output/dense/kernel", kDense},
-    {kFfnOutBias, true, G_LAYER "ffn_1/intermediate/output/dense/bias", kVector},
-    {kFfnLnScale, true, G_LAYER "LayerNorm_1/gamma", kVector},
-    {kFfnLnShift, true, G_LAYER "LayerNorm_1/beta", kVector},
-    {kPoolerWeight, false, "bert/pooler/dense/kernel", kDense},
-    {kPoolerBias, false, "bert/pooler/dense/bias", kVector},
-    {kMlmDenseWeight, false, "cls/predictions/transform/dense/kernel", kDense},
-    {kMlmDenseBias, false, "cls/predictions/transform/dense/bias", kVector},
-    {kMlmLnScale, false, "cls/predictions/transform/LayerNorm/gamma", kVector},
-    {kMlmLnShift, false, "cls/predictions/transform/LayerNorm/beta", kVector},
-    {kMlmBias, false, "cls/predictions/output_bias", kVector},
-    {kSopWeight, false, "cls/seq_relationship/output_weights", kTransposedB},
-    {kSopBias, false, "cls/seq_relationship/output_bias", kVector},
-    {kClassifierWeight, false, "output_weights", kTransposedB},
-    {kClassifierBias, false, "output_bias", kVector},
-};
+std::vector<ParamSpec> google() {
+  return bert::lineage_specs(
+      Convention::kGoogleTf1, "bert/", "",
+      {
+          {kMappingWeight, false, "bert/encoder/embedding_hidden_mapping_in/kernel", kDense},
+          {kMappingBias, false, "bert/encoder/embedding_hidden_mapping_in/bias", kVector},
+          {kQueryWeight, true, G_LAYER "attention_1/self/query/kernel", kDense},
+          {kQueryBias, true, G_LAYER "attention_1/self/query/bias", kVector},
+          {kKeyWeight, true, G_LAYER "attention_1/self/key/kernel", kDense},
+          {kKeyBias, true, G_LAYER "attention_1/self/key/bias", kVector},
+          {kValueWeight, true, G_LAYER "attention_1/self/value/kernel", kDense},
+          {kValueBias, true, G_LAYER "attention_1/self/value/bias", kVector},
+          {kAttnOutWeight, true, G_LAYER "attention_1/output/dense/kernel", kDense},
+          {kAttnOutBias, true, G_LAYER "attention_1/output/dense/bias", kVector},
+          {kAttnLnScale, true, G_LAYER "LayerNorm/gamma", kVector},
+          {kAttnLnShift, true, G_LAYER "LayerNorm/beta", kVector},
+          {kInterWeight, true, G_LAYER "ffn_1/intermediate/dense/kernel", kDense},
+          {kInterBias, true, G_LAYER "ffn_1/intermediate/dense/bias", kVector},
+          {kOutWeight, true, G_LAYER "ffn_1/intermediate/output/dense/kernel", kDense},
+          {kOutBias, true, G_LAYER "ffn_1/intermediate/output/dense/bias", kVector},
+          {kOutLnScale, true, G_LAYER "LayerNorm_1/gamma", kVector},
+          {kOutLnShift, true, G_LAYER "LayerNorm_1/beta", kVector},
+          {kPoolerWeight, false, "bert/pooler/dense/kernel", kDense},
+          {kPoolerBias, false, "bert/pooler/dense/bias", kVector},
+          {kMlmDenseWeight, false, "cls/predictions/transform/dense/kernel", kDense},
+          {kMlmDenseBias, false, "cls/predictions/transform/dense/bias", kVector},
+          {kMlmLnScale, false, "cls/predictions/transform/LayerNorm/gamma", kVector},
+          {kMlmLnShift, false, "cls/predictions/transform/LayerNorm/beta", kVector},
+          {kMlmBias, false, "cls/predictions/output_bias", kVector},
+          {kSopWeight, false, "cls/seq_relationship/output_weights", kTransposedB},
+          {kSopBias, false, "cls/seq_relationship/output_bias", kVector},
+          {kClassifierWeight, false, "output_weights", kTransposedB},
+          {kClassifierBias, false, "output_bias", kVector},
+      });
+}
 #undef G_LAYER
 
 ModelConfig read_albert(Convention convention, const ConfigReader& r) {
@@ -185,10 +178,14 @@ bool known_extra(Convention convention, const std::string& key) {
 }  // namespace albert
 
 const Family& albert_verify_family() {
+  // Built on first use, after BERT's tables.
+  static const std::vector<ParamSpec> hf_pytorch = albert::hf_pytorch();
+  static const std::vector<ParamSpec> hf_tf2 = albert::hf_tf2();
+  static const std::vector<ParamSpec> google = albert::google();
   static const Family family = {
       .name = "albert",
-      .tables = {&albert::kHfPytorch, &albert::kHfTf2, nullptr, &albert::kGoogle},
-      .token_table = albert::kWordEmb,
+      .tables = {&hf_pytorch, &hf_tf2, nullptr, &google},
+      .token_table = bert::kWordEmb,
       .hf_base_prefix = "albert.",
       .config_files = {{{"config.json"}, {"config.json"}, {}, {"albert_config.json"}}},
       .read_config = albert::read_albert,

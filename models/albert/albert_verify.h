@@ -9,41 +9,14 @@
 namespace tensorferry::verify {
 namespace albert {
 
+// Numbered after BERT's roles (models/bert/bert_verify.h), which the same tables hold for the
+// modules ALBERT shares with BERT (embeddings, each block's attention and feed-forward, pooler,
+// masked-LM head, classifier) under its own names; the roles below are ALBERT's own.
 enum Role {
-  kWordEmb,
-  kPosEmb,
-  kTypeEmb,
-  kEmbLnScale,
-  kEmbLnShift,
-  kMappingWeight,
+  kMappingWeight = 1000,
   kMappingBias,
-  kQueryWeight,
-  kQueryBias,
-  kKeyWeight,
-  kKeyBias,
-  kValueWeight,
-  kValueBias,
-  kAttnOutWeight,
-  kAttnOutBias,
-  kAttnLnScale,
-  kAttnLnShift,
-  kFfnWeight,
-  kFfnBias,
-  kFfnOutWeight,
-  kFfnOutBias,
-  kFfnLnScale,
-  kFfnLnShift,
-  kPoolerWeight,
-  kPoolerBias,
-  kMlmDenseWeight,
-  kMlmDenseBias,
-  kMlmLnScale,
-  kMlmLnShift,
-  kMlmBias,
   kSopWeight,
   kSopBias,
-  kClassifierWeight,
-  kClassifierBias,
 };
 
 // The forward pass (models/albert/albert_forward.cc).

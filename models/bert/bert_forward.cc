@@ -8,14 +8,14 @@
 
 namespace tensorferry::verify::bert {
 
-bool run_encoder(Pass& p, const std::vector<int64_t>& positions, bool token_types) {
-  const ModelConfig& c = p.c;
-  ModelWeights& w = p.w;
-  const bool ok = p.embeddings([&] {
-    const std::optional<Param> types = token_types ? std::optional<Param>(kTypeEmb) : std::nullopt;
-    return encoder_embeddings(w, c, {kWordEmb, types, kPosEmb, {kEmbLnScale, kEmbLnShift}}, p.flat,
-                              positions, c.hidden);
-  });
+Matrix embedding_rows(Pass& p, const std::vector<int64_t>& positions, int64_t width,
+                      bool token_types) {
+  const std::optional<Param> types = token_types ? std::optional<Param>(kTypeEmb) : std::nullopt;
+  return encoder_embeddings(p.w, p.c, {kWordEmb, types, kPosEmb, {kEmbLnScale, kEmbLnShift}},
+                            p.flat, positions, width);
+}
+
+bool run_encoder_layers(Pass& p, const std::function<int(int)>& stored_layer) {
   const SelfAttention attention = {{kQueryWeight, kQueryBias},
                                    {kKeyWeight, kKeyBias},
                                    {kValueWeight, kValueBias},
@@ -23,10 +23,18 @@ bool run_encoder(Pass& p, const std::vector<int64_t>& positions, bool token_type
                                    {kAttnLnScale, kAttnLnShift}};
   const FeedForward mlp = {
       {kInterWeight, kInterBias}, {kOutWeight, kOutBias}, {kOutLnScale, kOutLnShift}};
-  return ok && run_layers(
-                   p.record, c.layers, p.offsets, p.h,
-                   [&](int i, Matrix& x) { post_norm_attention(w, c, attention, i, p.offsets, x); },
-                   [&](int i, Matrix& x) { post_norm_mlp(w, c, mlp, i, x); });
+  return run_layers(
+      p.record, p.c.layers, p.offsets, p.h,
+      [&](int i, Matrix& x) {
+        post_norm_attention(p.w, p.c, attention, stored_layer(i), p.offsets, x);
+      },
+      [&](int i, Matrix& x) { post_norm_mlp(p.w, p.c, mlp, stored_layer(i), x); });
+}
+
+bool run_encoder(Pass& p, const std::vector<int64_t>& positions, bool token_types) {
+  const bool ok =
+      p.embeddings([&] { return embedding_rows(p, positions, p.c.hidden, token_types); });
+  return ok && run_encoder_layers(p, [](int i) { return i; });
 }
 
 void run(Pass& p) {

@@ -11,6 +11,7 @@
 // Rows are listed in the order TF2 save_weights writes them (token-type before position
 // embeddings, the MLM bias before its transform), the one container whose order is visible.
 #include "models/bert/bert.h"
+#include "models/encoder_rows.h"
 
 namespace tensorferry {
 
@@ -313,13 +314,8 @@ const std::vector<HfClass>& BertFamily::hf_classes() const {
 }
 
 const std::vector<FileRow>& BertFamily::files() const {
-  static const std::vector<FileRow> rows = {
-      {{"vocab.txt", "vocab.txt", "", "vocab.txt"}, false},
-      {{"tokenizer.json", "tokenizer.json", "", ""}, false},
-      {{"tokenizer_config.json", "tokenizer_config.json", "", ""}, false},
-      {{"special_tokens_map.json", "special_tokens_map.json", "", ""}, false},
-      {{"added_tokens.json", "added_tokens.json", "", ""}, false},
-  };
+  static const std::vector<FileRow> rows =
+      with_hf_tokenizer_files({{{"vocab.txt", "vocab.txt", "", "vocab.txt"}, false}}, true);
   return rows;
 }
 

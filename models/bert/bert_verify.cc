@@ -1,5 +1,7 @@
 #include "models/bert/bert_verify.h"
 
+#include <deque>
+
 #include "verify/config_reader.h"
 
 namespace tensorferry::verify {
@@ -138,6 +140,26 @@ bool known_extra(Convention convention, const std::string& key) {
 }
 
 }  // namespace
+
+std::vector<ParamSpec> lineage_specs(Convention convention, std::string_view embeddings_scope,
+                                     std::string_view layers_scope,
+                                     std::initializer_list<ParamSpec> own) {
+  static std::deque<std::string> names;  // the string_views of the tables point here
+  std::vector<ParamSpec> rows;
+  for (const ParamSpec& spec : bert_verify_family().params(convention)) {
+    std::string name(spec.stored);
+    const bool embedding = name.find("embeddings") != std::string::npos;
+    if (!embedding && (layers_scope.empty() || name.find("encoder") == std::string::npos)) continue;
+    // Every '|'-separated spelling starts with "bert/" outside HF PyTorch.
+    const std::string_view scope = embedding ? embeddings_scope : layers_scope;
+    for (size_t at = 0; convention != Convention::kHfPytorch && at != std::string::npos;
+         at = name.find('|', at), at = at == std::string::npos ? at : at + 1)
+      if (name.compare(at, 5, "bert/") == 0) name.replace(at, 5, scope);
+    rows.push_back({spec.param, spec.per_layer, names.emplace_back(std::move(name)), spec.use});
+  }
+  rows.insert(rows.end(), own);
+  return rows;
+}
 
 ModelConfig read_bert_encoder(Convention convention, const ConfigReader& r, int64_t hf_vocab) {
   ModelConfig c;

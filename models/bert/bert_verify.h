@@ -3,6 +3,9 @@
 // by role.
 #pragma once
 
+#include <functional>
+
+#include "verify/blocks.h"
 #include "verify/family.h"
 
 namespace tensorferry::verify {
@@ -55,8 +58,24 @@ void run(Pass& p);
 // not be computed.
 bool run_encoder(Pass& p, const std::vector<int64_t>& positions, bool token_types = true);
 
-// The keys BERT and its successors share (sizes, activation, epsilon), read as BertConfig
-// (HF; `hf_vocab` is the config class's default vocabulary) or Google's BertConfig reads them.
+// The embedding rows alone (BERT's roles), `width` wide: for a family whose "embeddings" stage
+// goes on (a projection to the hidden width).
+Matrix embedding_rows(Pass& p, const std::vector<int64_t>& positions, int64_t width,
+                      bool token_types = true);
+
+// The "layer i attention" / "layer i" stages of BERT's post-LayerNorm blocks on p.h, layer i
+// applying the weights stored for layer `stored_layer(i)` (ALBERT shares them across layers).
+bool run_encoder_layers(Pass& p, const std::function<int(int)>& stored_layer);
+
+// BERT's embedding rows, and with a non-empty `layers_scope` its encoder layer rows, as a family
+// of the lineage stores them, followed by the family's own rows `own`. Outside HF PyTorch each
+// spelling's first scope "bert/" becomes `embeddings_scope` on the embeddings and `layers_scope`
+// on the layers ("electra/", "generator/"; "bert/" keeps Google's names). Call it on first use,
+// not from a namespace-scope initialiser: BERT's tables may not be built yet then.
+std::vector<ParamSpec> lineage_specs(Convention convention, std::string_view embeddings_scope,
+                                     std::string_view layers_scope,
+                                     std::initializer_list<ParamSpec> own);
+
 ModelConfig read_bert_encoder(Convention convention, const ConfigReader& r, int64_t hf_vocab);
 
 }  // namespace bert

@@ -11,27 +11,16 @@
 namespace tensorferry::verify::electra {
 
 void run(Pass& p) {
-  using namespace bert;  // the embedding and encoder roles
+  using namespace bert;  // the embedding roles and encoder
   const ModelConfig& c = p.c;
   ModelWeights& w = p.w;
   bool ok = p.embeddings([&] {
-    Matrix e = encoder_embeddings(w, c, {kWordEmb, kTypeEmb, kPosEmb, {kEmbLnScale, kEmbLnShift}},
-                                  p.flat, p.flat.positions, c.embedding_size);
+    Matrix e = embedding_rows(p, p.flat.positions, c.embedding_size);
     // transformers and Google's code both project only when the widths differ.
     return c.embedding_size == c.hidden ? e
                                         : apply(w, {kProjectWeight, kProjectBias}, 0, e, c.hidden);
   });
-  const SelfAttention attention = {{kQueryWeight, kQueryBias},
-                                   {kKeyWeight, kKeyBias},
-                                   {kValueWeight, kValueBias},
-                                   {kAttnOutWeight, kAttnOutBias},
-                                   {kAttnLnScale, kAttnLnShift}};
-  const FeedForward mlp = {
-      {kInterWeight, kInterBias}, {kOutWeight, kOutBias}, {kOutLnScale, kOutLnShift}};
-  ok = ok && run_layers(
-                 p.record, c.layers, p.offsets, p.h,
-                 [&](int i, Matrix& x) { post_norm_attention(w, c, attention, i, p.offsets, x); },
-                 [&](int i, Matrix& x) { post_norm_mlp(w, c, mlp, i, x); });
+  ok = ok && run_encoder_layers(p, [](int i) { return i; });
   if (!ok) return;
 
   if (w.has(kDiscOutWeight, 0))

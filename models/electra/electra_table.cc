@@ -8,50 +8,25 @@
 // names bert/embeddings -> electra/embeddings (shared by both networks) and bert/encoder ->
 // electra/encoder (discriminator) or generator/encoder; the embedding tables are E wide. The
 // rows below are ELECTRA's own. Rows are in the order TF2 save_weights writes them.
-#include <deque>
-
 #include "models/bert/bert.h"
 #include "models/electra/electra.h"
+#include "models/encoder_rows.h"
 
 namespace tensorferry {
 
 namespace {
 constexpr Layout kSame = Layout::kSame;
 constexpr Layout kT = Layout::kTranspose;
-constexpr auto kGoogle = static_cast<size_t>(Convention::kGoogleTf1);
-constexpr auto kTf2 = static_cast<size_t>(Convention::kHfTf2);
 
-// Owns the renamed strings the derived rows' string_views point into.
-std::string_view keep(std::string text) {
-  static std::deque<std::string> pool;
-  return pool.emplace_back(std::move(text));
-}
-
-std::string replaced(std::string_view text, std::string_view from, std::string_view to) {
-  std::string out(text);
-  if (const size_t at = out.find(from); at != std::string::npos) out.replace(at, from.size(), to);
-  return out;
-}
-
-// BERT's row for ELECTRA's network `net` ("electra" or "generator").
+// BERT's row for ELECTRA's network `net` ("electra" or "generator"): the embeddings are shared
+// under electra/ and E wide, the encoder is the network's.
 ParamRow from_bert(const ParamRow& bert, std::string_view net) {
-  ParamRow row = bert;
   const bool embedding = bert.canonical.starts_with("embeddings.");
-  auto width = [&](std::string_view shape) {
-    return embedding ? keep(replaced(shape, "H", "E")) : shape;
-  };
-  row.shape = width(bert.shape);
-  for (StoredForm& form : row.stored) form.shape = width(form.shape);
-  row.stored[kTf2].name =
-      keep(replaced(bert.stored[kTf2].name, "bert/{scope}/bert/", "electra/{scope}/electra/"));
-  row.stored[kGoogle].name =
-      keep(embedding ? replaced(bert.stored[kGoogle].name, "bert/", "electra/")
-                     : replaced(bert.stored[kGoogle].name, "bert/", std::string(net) + "/"));
-  return row;
+  return renamed_bert_row(bert, {"electra", embedding ? "electra" : net, embedding});
 }
 
 std::string_view net_name(bool generator, std::string_view suffix) {
-  return keep(std::string(generator ? "generator/" : "electra/") + std::string(suffix));
+  return keep_name(std::string(generator ? "generator/" : "electra/") + std::string(suffix));
 }
 
 // clang-format off
@@ -193,15 +168,7 @@ const std::vector<AliasRow>& ElectraFamily::aliases() const {
   return rows;
 }
 
-const std::vector<BufferRow>& ElectraFamily::buffers() const {
-  static const std::vector<BufferRow> rows = {
-      {Convention::kHfPyTorch, "{base}embeddings.position_ids",
-       "position-ids buffer (arange; rebuilt by the model)"},
-      {Convention::kHfPyTorch, "{base}embeddings.token_type_ids",
-       "token-type-ids buffer (zeros; rebuilt by the model)"},
-  };
-  return rows;
-}
+const std::vector<BufferRow>& ElectraFamily::buffers() const { return encoder_id_buffers(); }
 
 const std::vector<HfClass>& ElectraFamily::hf_classes() const {
   // A generator is an ElectraForMaskedLM; the discriminator's classes are the others.
@@ -232,12 +199,8 @@ const std::vector<HfClass>& ElectraFamily::hf_classes() const {
 }
 
 const std::vector<FileRow>& ElectraFamily::files() const {
-  static const std::vector<FileRow> rows = {
-      {{"vocab.txt", "vocab.txt", "", "vocab.txt"}, false},
-      {{"tokenizer.json", "tokenizer.json", "", ""}, false},
-      {{"tokenizer_config.json", "tokenizer_config.json", "", ""}, false},
-      {{"special_tokens_map.json", "special_tokens_map.json", "", ""}, false},
-  };
+  static const std::vector<FileRow> rows =
+      with_hf_tokenizer_files({{{"vocab.txt", "vocab.txt", "", "vocab.txt"}, false}}, false);
   return rows;
 }
 

@@ -1,7 +1,6 @@
 #include "models/electra/electra_verify.h"
 
 #include <cmath>
-#include <deque>
 
 #include "models/bert/bert_verify.h"
 #include "verify/config_reader.h"
@@ -19,38 +18,16 @@ using enum Use;
 // modeling_electra.py (nn.Linear; ElectraClassificationHead) and modeling_tf_electra.py (names
 // checked against tf_model.h5 of TF 2.15).
 
-std::string_view keep(std::string text) {
-  static std::deque<std::string> pool;
-  return pool.emplace_back(std::move(text));
-}
-
 // BERT's embedding and encoder rows with ELECTRA's scope in TF2 (electra/) and Google's
-// (electra/embeddings; `net`/encoder).
-std::vector<ParamSpec> encoder_rows(Convention convention, std::string_view net) {
-  std::vector<ParamSpec> rows;
-  for (const ParamSpec& spec : bert_verify_family().params(convention)) {
-    const std::string stored(spec.stored);
-    const bool embedding = stored.find("embeddings") != std::string::npos;
-    if (!embedding && stored.find("encoder") == std::string::npos) continue;
-    // Every '|'-separated spelling starts with "bert/" outside HF PyTorch.
-    std::string name = stored;
-    const std::string scope = embedding ? "electra/" : std::string(net) + "/";
-    for (size_t at = 0; convention != Convention::kHfPytorch && at != std::string::npos;
-         at = name.find('|', at), at = at == std::string::npos ? at : at + 1)
-      if (name.compare(at, 5, "bert/") == 0) name.replace(at, 5, scope);
-    rows.push_back({spec.param, spec.per_layer, keep(name), spec.use});
-  }
-  return rows;
-}
-
-std::vector<ParamSpec> with(std::vector<ParamSpec> rows, std::initializer_list<ParamSpec> more) {
-  rows.insert(rows.end(), more);
-  return rows;
+// (electra/embeddings; `net`/encoder), then ELECTRA's own rows.
+std::vector<ParamSpec> with_encoder(Convention convention, std::string_view net,
+                                    std::initializer_list<ParamSpec> own) {
+  return bert::lineage_specs(convention, "electra/", std::string(net) + "/", own);
 }
 
 std::vector<ParamSpec> hf_pytorch() {
-  return with(
-      encoder_rows(Convention::kHfPytorch, ""),
+  return with_encoder(
+      Convention::kHfPytorch, "electra",
       {{kProjectWeight, false, "embeddings_project.weight", kLinear},
        {kProjectBias, false, "embeddings_project.bias", kVector},
        {kDiscDenseWeight, false, "discriminator_predictions.dense.weight", kLinear},
@@ -69,41 +46,42 @@ std::vector<ParamSpec> hf_pytorch() {
 }
 
 std::vector<ParamSpec> hf_tf2() {
-  return with(encoder_rows(Convention::kHfTf2, "electra"),
-              {{kProjectWeight, false, "electra/embeddings_project/kernel", kDense},
-               {kProjectBias, false, "electra/embeddings_project/bias", kVector},
-               {kDiscDenseWeight, false, "discriminator_predictions/dense/kernel", kDense},
-               {kDiscDenseBias, false, "discriminator_predictions/dense/bias", kVector},
-               {kDiscOutWeight, false, "discriminator_predictions/dense_prediction/kernel", kDense},
-               {kDiscOutBias, false, "discriminator_predictions/dense_prediction/bias", kVector},
-               {kGenDenseWeight, false, "generator_predictions/dense/kernel", kDense},
-               {kGenDenseBias, false, "generator_predictions/dense/bias", kVector},
-               {kGenLnScale, false, "generator_predictions/LayerNorm/gamma", kVector},
-               {kGenLnShift, false, "generator_predictions/LayerNorm/beta", kVector},
-               {kGenBias, false, "generator_lm_head/bias", kVector},
-               {kClsDenseWeight, false, "classifier/dense/kernel", kDense},
-               {kClsDenseBias, false, "classifier/dense/bias", kVector},
-               {kClsOutWeight, false, "classifier/out_proj/kernel", kDense},
-               {kClsOutBias, false, "classifier/out_proj/bias", kVector}});
+  return with_encoder(
+      Convention::kHfTf2, "electra",
+      {{kProjectWeight, false, "electra/embeddings_project/kernel", kDense},
+       {kProjectBias, false, "electra/embeddings_project/bias", kVector},
+       {kDiscDenseWeight, false, "discriminator_predictions/dense/kernel", kDense},
+       {kDiscDenseBias, false, "discriminator_predictions/dense/bias", kVector},
+       {kDiscOutWeight, false, "discriminator_predictions/dense_prediction/kernel", kDense},
+       {kDiscOutBias, false, "discriminator_predictions/dense_prediction/bias", kVector},
+       {kGenDenseWeight, false, "generator_predictions/dense/kernel", kDense},
+       {kGenDenseBias, false, "generator_predictions/dense/bias", kVector},
+       {kGenLnScale, false, "generator_predictions/LayerNorm/gamma", kVector},
+       {kGenLnShift, false, "generator_predictions/LayerNorm/beta", kVector},
+       {kGenBias, false, "generator_lm_head/bias", kVector},
+       {kClsDenseWeight, false, "classifier/dense/kernel", kDense},
+       {kClsDenseBias, false, "classifier/dense/bias", kVector},
+       {kClsOutWeight, false, "classifier/out_proj/kernel", kDense},
+       {kClsOutBias, false, "classifier/out_proj/bias", kVector}});
 }
 
 std::vector<ParamSpec> google(bool generator) {
   if (generator)
-    return with(encoder_rows(Convention::kGoogleTf1, "generator"),
-                {{kProjectWeight, false, "generator/embeddings_project/kernel", kDense},
-                 {kProjectBias, false, "generator/embeddings_project/bias", kVector},
-                 {kGenDenseWeight, false, "generator_predictions/dense/kernel", kDense},
-                 {kGenDenseBias, false, "generator_predictions/dense/bias", kVector},
-                 {kGenLnScale, false, "generator_predictions/LayerNorm/gamma", kVector},
-                 {kGenLnShift, false, "generator_predictions/LayerNorm/beta", kVector},
-                 {kGenBias, false, "generator_predictions/output_bias", kVector}});
-  return with(encoder_rows(Convention::kGoogleTf1, "electra"),
-              {{kProjectWeight, false, "electra/embeddings_project/kernel", kDense},
-               {kProjectBias, false, "electra/embeddings_project/bias", kVector},
-               {kDiscDenseWeight, false, "discriminator_predictions/dense/kernel", kDense},
-               {kDiscDenseBias, false, "discriminator_predictions/dense/bias", kVector},
-               {kDiscOutWeight, false, "discriminator_predictions/dense_1/kernel", kDense},
-               {kDiscOutBias, false, "discriminator_predictions/dense_1/bias", kVector}});
+    return with_encoder(Convention::kGoogleTf1, "generator",
+                        {{kProjectWeight, false, "generator/embeddings_project/kernel", kDense},
+                         {kProjectBias, false, "generator/embeddings_project/bias", kVector},
+                         {kGenDenseWeight, false, "generator_predictions/dense/kernel", kDense},
+                         {kGenDenseBias, false, "generator_predictions/dense/bias", kVector},
+                         {kGenLnScale, false, "generator_predictions/LayerNorm/gamma", kVector},
+                         {kGenLnShift, false, "generator_predictions/LayerNorm/beta", kVector},
+                         {kGenBias, false, "generator_predictions/output_bias", kVector}});
+  return with_encoder(Convention::kGoogleTf1, "electra",
+                      {{kProjectWeight, false, "electra/embeddings_project/kernel", kDense},
+                       {kProjectBias, false, "electra/embeddings_project/bias", kVector},
+                       {kDiscDenseWeight, false, "discriminator_predictions/dense/kernel", kDense},
+                       {kDiscDenseBias, false, "discriminator_predictions/dense/bias", kVector},
+                       {kDiscOutWeight, false, "discriminator_predictions/dense_1/kernel", kDense},
+                       {kDiscOutBias, false, "discriminator_predictions/dense_1/bias", kVector}});
 }
 
 // electra_hparams.json as run_pretraining.py reads --hparams: configure_pretraining.py's
@@ -193,16 +171,14 @@ bool generator_extra(Convention convention, const std::string& key) {
            key.starts_with("discriminator_predictions/")));
 }
 
-const std::vector<ParamSpec> kHfPytorch = hf_pytorch();
-const std::vector<ParamSpec> kHfTf2 = hf_tf2();
-const std::vector<ParamSpec> kGoogleDiscriminator = google(false);
-const std::vector<ParamSpec> kGoogleGenerator = google(true);
-
 Family family(bool generator) {
+  // Built on first use, after BERT's tables.
+  static const std::vector<ParamSpec> kHfPytorch = hf_pytorch();
+  static const std::vector<ParamSpec> kHfTf2 = hf_tf2();
+  static const std::vector<ParamSpec> kGoogle[] = {google(false), google(true)};
   return {
       .name = generator ? "electra-generator" : "electra",
-      .tables = {&kHfPytorch, &kHfTf2, nullptr,
-                 generator ? &kGoogleGenerator : &kGoogleDiscriminator},
+      .tables = {&kHfPytorch, &kHfTf2, nullptr, &kGoogle[generator ? 1 : 0]},
       .token_table = bert::kWordEmb,
       .hf_base_prefix = "electra.",
       .config_files = {{{"config.json"}, {"config.json"}, {}, {"electra_hparams.json"}}},

@@ -2,8 +2,7 @@
 // the pooler are BERT's rows with the TF2 main layer "roberta" instead of "bert" (checked against
 // tf_model.h5 of TFRobertaModel and TFXLMRobertaForMaskedLM, transformers 4.57.6 / TF 2.15); the
 // heads are RoBERTa's own (modeling_roberta.py / modeling_tf_roberta.py). No TF1 release exists.
-#include <deque>
-
+#include "models/encoder_rows.h"
 #include "models/roberta/roberta.h"
 
 namespace tensorferry {
@@ -11,12 +10,6 @@ namespace tensorferry {
 namespace {
 constexpr Layout kSame = Layout::kSame;
 constexpr Layout kT = Layout::kTranspose;
-
-// Names made from BERT's live here, so that the string_views of the rows stay valid.
-std::string_view keep(std::string name) {
-  static std::deque<std::string> names;
-  return names.emplace_back(std::move(name));
-}
 
 // BERT's TF2 name with every path segment "bert" renamed to "roberta", and a Keras layer group
 // `from` renamed to `to` ("mlm___cls" -> "lm_head").
@@ -32,7 +25,7 @@ std::string_view renamed(std::string_view bert_name, std::string_view from = "",
     if (slash < bert_name.size()) out += '/';
     start = slash + 1;
   }
-  return keep(std::move(out));
+  return keep_name(std::move(out));
 }
 
 }  // namespace
@@ -150,8 +143,8 @@ const std::vector<HfClass>& RobertaFamily::hf_classes() const {
     // XLM-RoBERTa: the same classes and tensors under other names ("tfxlm_..." Keras scopes).
     std::vector<HfClass> out = roberta;
     for (HfClass c : roberta) {
-      c.name = keep("XLM" + std::string(c.name));
-      c.tf2_scope = keep("tfxlm_" + std::string(c.tf2_scope.substr(3)));
+      c.name = keep_name("XLM" + std::string(c.name));
+      c.tf2_scope = keep_name("tfxlm_" + std::string(c.tf2_scope.substr(3)));
       out.push_back(std::move(c));
     }
     return out;
@@ -160,15 +153,11 @@ const std::vector<HfClass>& RobertaFamily::hf_classes() const {
 }
 
 const std::vector<FileRow>& RobertaFamily::files() const {
-  static const std::vector<FileRow> rows = {
-      {{"vocab.json", "vocab.json", "", ""}, false},
-      {{"merges.txt", "merges.txt", "", ""}, false},
-      {{"sentencepiece.bpe.model", "sentencepiece.bpe.model", "", ""}, false},
-      {{"tokenizer.json", "tokenizer.json", "", ""}, false},
-      {{"tokenizer_config.json", "tokenizer_config.json", "", ""}, false},
-      {{"special_tokens_map.json", "special_tokens_map.json", "", ""}, false},
-      {{"added_tokens.json", "added_tokens.json", "", ""}, false},
-  };
+  static const std::vector<FileRow> rows = with_hf_tokenizer_files(
+      {{{"vocab.json", "vocab.json", "", ""}, false},
+       {{"merges.txt", "merges.txt", "", ""}, false},
+       {{"sentencepiece.bpe.model", "sentencepiece.bpe.model", "", ""}, false}},
+      true);
   return rows;
 }
 
