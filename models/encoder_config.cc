@@ -62,4 +62,25 @@ std::string check_google_encoder(const nlohmann::json& hf, const std::string& ac
   return act;
 }
 
+nlohmann::json google_bert_config(const nlohmann::json& hf,
+                                  std::initializer_list<std::string_view> more) {
+  static constexpr std::string_view kArchitecture[] = {"attention_probs_dropout_prob",
+                                                       "hidden_act",
+                                                       "hidden_dropout_prob",
+                                                       "hidden_size",
+                                                       "initializer_range",
+                                                       "intermediate_size",
+                                                       "max_position_embeddings",
+                                                       "num_attention_heads",
+                                                       "num_hidden_layers",
+                                                       "type_vocab_size"};
+  nlohmann::json google = nlohmann::json::object();
+  auto copy = [&](std::string_view key) {
+    if (const auto it = hf.find(std::string(key)); it != hf.end()) google[std::string(key)] = *it;
+  };
+  for (std::string_view key : kArchitecture) copy(key);
+  for (std::string_view key : more) copy(key);
+  return google;
+}
+
 }  // namespace tensorferry

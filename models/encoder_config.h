@@ -43,4 +43,10 @@ std::string check_google_encoder(const nlohmann::json& hf, const std::string& ac
                                  std::initializer_list<std::string_view> known,
                                  std::string_view known_text);
 
+// The keys of Google's BertConfig (modeling.py of google-research/bert, which ALBERT's and
+// ELECTRA's extend or reuse) that `hf` has: the architecture (sizes, activation, dropouts,
+// initializer range) but the vocabulary, plus the keys `more` names.
+nlohmann::json google_bert_config(const nlohmann::json& hf,
+                                  std::initializer_list<std::string_view> more);
+
 }  // namespace tensorferry

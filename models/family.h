@@ -235,6 +235,27 @@ class Family {
   const GroupInfo* find_group(std::string_view name) const;
 };
 
+// The members every family's class defines, each in the family's own folder: its tables
+// (<family>_table.cc) and its config mapping (<family>_config.cc). A family's class declares
+// them with these two lines and spells out only the members it adds or overrides beyond them.
+#define TENSORFERRY_FAMILY_TABLES                          \
+  const std::vector<GroupInfo>& groups() const override;   \
+  const std::vector<ParamRow>& params() const override;    \
+  const std::vector<AliasRow>& aliases() const override;   \
+  const std::vector<BufferRow>& buffers() const override;  \
+  const std::vector<HfClass>& hf_classes() const override; \
+  const std::vector<FileRow>& files() const override
+#define TENSORFERRY_FAMILY_CONFIG_MAPPING                                                         \
+  std::string_view config_file(Convention c) const override;                                      \
+  bool matches_hf_config(const nlohmann::json& config) const override;                            \
+  ModelConfig read_config(Convention c, const std::string& text, const std::string& file)         \
+      const override;                                                                             \
+  std::vector<std::string> check_expressible(Convention target, const ModelConfig& config,        \
+                                             const std::vector<std::string>& groups)              \
+      const override;                                                                             \
+  std::string write_config(Convention target, const ModelConfig& config, const HfClass* hf_class) \
+      const override
+
 // Every family, and lookups.
 const std::vector<const Family*>& all_families();
 const Family* family_by_name(std::string_view name);

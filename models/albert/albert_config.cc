@@ -63,21 +63,6 @@ const nlohmann::json& google_defaults() {
   return defaults;
 }
 
-constexpr const char* kGoogleKeys[] = {"attention_probs_dropout_prob",
-                                       "embedding_size",
-                                       "hidden_act",
-                                       "hidden_dropout_prob",
-                                       "hidden_size",
-                                       "initializer_range",
-                                       "inner_group_num",
-                                       "intermediate_size",
-                                       "max_position_embeddings",
-                                       "num_attention_heads",
-                                       "num_hidden_groups",
-                                       "num_hidden_layers",
-                                       "type_vocab_size",
-                                       "vocab_size"};
-
 // Keys of Google's released albert_config.json that its modeling.py never reads.
 constexpr const char* kGoogleOnlyKeys[] = {"down_scale_factor", "gap_size", "layers_to_keep",
                                            "net_structure_type", "num_memory_blocks"};
@@ -165,9 +150,10 @@ std::vector<std::string> AlbertFamily::check_expressible(
 std::string AlbertFamily::write_config(Convention target, const ModelConfig& config,
                                        const HfClass* hf_class) const {
   if (target == Convention::kGoogleTf1) {
-    nlohmann::json google = nlohmann::json::object();
-    for (const char* key : kGoogleKeys)
-      if (config.hf.contains(key)) google[key] = config.hf[key];
+    // modeling.py's AlbertConfig: BertConfig's keys, the vocabulary, the embedding width and the
+    // layer groups.
+    nlohmann::json google = google_bert_config(
+        config.hf, {"embedding_size", "inner_group_num", "num_hidden_groups", "vocab_size"});
     if (google["hidden_act"] == "gelu_new") google["hidden_act"] = "gelu";
     return dump_sorted_json(google);
   }

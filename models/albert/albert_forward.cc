@@ -24,14 +24,7 @@ void run(Pass& p) {
   if (!ok) return;
 
   EncoderHeads heads(p.record, w, c, p.h, p.offsets);
-  heads.pooler({kPoolerWeight, kPoolerBias}, Activation::kTanh);
-  heads.masked_lm({{kMlmDenseWeight, kMlmDenseBias},
-                   c.activation,
-                   {kMlmLnScale, kMlmLnShift},
-                   kWordEmb,
-                   std::nullopt,
-                   kMlmBias,
-                   c.embedding_size});
+  run_pooler_and_mlm(heads, c, std::nullopt, c.embedding_size);
   heads.pooled("sop logits", {kSopWeight, kSopBias}, 2);
   heads.pooled("classifier logits", {kClassifierWeight, kClassifierBias}, 0);
 }

@@ -164,17 +164,6 @@ const std::vector<ParamRow>& AlbertFamily::params() const {
          {},
          {"cls/seq_relationship/output_bias", "2", kSame}}}},
 
-      // classifier_utils.py creates these two at the top level, without a scope.
-      {"classifier", false, "classifier.weight", "C,H",
-       {{{"classifier.weight", "C,H", kSame},
-         {"classifier/{scope}/classifier/kernel:0", "H,C", kT},
-         {},
-         {"output_weights", "C,H", kSame}}}},
-      {"classifier", false, "classifier.bias", "C",
-       {{{"classifier.bias", "C", kSame},
-         {"classifier/{scope}/classifier/bias:0", "C", kSame},
-         {},
-         {"output_bias", "C", kSame}}}},
   };
   // clang-format on
 #undef MLM_TF2
@@ -190,6 +179,10 @@ const std::vector<ParamRow>& AlbertFamily::params() const {
       out.push_back(layer_row(bert));
     }
     out.insert(out.end(), heads.begin(), heads.end());
+    // classifier_utils.py creates output_weights / output_bias at the top level, as BERT's
+    // run_classifier.py does; HF names them as BERT's classes do.
+    for (const ParamRow& bert : bert_family().params())
+      if (bert.group == "classifier") out.push_back(bert);
     return out;
   }();
   return rows;

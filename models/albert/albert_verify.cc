@@ -18,120 +18,127 @@ using namespace bert;  // the roles of the modules ALBERT shares with BERT
 // transformers modeling_albert.py (nn.Linear) and modeling_tf_albert.py (Keras Dense; names
 // checked against tf_model.h5 of TF 2.15; TFAlbertMLMHead adds decoder/bias, not bias). The
 // embeddings are BERT's module under the TF2 scope albert/ (Google's keeps bert/), so their rows
-// are BERT's (bert::lineage_specs).
+// are BERT's (bert::lineage_specs), as are the classifier's and, in Google's names, the pooler's
+// and the masked-LM head's (bert::specs_of).
+
+// The rows of `parts`, one part after the other.
+std::vector<ParamSpec> joined(std::initializer_list<std::vector<ParamSpec>> parts) {
+  std::vector<ParamSpec> rows;
+  for (const std::vector<ParamSpec>& part : parts)
+    rows.insert(rows.end(), part.begin(), part.end());
+  return rows;
+}
 
 #define PT_LAYER "encoder.albert_layer_groups.{i}.albert_layers.0."
 std::vector<ParamSpec> hf_pytorch() {
-  return bert::lineage_specs(
-      Convention::kHfPytorch, "", "",
-      {
-          {kMappingWeight, false, "encoder.embedding_hidden_mapping_in.weight", kLinear},
-          {kMappingBias, false, "encoder.embedding_hidden_mapping_in.bias", kVector},
-          {kQueryWeight, true, PT_LAYER "attention.query.weight", kLinear},
-          {kQueryBias, true, PT_LAYER "attention.query.bias", kVector},
-          {kKeyWeight, true, PT_LAYER "attention.key.weight", kLinear},
-          {kKeyBias, true, PT_LAYER "attention.key.bias", kVector},
-          {kValueWeight, true, PT_LAYER "attention.value.weight", kLinear},
-          {kValueBias, true, PT_LAYER "attention.value.bias", kVector},
-          {kAttnOutWeight, true, PT_LAYER "attention.dense.weight", kLinear},
-          {kAttnOutBias, true, PT_LAYER "attention.dense.bias", kVector},
-          {kAttnLnScale, true, PT_LAYER "attention.LayerNorm.weight", kVector},
-          {kAttnLnShift, true, PT_LAYER "attention.LayerNorm.bias", kVector},
-          {kInterWeight, true, PT_LAYER "ffn.weight", kLinear},
-          {kInterBias, true, PT_LAYER "ffn.bias", kVector},
-          {kOutWeight, true, PT_LAYER "ffn_output.weight", kLinear},
-          {kOutBias, true, PT_LAYER "ffn_output.bias", kVector},
-          {kOutLnScale, true, PT_LAYER "full_layer_layer_norm.weight", kVector},
-          {kOutLnShift, true, PT_LAYER "full_layer_layer_norm.bias", kVector},
-          {kPoolerWeight, false, "pooler.weight", kLinear},
-          {kPoolerBias, false, "pooler.bias", kVector},
-          {kMlmDenseWeight, false, "predictions.dense.weight", kLinear},
-          {kMlmDenseBias, false, "predictions.dense.bias", kVector},
-          {kMlmLnScale, false, "predictions.LayerNorm.weight", kVector},
-          {kMlmLnShift, false, "predictions.LayerNorm.bias", kVector},
-          {kMlmBias, false, "predictions.bias|predictions.decoder.bias", kVector},
-          {kSopWeight, false, "sop_classifier.classifier.weight", kLinear},
-          {kSopBias, false, "sop_classifier.classifier.bias", kVector},
-          {kClassifierWeight, false, "classifier.weight", kLinear},
-          {kClassifierBias, false, "classifier.bias", kVector},
-      });
+  return joined(
+      {bert::lineage_specs(
+           Convention::kHfPytorch, "", "",
+           {
+               {kMappingWeight, false, "encoder.embedding_hidden_mapping_in.weight", kLinear},
+               {kMappingBias, false, "encoder.embedding_hidden_mapping_in.bias", kVector},
+               {kQueryWeight, true, PT_LAYER "attention.query.weight", kLinear},
+               {kQueryBias, true, PT_LAYER "attention.query.bias", kVector},
+               {kKeyWeight, true, PT_LAYER "attention.key.weight", kLinear},
+               {kKeyBias, true, PT_LAYER "attention.key.bias", kVector},
+               {kValueWeight, true, PT_LAYER "attention.value.weight", kLinear},
+               {kValueBias, true, PT_LAYER "attention.value.bias", kVector},
+               {kAttnOutWeight, true, PT_LAYER "attention.dense.weight", kLinear},
+               {kAttnOutBias, true, PT_LAYER "attention.dense.bias", kVector},
+               {kAttnLnScale, true, PT_LAYER "attention.LayerNorm.weight", kVector},
+               {kAttnLnShift, true, PT_LAYER "attention.LayerNorm.bias", kVector},
+               {kInterWeight, true, PT_LAYER "ffn.weight", kLinear},
+               {kInterBias, true, PT_LAYER "ffn.bias", kVector},
+               {kOutWeight, true, PT_LAYER "ffn_output.weight", kLinear},
+               {kOutBias, true, PT_LAYER "ffn_output.bias", kVector},
+               {kOutLnScale, true, PT_LAYER "full_layer_layer_norm.weight", kVector},
+               {kOutLnShift, true, PT_LAYER "full_layer_layer_norm.bias", kVector},
+               {kPoolerWeight, false, "pooler.weight", kLinear},
+               {kPoolerBias, false, "pooler.bias", kVector},
+               {kMlmDenseWeight, false, "predictions.dense.weight", kLinear},
+               {kMlmDenseBias, false, "predictions.dense.bias", kVector},
+               {kMlmLnScale, false, "predictions.LayerNorm.weight", kVector},
+               {kMlmLnShift, false, "predictions.LayerNorm.bias", kVector},
+               {kMlmBias, false, "predictions.bias|predictions.decoder.bias", kVector},
+               {kSopWeight, false, "sop_classifier.classifier.weight", kLinear},
+               {kSopBias, false, "sop_classifier.classifier.bias", kVector},
+           }),
+       bert::specs_of(Convention::kHfPytorch, {kClassifierWeight, kClassifierBias})});
 }
 
 #undef PT_LAYER
 
 #define TF2_LAYER "albert/encoder/albert_layer_groups_._{i}/albert_layers_._0/"
 std::vector<ParamSpec> hf_tf2() {
-  return bert::lineage_specs(
-      Convention::kHfTf2, "albert/", "",
-      {
-          {kMappingWeight, false, "albert/encoder/embedding_hidden_mapping_in/kernel", kDense},
-          {kMappingBias, false, "albert/encoder/embedding_hidden_mapping_in/bias", kVector},
-          {kQueryWeight, true, TF2_LAYER "attention/query/kernel", kDense},
-          {kQueryBias, true, TF2_LAYER "attention/query/bias", kVector},
-          {kKeyWeight, true, TF2_LAYER "attention/key/kernel", kDense},
-          {kKeyBias, true, TF2_LAYER "attention/key/bias", kVector},
-          {kValueWeight, true, TF2_LAYER "attention/value/kernel", kDense},
-          {kValueBias, true, TF2_LAYER "attention/value/bias", kVector},
-          {kAttnOutWeight, true, TF2_LAYER "attention/dense/kernel", kDense},
-          {kAttnOutBias, true, TF2_LAYER "attention/dense/bias", kVector},
-          {kAttnLnScale, true, TF2_LAYER "attention/LayerNorm/gamma", kVector},
-          {kAttnLnShift, true, TF2_LAYER "attention/LayerNorm/beta", kVector},
-          {kInterWeight, true, TF2_LAYER "ffn/kernel", kDense},
-          {kInterBias, true, TF2_LAYER "ffn/bias", kVector},
-          {kOutWeight, true, TF2_LAYER "ffn_output/kernel", kDense},
-          {kOutBias, true, TF2_LAYER "ffn_output/bias", kVector},
-          {kOutLnScale, true, TF2_LAYER "full_layer_layer_norm/gamma", kVector},
-          {kOutLnShift, true, TF2_LAYER "full_layer_layer_norm/beta", kVector},
-          {kPoolerWeight, false, "albert/pooler/kernel", kDense},
-          {kPoolerBias, false, "albert/pooler/bias", kVector},
-          {kMlmDenseWeight, false, "predictions/dense/kernel", kDense},
-          {kMlmDenseBias, false, "predictions/dense/bias", kVector},
-          {kMlmLnScale, false, "predictions/LayerNorm/gamma", kVector},
-          {kMlmLnShift, false, "predictions/LayerNorm/beta", kVector},
-          {kMlmBias, false, "predictions/decoder/bias", kVector},
-          {kSopWeight, false, "sop_classifier/classifier/kernel", kDense},
-          {kSopBias, false, "sop_classifier/classifier/bias", kVector},
-          {kClassifierWeight, false, "classifier/kernel", kDense},
-          {kClassifierBias, false, "classifier/bias", kVector},
-      });
+  return joined(
+      {bert::lineage_specs(
+           Convention::kHfTf2, "albert/", "",
+           {
+               {kMappingWeight, false, "albert/encoder/embedding_hidden_mapping_in/kernel", kDense},
+               {kMappingBias, false, "albert/encoder/embedding_hidden_mapping_in/bias", kVector},
+               {kQueryWeight, true, TF2_LAYER "attention/query/kernel", kDense},
+               {kQueryBias, true, TF2_LAYER "attention/query/bias", kVector},
+               {kKeyWeight, true, TF2_LAYER "attention/key/kernel", kDense},
+               {kKeyBias, true, TF2_LAYER "attention/key/bias", kVector},
+               {kValueWeight, true, TF2_LAYER "attention/value/kernel", kDense},
+               {kValueBias, true, TF2_LAYER "attention/value/bias", kVector},
+               {kAttnOutWeight, true, TF2_LAYER "attention/dense/kernel", kDense},
+               {kAttnOutBias, true, TF2_LAYER "attention/dense/bias", kVector},
+               {kAttnLnScale, true, TF2_LAYER "attention/LayerNorm/gamma", kVector},
+               {kAttnLnShift, true, TF2_LAYER "attention/LayerNorm/beta", kVector},
+               {kInterWeight, true, TF2_LAYER "ffn/kernel", kDense},
+               {kInterBias, true, TF2_LAYER "ffn/bias", kVector},
+               {kOutWeight, true, TF2_LAYER "ffn_output/kernel", kDense},
+               {kOutBias, true, TF2_LAYER "ffn_output/bias", kVector},
+               {kOutLnScale, true, TF2_LAYER "full_layer_layer_norm/gamma", kVector},
+               {kOutLnShift, true, TF2_LAYER "full_layer_layer_norm/beta", kVector},
+               {kPoolerWeight, false, "albert/pooler/kernel", kDense},
+               {kPoolerBias, false, "albert/pooler/bias", kVector},
+               {kMlmDenseWeight, false, "predictions/dense/kernel", kDense},
+               {kMlmDenseBias, false, "predictions/dense/bias", kVector},
+               {kMlmLnScale, false, "predictions/LayerNorm/gamma", kVector},
+               {kMlmLnShift, false, "predictions/LayerNorm/beta", kVector},
+               {kMlmBias, false, "predictions/decoder/bias", kVector},
+               {kSopWeight, false, "sop_classifier/classifier/kernel", kDense},
+               {kSopBias, false, "sop_classifier/classifier/bias", kVector},
+           }),
+       bert::specs_of(Convention::kHfTf2, {kClassifierWeight, kClassifierBias})});
 }
 #undef TF2_LAYER
 
 #define G_LAYER "bert/encoder/transformer/group_{i}/inner_group_0/"
 std::vector<ParamSpec> google() {
-  return bert::lineage_specs(
-      Convention::kGoogleTf1, "bert/", "",
-      {
-          {kMappingWeight, false, "bert/encoder/embedding_hidden_mapping_in/kernel", kDense},
-          {kMappingBias, false, "bert/encoder/embedding_hidden_mapping_in/bias", kVector},
-          {kQueryWeight, true, G_LAYER "attention_1/self/query/kernel", kDense},
-          {kQueryBias, true, G_LAYER "attention_1/self/query/bias", kVector},
-          {kKeyWeight, true, G_LAYER "attention_1/self/key/kernel", kDense},
-          {kKeyBias, true, G_LAYER "attention_1/self/key/bias", kVector},
-          {kValueWeight, true, G_LAYER "attention_1/self/value/kernel", kDense},
-          {kValueBias, true, G_LAYER "attention_1/self/value/bias", kVector},
-          {kAttnOutWeight, true, G_LAYER "attention_1/output/dense/kernel", kDense},
-          {kAttnOutBias, true, G_LAYER "attention_1/output/dense/bias", kVector},
-          {kAttnLnScale, true, G_LAYER "LayerNorm/gamma", kVector},
-          {kAttnLnShift, true, G_LAYER "LayerNorm/beta", kVector},
-          {kInterWeight, true, G_LAYER "ffn_1/intermediate/dense/kernel", kDense},
-          {kInterBias, true, G_LAYER "ffn_1/intermediate/dense/bias", kVector},
-          {kOutWeight, true, G_LAYER "ffn_1/intermediate/output/dense/kernel", kDense},
-          {kOutBias, true, G_LAYER "ffn_1/intermediate/output/dense/bias", kVector},
-          {kOutLnScale, true, G_LAYER "LayerNorm_1/gamma", kVector},
-          {kOutLnShift, true, G_LAYER "LayerNorm_1/beta", kVector},
-          {kPoolerWeight, false, "bert/pooler/dense/kernel", kDense},
-          {kPoolerBias, false, "bert/pooler/dense/bias", kVector},
-          {kMlmDenseWeight, false, "cls/predictions/transform/dense/kernel", kDense},
-          {kMlmDenseBias, false, "cls/predictions/transform/dense/bias", kVector},
-          {kMlmLnScale, false, "cls/predictions/transform/LayerNorm/gamma", kVector},
-          {kMlmLnShift, false, "cls/predictions/transform/LayerNorm/beta", kVector},
-          {kMlmBias, false, "cls/predictions/output_bias", kVector},
-          {kSopWeight, false, "cls/seq_relationship/output_weights", kTransposedB},
-          {kSopBias, false, "cls/seq_relationship/output_bias", kVector},
-          {kClassifierWeight, false, "output_weights", kTransposedB},
-          {kClassifierBias, false, "output_bias", kVector},
-      });
+  // Google's pooler, masked-LM head and classifier_utils classifier keep BERT's names.
+  return joined(
+      {bert::lineage_specs(
+           Convention::kGoogleTf1, "bert/", "",
+           {
+               {kMappingWeight, false, "bert/encoder/embedding_hidden_mapping_in/kernel", kDense},
+               {kMappingBias, false, "bert/encoder/embedding_hidden_mapping_in/bias", kVector},
+               {kQueryWeight, true, G_LAYER "attention_1/self/query/kernel", kDense},
+               {kQueryBias, true, G_LAYER "attention_1/self/query/bias", kVector},
+               {kKeyWeight, true, G_LAYER "attention_1/self/key/kernel", kDense},
+               {kKeyBias, true, G_LAYER "attention_1/self/key/bias", kVector},
+               {kValueWeight, true, G_LAYER "attention_1/self/value/kernel", kDense},
+               {kValueBias, true, G_LAYER "attention_1/self/value/bias", kVector},
+               {kAttnOutWeight, true, G_LAYER "attention_1/output/dense/kernel", kDense},
+               {kAttnOutBias, true, G_LAYER "attention_1/output/dense/bias", kVector},
+               {kAttnLnScale, true, G_LAYER "LayerNorm/gamma", kVector},
+               {kAttnLnShift, true, G_LAYER "LayerNorm/beta", kVector},
+               {kInterWeight, true, G_LAYER "ffn_1/intermediate/dense/kernel", kDense},
+               {kInterBias, true, G_LAYER "ffn_1/intermediate/dense/bias", kVector},
+               {kOutWeight, true, G_LAYER "ffn_1/intermediate/output/dense/kernel", kDense},
+               {kOutBias, true, G_LAYER "ffn_1/intermediate/output/dense/bias", kVector},
+               {kOutLnScale, true, G_LAYER "LayerNorm_1/gamma", kVector},
+               {kOutLnShift, true, G_LAYER "LayerNorm_1/beta", kVector},
+           }),
+       bert::specs_of(Convention::kGoogleTf1, {kPoolerWeight, kPoolerBias, kMlmDenseWeight,
+                                               kMlmDenseBias, kMlmLnScale, kMlmLnShift, kMlmBias}),
+       {
+           {kSopWeight, false, "cls/seq_relationship/output_weights", kTransposedB},
+           {kSopBias, false, "cls/seq_relationship/output_bias", kVector},
+       },
+       bert::specs_of(Convention::kGoogleTf1, {kClassifierWeight, kClassifierBias})});
 }
 #undef G_LAYER
 

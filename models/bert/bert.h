@@ -12,23 +12,11 @@ namespace tensorferry {
 class BertFamily : public Family {
  public:
   std::string_view name() const override { return "bert"; }
-  const std::vector<GroupInfo>& groups() const override;
-  const std::vector<ParamRow>& params() const override;
-  const std::vector<AliasRow>& aliases() const override;
-  const std::vector<BufferRow>& buffers() const override;
-  const std::vector<HfClass>& hf_classes() const override;
-  const std::vector<FileRow>& files() const override;
+  TENSORFERRY_FAMILY_TABLES;
   bool supports(Convention c) const override { return c != Convention::kOpenAiTf1; }
-  std::string_view config_file(Convention c) const override;
+  TENSORFERRY_FAMILY_CONFIG_MAPPING;
   std::string_view tf1_checkpoint_prefix(Convention c) const override { return "bert_model.ckpt"; }
 
-  bool matches_hf_config(const nlohmann::json& config) const override;
-  ModelConfig read_config(Convention c, const std::string& text,
-                          const std::string& file) const override;
-  std::vector<std::string> check_expressible(Convention target, const ModelConfig& config,
-                                             const std::vector<std::string>& groups) const override;
-  std::string write_config(Convention target, const ModelConfig& config,
-                           const HfClass* hf_class) const override;
   std::string normalize_source_name(Convention c, const std::string& name) const override;
   bool group_enabled(const ModelConfig& config, std::string_view group) const override;
   void bind_symbol(ModelConfig& config, char symbol, uint64_t value) const override;

@@ -54,18 +54,6 @@ const nlohmann::json& google_defaults() {
   return defaults;
 }
 
-constexpr const char* kGoogleKeys[] = {"attention_probs_dropout_prob",
-                                       "hidden_act",
-                                       "hidden_dropout_prob",
-                                       "hidden_size",
-                                       "initializer_range",
-                                       "intermediate_size",
-                                       "max_position_embeddings",
-                                       "num_attention_heads",
-                                       "num_hidden_layers",
-                                       "type_vocab_size",
-                                       "vocab_size"};
-
 // Without type_vocab_size (Google's configs may lack it), T is a symbol the tensors fix.
 ModelConfig finish(nlohmann::json hf, const std::string& file) {
   ModelConfig config{{}, encoder_symbols(hf, file, "gelu")};
@@ -139,10 +127,7 @@ std::vector<std::string> BertFamily::check_expressible(
 std::string BertFamily::write_config(Convention target, const ModelConfig& config,
                                      const HfClass* hf_class) const {
   if (target == Convention::kGoogleTf1) {
-    nlohmann::json google = nlohmann::json::object();
-    for (const char* key : kGoogleKeys)
-      if (config.hf.contains(key)) google[key] = config.hf[key];
-    return dump_sorted_json(google);
+    return dump_sorted_json(google_bert_config(config.hf, {"vocab_size"}));
   }
   return hf_config_text(config, hf_class, "BertForSequenceClassification");
 }

@@ -37,6 +37,18 @@ bool run_encoder(Pass& p, const std::vector<int64_t>& positions, bool token_type
   return ok && run_encoder_layers(p, [](int i) { return i; });
 }
 
+void run_pooler_and_mlm(EncoderHeads& heads, const ModelConfig& c,
+                        std::optional<Param> untied_decoder, int64_t width) {
+  heads.pooler({kPoolerWeight, kPoolerBias}, Activation::kTanh);
+  heads.masked_lm({{kMlmDenseWeight, kMlmDenseBias},
+                   c.activation,
+                   {kMlmLnScale, kMlmLnShift},
+                   kWordEmb,
+                   untied_decoder,
+                   kMlmBias,
+                   width});
+}
+
 void run(Pass& p) {
   if (!run_encoder(p, p.flat.positions)) return;
   const ModelConfig& c = p.c;
@@ -45,13 +57,7 @@ void run(Pass& p) {
   // The heads read the encoder output; each is independent of the others except that the
   // next-sentence and classifier heads read the pooler's output.
   EncoderHeads heads(p.record, w, c, p.h, p.offsets);
-  heads.pooler({kPoolerWeight, kPoolerBias}, Activation::kTanh);
-  heads.masked_lm({{kMlmDenseWeight, kMlmDenseBias},
-                   c.activation,
-                   {kMlmLnScale, kMlmLnShift},
-                   kWordEmb,
-                   kMlmDecoder,
-                   kMlmBias});
+  run_pooler_and_mlm(heads, c, kMlmDecoder, 0);
   heads.pooled("nsp logits", {kNspWeight, kNspBias}, 2);
   // As many labels as the stored classifier has (HF builds it from config.num_labels, Google's
   // run_classifier from its task; neither is in every config file).

@@ -161,6 +161,14 @@ std::vector<ParamSpec> lineage_specs(Convention convention, std::string_view emb
   return rows;
 }
 
+std::vector<ParamSpec> specs_of(Convention convention, std::initializer_list<Role> roles) {
+  std::vector<ParamSpec> rows;
+  for (const ParamSpec& spec : bert_verify_family().params(convention))
+    for (Role role : roles)
+      if (spec.param == Param(role)) rows.push_back(spec);
+  return rows;
+}
+
 ModelConfig read_bert_encoder(Convention convention, const ConfigReader& r, int64_t hf_vocab) {
   ModelConfig c;
   const bool google = convention == Convention::kGoogleTf1;

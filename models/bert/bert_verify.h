@@ -67,6 +67,12 @@ Matrix embedding_rows(Pass& p, const std::vector<int64_t>& positions, int64_t wi
 // applying the weights stored for layer `stored_layer(i)` (ALBERT shares them across layers).
 bool run_encoder_layers(Pass& p, const std::function<int(int)>& stored_layer);
 
+// BERT's pooler (tanh dense on the first token) and masked-LM head (dense, activation,
+// LayerNorm, the word table unless `untied_decoder`, bias) on p.h, the head's transform `width`
+// wide (0: the hidden width; ALBERT's is the embedding width).
+void run_pooler_and_mlm(EncoderHeads& heads, const ModelConfig& c,
+                        std::optional<Param> untied_decoder, int64_t width);
+
 // BERT's embedding rows, and with a non-empty `layers_scope` its encoder layer rows, as a family
 // of the lineage stores them, followed by the family's own rows `own`. Outside HF PyTorch each
 // spelling's first scope "bert/" becomes `embeddings_scope` on the embeddings and `layers_scope`
@@ -76,6 +82,12 @@ std::vector<ParamSpec> lineage_specs(Convention convention, std::string_view emb
                                      std::string_view layers_scope,
                                      std::initializer_list<ParamSpec> own);
 
+// BERT's rows of `roles` in `convention` as BERT stores them, in its table's order: the modules
+// a family of the lineage keeps under BERT's names. On first use, as lineage_specs.
+std::vector<ParamSpec> specs_of(Convention convention, std::initializer_list<Role> roles);
+
+// The keys BERT and its successors share (sizes, activation, epsilon), read as BertConfig
+// (HF; `hf_vocab` is the config class's default vocabulary) or Google's BertConfig reads them.
 ModelConfig read_bert_encoder(Convention convention, const ConfigReader& r, int64_t hf_vocab);
 
 }  // namespace bert

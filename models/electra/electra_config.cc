@@ -49,18 +49,6 @@ const nlohmann::json& hf_defaults() {
   return defaults;
 }
 
-// The keys of Google's BertConfig (model/modeling.py) an override may set.
-constexpr const char* kArchitectureKeys[] = {"attention_probs_dropout_prob",
-                                             "hidden_act",
-                                             "hidden_dropout_prob",
-                                             "hidden_size",
-                                             "initializer_range",
-                                             "intermediate_size",
-                                             "max_position_embeddings",
-                                             "num_attention_heads",
-                                             "num_hidden_layers",
-                                             "type_vocab_size"};
-
 // The hparams this reading does not follow: a generator with its own embeddings, one that is the
 // discriminator, or BERT's objective (no discriminator at all).
 void refuse_unsupported(const nlohmann::json& hparams, const std::string& file) {
@@ -115,9 +103,8 @@ nlohmann::json from_hparams(const nlohmann::json& hp, bool generator, const std:
     args["intermediate_size"] = 4 * g;
     args["num_attention_heads"] = std::max<uint64_t>(1, g / 64);
   }
-  nlohmann::json hf = nlohmann::json::object();
-  for (const char* key : kArchitectureKeys)
-    if (args.contains(key)) hf[key] = args[key];
+  // The keys of Google's BertConfig (model/modeling.py) an override may set.
+  nlohmann::json hf = google_bert_config(args, {});
   hf["vocab_size"] = args["vocab_size"];
   hf["embedding_size"] = args["embedding_size"];
   return with_defaults(hf, hf_defaults());
@@ -211,9 +198,7 @@ std::string ElectraFamily::write_config(Convention target, const ModelConfig& co
   if (target != Convention::kGoogleTf1)
     return hf_config_text(config, hf_class, "ElectraForSequenceClassification");
   // Every architecture key as an override, so that model_size decides nothing.
-  nlohmann::json overrides = nlohmann::json::object();
-  for (const char* key : kArchitectureKeys)
-    if (config.hf.contains(key)) overrides[key] = config.hf[key];
+  const nlohmann::json overrides = google_bert_config(config.hf, {});
   return dump_sorted_json({{"model_size", "small"},
                            {"vocab_size", config.hf["vocab_size"]},
                            {"embedding_size", config.hf["embedding_size"]},

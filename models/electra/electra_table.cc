@@ -135,6 +135,8 @@ std::vector<ParamRow> electra_rows(bool generator) {
 ElectraFamily::ElectraFamily(bool generator)
     : generator_(generator), rows_(electra_rows(generator)) {}
 
+const std::vector<ParamRow>& ElectraFamily::params() const { return rows_; }
+
 const std::vector<GroupInfo>& ElectraFamily::groups() const {
   static const std::vector<GroupInfo> groups = {
       {"base", "ELECTRA embeddings and encoder"},
