@@ -146,15 +146,15 @@ ModelConfig read_albert(Convention convention, const ConfigReader& r) {
   ModelConfig c;
   const bool google = convention == Convention::kGoogleTf1;
   if (!google) r.expect_text("model_type", "albert");
-  c.vocab_size = r.integer({"vocab_size"}, google ? std::nullopt : std::optional<int64_t>(30000));
-  c.embedding_size = r.integer({"embedding_size"}, 128);
-  c.hidden = r.integer({"hidden_size"}, 4096);
-  c.layers = r.integer({"num_hidden_layers"}, 12);
+  read_encoder_sizes(r,
+                     {.vocab = google ? std::nullopt : std::optional<int64_t>(30000),
+                      .embedding = 128,
+                      .hidden = 4096,
+                      .layers = 12,
+                      .heads = 64,
+                      .inner = 16384},
+                     c);
   c.layer_groups = r.integer({"num_hidden_groups"}, 1);
-  c.heads = r.integer({"num_attention_heads"}, 64);
-  c.inner = r.integer({"intermediate_size"}, 16384);
-  c.max_positions = r.integer({"max_position_embeddings"}, 512);
-  c.type_vocab_size = r.integer({"type_vocab_size"}, 2);
   if (r.integer({"inner_group_num"}, 1) != 1)
     r.unsupported("inner_group_num other than 1 (several blocks per layer group)");
   if (c.layer_groups > c.layers) r.unsupported("num_hidden_groups above num_hidden_layers");
@@ -166,10 +166,7 @@ ModelConfig read_albert(Convention convention, const ConfigReader& r) {
   // modeling.py's layer_norm() is tf.contrib's with epsilon 1e-12, whatever the config says.
   c.layer_norm_eps = google ? 1e-12 : r.number("layer_norm_eps", 1e-12);
   c.tie_word_embeddings = true;
-  if (!google) {
-    const std::string pos = r.text("position_embedding_type", "absolute");
-    if (pos != "absolute") r.unsupported("position_embedding_type \"" + pos + "\"");
-  }
+  if (!google) require_absolute_positions(r);
   r.check_heads(c);
   return c;
 }

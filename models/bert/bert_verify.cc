@@ -169,17 +169,33 @@ std::vector<ParamSpec> specs_of(Convention convention, std::initializer_list<Rol
   return rows;
 }
 
+void read_encoder_sizes(const ConfigReader& r, const EncoderSizes& defaults, ModelConfig& c) {
+  c.vocab_size = r.integer({"vocab_size"}, defaults.vocab);
+  if (defaults.embedding) c.embedding_size = r.integer({"embedding_size"}, defaults.embedding);
+  c.hidden = r.integer({"hidden_size"}, defaults.hidden);
+  c.layers = r.integer({"num_hidden_layers"}, defaults.layers);
+  c.heads = r.integer({"num_attention_heads"}, defaults.heads);
+  c.inner = r.integer({"intermediate_size"}, defaults.inner);
+  c.max_positions = r.integer({"max_position_embeddings"}, 512);
+  c.type_vocab_size = r.integer({"type_vocab_size"}, defaults.type_vocab);
+}
+
+void require_absolute_positions(const ConfigReader& r) {
+  const std::string pos = r.text("position_embedding_type", "absolute");
+  if (pos != "absolute") r.unsupported("position_embedding_type \"" + pos + "\"");
+}
+
 ModelConfig read_bert_encoder(Convention convention, const ConfigReader& r, int64_t hf_vocab) {
   ModelConfig c;
   const bool google = convention == Convention::kGoogleTf1;
-  c.vocab_size =
-      r.integer({"vocab_size"}, google ? std::nullopt : std::optional<int64_t>(hf_vocab));
-  c.hidden = r.integer({"hidden_size"}, 768);
-  c.layers = r.integer({"num_hidden_layers"}, 12);
-  c.heads = r.integer({"num_attention_heads"}, 12);
-  c.inner = r.integer({"intermediate_size"}, 3072);
-  c.max_positions = r.integer({"max_position_embeddings"}, 512);
-  c.type_vocab_size = r.integer({"type_vocab_size"}, google ? 16 : 2);
+  read_encoder_sizes(r,
+                     {.vocab = google ? std::nullopt : std::optional<int64_t>(hf_vocab),
+                      .hidden = 768,
+                      .layers = 12,
+                      .heads = 12,
+                      .inner = 3072,
+                      .type_vocab = google ? 16 : 2},
+                     c);
   c.activation_name = r.text("hidden_act", "gelu");
   // Google's modeling.py evaluates "gelu" with the tanh approximation, but its released
   // checkpoints were trained with the erf form and HF converts them as erf "gelu"; verify reads
@@ -189,8 +205,7 @@ ModelConfig read_bert_encoder(Convention convention, const ConfigReader& r, int6
   c.layer_norm_eps = google ? 1e-12 : r.number("layer_norm_eps", 1e-12);
   c.tie_word_embeddings = google ? true : r.boolean("tie_word_embeddings", true);
   if (!google) {
-    const std::string pos = r.text("position_embedding_type", "absolute");
-    if (pos != "absolute") r.unsupported("position_embedding_type \"" + pos + "\"");
+    require_absolute_positions(r);
     if (r.boolean("is_decoder", false)) r.unsupported("is_decoder = true");
   }
   r.check_heads(c);

@@ -86,6 +86,21 @@ std::vector<ParamSpec> lineage_specs(Convention convention, std::string_view emb
 // a family of the lineage keeps under BERT's names. On first use, as lineage_specs.
 std::vector<ParamSpec> specs_of(Convention convention, std::initializer_list<Role> roles);
 
+// The sizes BertConfig names that the config classes modelled on it (AlbertConfig,
+// ElectraConfig) keep under the same keys, with the class's defaults: `vocab` nullopt when the
+// file must give it (Google's configs), `embedding` for the classes with an embedding_size.
+struct EncoderSizes {
+  std::optional<int64_t> vocab;
+  std::optional<int64_t> embedding = std::nullopt;
+  int64_t hidden, layers, heads, inner;
+  int64_t type_vocab = 2;
+};
+void read_encoder_sizes(const ConfigReader& r, const EncoderSizes& defaults, ModelConfig& c);
+
+// unsupported() unless the HF config's position_embedding_type is "absolute" (the lineage's
+// relative variants are not read).
+void require_absolute_positions(const ConfigReader& r);
+
 // The keys BERT and its successors share (sizes, activation, epsilon), read as BertConfig
 // (HF; `hf_vocab` is the config class's default vocabulary) or Google's BertConfig reads them.
 ModelConfig read_bert_encoder(Convention convention, const ConfigReader& r, int64_t hf_vocab);

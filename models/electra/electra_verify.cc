@@ -123,19 +123,13 @@ ModelConfig read_hparams(const ConfigReader& r, bool generator) {
 ModelConfig read_hf(const ConfigReader& r) {
   ModelConfig c;
   r.expect_text("model_type", "electra");
-  c.vocab_size = r.integer({"vocab_size"}, 30522);
-  c.embedding_size = r.integer({"embedding_size"}, 128);
-  c.hidden = r.integer({"hidden_size"}, 256);
-  c.layers = r.integer({"num_hidden_layers"}, 12);
-  c.heads = r.integer({"num_attention_heads"}, 4);
-  c.inner = r.integer({"intermediate_size"}, 1024);
-  c.max_positions = r.integer({"max_position_embeddings"}, 512);
-  c.type_vocab_size = r.integer({"type_vocab_size"}, 2);
+  bert::read_encoder_sizes(
+      r, {.vocab = 30522, .embedding = 128, .hidden = 256, .layers = 12, .heads = 4, .inner = 1024},
+      c);
   c.activation_name = r.text("hidden_act", "gelu");
   c.activation = r.activation(c.activation_name);
   c.layer_norm_eps = r.number("layer_norm_eps", 1e-12);
-  const std::string pos = r.text("position_embedding_type", "absolute");
-  if (pos != "absolute") r.unsupported("position_embedding_type \"" + pos + "\"");
+  bert::require_absolute_positions(r);
   return c;
 }
 

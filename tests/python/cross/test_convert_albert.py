@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_python, run_tf
-from support.convert_harness import check_missing_and_extra, convert_all, run_checks, snippet_header
+from support.convert_harness import (check_missing_and_extra, convert_all, make_torch_sources,
+                                     run_checks, snippet_header, source_convention, work_folder)
 
 TOL = 1e-5
 CONVENTIONS = ("hf-pytorch", "hf-tf2", "google-tf1")
@@ -82,13 +83,6 @@ def outputs_dict(out, model=None):
     if type(model).__name__.endswith("ForMaskedLM") and "logits" in d:
         d["prediction_logits"] = d.pop("logits")
     return to_numpy(d)
-"""
-
-MAKE_TORCH_SOURCES = snippet_header("torch") + COMMON + r"""
-from transformers import AlbertConfig
-from support.model_checks import save_torch_sources
-configs, inputs, sources = (json.loads(a) for a in sys.argv[2:5])
-print(json.dumps(save_torch_sources(sys.argv[1], configs, inputs, sources, AlbertConfig, outputs_dict, 100)))
 """
 
 MAKE_TF_SOURCES = snippet_header("tf") + COMMON + r"""
@@ -166,18 +160,10 @@ print(json.dumps(torch_checks(sys.argv[1:], outputs_dict, import_check)))
 """
 
 
-def source_convention(name):
-    return ("google-tf1" if name.startswith("g_") else "hf-tf2" if name.startswith("tf2_")
-            else "hf-pytorch")
-
-
 @pytest.fixture(scope="module")
 def albert(tmp_path_factory):
-    work = tmp_path_factory.mktemp("albert")
-    for sub in ("src", "ref", "layout"):
-        (work / sub).mkdir()
-    sources = run_python(MAKE_TORCH_SOURCES, work, json.dumps(CONFIGS), json.dumps(INPUTS),
-                         json.dumps(TORCH_SOURCES))
+    work = work_folder(tmp_path_factory, "albert")
+    sources = make_torch_sources(work, COMMON, "AlbertConfig", 100, CONFIGS, INPUTS, TORCH_SOURCES)
     config_of = {n: c for n, (_, c) in TORCH_SOURCES.items()}
     config_of.update(g_pre="a", g_cls="a", tf2_pre="a")
     layouts = {f"{cls}_{config_of[n]}": (cls, config_of[n]) for n, cls in EXPECTED_CLASS.items()}

@@ -25,7 +25,8 @@ import pytest
 
 from conftest import run_python, run_tf
 from support.convert_harness import (check_missing_and_extra, convert, convert_all,
-                                     minilm_folder, snippet_header)
+                                     minilm_folder, snippet_header, source_convention,
+                                     work_folder)
 
 TOL = 1e-5
 CONVENTIONS = ("hf-pytorch", "hf-tf2", "google-tf1")
@@ -300,16 +301,9 @@ print(json.dumps(results))
 """
 
 
-def source_convention(name):
-    return ("google-tf1" if name.startswith("g_") else "hf-tf2" if name.startswith("tf2_")
-            else "hf-pytorch")
-
-
 @pytest.fixture(scope="module")
 def bert(tmp_path_factory):
-    work = tmp_path_factory.mktemp("bert")
-    for sub in ("src", "ref", "layout"):
-        (work / sub).mkdir()
+    work = work_folder(tmp_path_factory, "bert")
     sources = run_python(MAKE_TORCH_SOURCES, work, json.dumps(CONFIGS), json.dumps(INPUTS),
                          json.dumps(TORCH_SOURCES), minilm_folder())
     # Every hf-tf2 output has the class its source implies; TF saves one reference per class/config.

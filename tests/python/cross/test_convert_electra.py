@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_python, run_tf
-from support.convert_harness import convert, convert_all, run_checks, snippet_header
+from support.convert_harness import (convert, convert_all, make_torch_sources, run_checks,
+                                     snippet_header, source_convention, work_folder)
 
 TOL = 1e-5
 CONVENTIONS = ("hf-pytorch", "hf-tf2", "google-tf1")
@@ -65,13 +66,6 @@ def outputs_dict(out, model=None):
     if getattr(out, "logits", None) is not None:
         d["generator_logits" if gen else "discriminator_logits" if type(model).__name__.endswith("ForPreTraining") else "logits"] = out.logits
     return to_numpy(d)
-"""
-
-MAKE_TORCH_SOURCES = snippet_header("torch") + COMMON + r"""
-from transformers import ElectraConfig
-from support.model_checks import save_torch_sources
-configs, inputs, sources = (json.loads(a) for a in sys.argv[2:5])
-print(json.dumps(save_torch_sources(sys.argv[1], configs, inputs, sources, ElectraConfig, outputs_dict, 200)))
 """
 
 MAKE_TF_SOURCES = snippet_header("tf") + COMMON + r"""
@@ -133,11 +127,6 @@ print(json.dumps(torch_checks(sys.argv[1:], outputs_dict, import_check)))
 """
 
 
-def source_convention(name):
-    return ("google-tf1" if name.startswith("g_") else "hf-tf2" if name.startswith("tf2_")
-            else "hf-pytorch")
-
-
 def add_output(outputs, src, name, target, *flags, root=None, back_of=None):
     out = Path(src).parent.parent / "out" / name
     report = convert(src, out, target, *flags)
@@ -148,11 +137,8 @@ def add_output(outputs, src, name, target, *flags, root=None, back_of=None):
 
 @pytest.fixture(scope="module")
 def electra(tmp_path_factory):
-    work = tmp_path_factory.mktemp("electra")
-    for sub in ("src", "ref", "layout", "out"):
-        (work / sub).mkdir()
-    sources = run_python(MAKE_TORCH_SOURCES, work, json.dumps(CONFIGS), json.dumps(INPUTS),
-                         json.dumps(TORCH_SOURCES))
+    work = work_folder(tmp_path_factory, "electra")
+    sources = make_torch_sources(work, COMMON, "ElectraConfig", 200, CONFIGS, INPUTS, TORCH_SOURCES)
     layouts = {f"{cls}_{cfg}": (cls, cfg) for cls, cfg in TORCH_SOURCES.values()}
     sources.update(run_python(MAKE_TF_SOURCES, work, json.dumps(CONFIGS), json.dumps(INPUTS),
                               json.dumps(layouts)))

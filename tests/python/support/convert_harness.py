@@ -57,6 +57,35 @@ def convert_all(sources, conventions, workdir, extras=()):
     return outputs
 
 
+def source_convention(name):
+    """The convention of a test source, by the prefix of its name: g_ Google's TF1, tf2_ HF's TF2,
+    anything else HF's PyTorch."""
+    return ("google-tf1" if name.startswith("g_") else "hf-tf2" if name.startswith("tf2_")
+            else "hf-pytorch")
+
+
+def work_folder(tmp_path_factory, name):
+    """A fresh folder for a module's fixture, with the folders its snippets write into: src/ (the
+    sources), ref/ (their outputs), layout/ (what TF saves per class) and out/ (conversions)."""
+    work = tmp_path_factory.mktemp(name)
+    for sub in ("src", "ref", "layout", "out"):
+        (work / sub).mkdir()
+    return work
+
+
+def make_torch_sources(work, common, config_class, first_seed, configs, inputs, sources):
+    """Random transformers PyTorch sources {name: (class, config key)} with their outputs, made
+    by support.model_checks.save_torch_sources in a PyTorch process; `common` defines the family's
+    outputs_dict(out, model), `config_class` names its config class. Returns {name: folder}."""
+    snippet = snippet_header("torch") + common + f"""
+from transformers import {config_class}
+from support.model_checks import save_torch_sources
+configs, inputs, sources = (json.loads(a) for a in sys.argv[2:5])
+print(json.dumps(save_torch_sources(sys.argv[1], configs, inputs, sources, {config_class}, outputs_dict, {first_seed})))
+"""
+    return run_python(snippet, work, json.dumps(configs), json.dumps(inputs), json.dumps(sources))
+
+
 def run_checks(work, outputs, inputs, sources, check_tf, check_torch, importer_pairs):
     """Runs the TF and the PyTorch check snippets over every output (their reports left out) and
     merges their results by output name; the PyTorch snippet prints {"outputs", "importer"} (its

@@ -10,11 +10,10 @@ os.environ.setdefault("USE_TF", "0")
 os.environ.setdefault("USE_TORCH", "1")
 
 import pytest
-import torch
 from transformers import (AlbertConfig, AlbertForMaskedLM, AlbertForPreTraining,
                           AlbertForSequenceClassification)
 
-from torch_broken import broken_copy, expect_first_failure
+from torch_broken import broken_copy, expect_first_failure, saved_random_model
 from torch_stages import encoder_stages
 from verify_util import stage, verify_exact_copy
 
@@ -27,14 +26,7 @@ GROUP = "albert.encoder.albert_layer_groups.{}.albert_layers.0."
 
 
 def make(cls, path, seed, **extra):
-    torch.manual_seed(seed)
-    model = cls(AlbertConfig(**CONFIG, **extra))
-    with torch.no_grad():
-        for n, p in model.named_parameters():
-            if p.dim() == 1:
-                p.normal_(1.0 if "orm.weight" in n else 0.0, 0.1)
-    model.save_pretrained(path)
-    return path
+    return saved_random_model(cls, AlbertConfig(**CONFIG, **extra), path, seed)
 
 
 @pytest.fixture(scope="module")

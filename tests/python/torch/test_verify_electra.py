@@ -8,11 +8,10 @@ os.environ.setdefault("USE_TF", "0")
 os.environ.setdefault("USE_TORCH", "1")
 
 import pytest
-import torch
 from transformers import (ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining,
                           ElectraForSequenceClassification)
 
-from torch_broken import broken_copy, expect_first_failure
+from torch_broken import broken_copy, expect_first_failure, saved_random_model
 from torch_stages import encoder_stages
 from verify_util import copy_model_dir, verify
 
@@ -24,14 +23,7 @@ LAYER = "electra.encoder.layer.{}."
 
 
 def make(cls, path, seed, **extra):
-    torch.manual_seed(seed)
-    model = cls(ElectraConfig(**{**CONFIG, **extra}))
-    with torch.no_grad():
-        for n, p in model.named_parameters():
-            if p.dim() == 1:
-                p.normal_(1.0 if "LayerNorm.weight" in n else 0.0, 0.1)
-    model.save_pretrained(path)
-    return path
+    return saved_random_model(cls, ElectraConfig(**{**CONFIG, **extra}), path, seed)
 
 
 @pytest.fixture(scope="module")
