@@ -116,22 +116,16 @@ print(json.dumps(out))
 """
 
 CHECK_TF = snippet_header("tf") + COMMON + r"""
-import tensorflow as tf
-from support import google_albert_tf1, tf_shim
+from support import google_albert_tf1
 from support.model_checks import tf_checks
-def prefix_of(folder):
-    return tf.train.latest_checkpoint(folder) or os.path.join(folder, google_albert_tf1.CHECKPOINT)
 def run_google(o, prefix, names, feed):
     heads = ["pooler"] if "bert/pooler/dense/kernel" in names else []
     heads += [h for h, v in (("mlm", "cls/predictions/output_bias"), ("nsp", "cls/seq_relationship/output_bias"),
                              ("classifier", "output_bias")) if v in names]
     return heads, google_albert_tf1.run(o["path"], feed, heads=heads, num_labels=names.get("output_bias", [2])[0],
                                         restore_from=prefix)
-results, sources = tf_checks(sys.argv[1:], outputs_dict, prefix_of, run_google)
-# Google's own sources too, for transformers' importer in the PyTorch process.
-for name in ("g_pre", "g_cls"):
-    tf_shim.dump_with_tensorflow(prefix_of(sources[name]), os.path.join(sources[name], "vars.npz"))
-print(json.dumps(results))
+print(json.dumps(tf_checks(sys.argv[1:], outputs_dict, google_albert_tf1.CHECKPOINT, run_google,
+                            ("g_pre", "g_cls"))))
 """
 
 CHECK_TORCH = snippet_header("torch") + COMMON + r"""

@@ -91,17 +91,13 @@ print(json.dumps(out))
 """
 
 CHECK_TF = snippet_header("tf") + COMMON + r"""
-import tensorflow as tf
-from support import google_electra_tf1, tf_shim
+from support import google_electra_tf1
 from support.model_checks import tf_checks
-def prefix_of(folder):
-    return tf.train.latest_checkpoint(folder) or os.path.join(folder, google_electra_tf1.CHECKPOINT)
 def run_google(o, prefix, names, feed):
     heads = ["discriminator"] if "discriminator_predictions/dense/kernel" in names else []
     return heads, google_electra_tf1.run(o["path"], feed, heads=heads, restore_from=prefix)
-results, sources = tf_checks(sys.argv[1:], outputs_dict, prefix_of, run_google)
-tf_shim.dump_with_tensorflow(prefix_of(sources["g_pre"]), os.path.join(sources["g_pre"], "vars.npz"))
-print(json.dumps(results))
+print(json.dumps(tf_checks(sys.argv[1:], outputs_dict, google_electra_tf1.CHECKPOINT, run_google,
+                            ("g_pre",))))
 """
 
 CHECK_TORCH = snippet_header("torch") + COMMON + r"""

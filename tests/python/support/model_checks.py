@@ -243,15 +243,21 @@ def save_tf_layouts(work, configs, layouts, config_class, feed):
         model.save_pretrained(os.path.join(work, "layout", key))
 
 
-def tf_checks(argv, outputs_dict, prefix_of, run_google):
+def tf_checks(argv, outputs_dict, checkpoint, run_google, google_sources=()):
     """The TF process's results for every hf-tf2 output (hf_tf2_check) and google-tf1 output:
     run_google(output, checkpoint prefix, {variable: shape}, feed) -> (heads, outputs) runs
     Google's graph; they are compared with the root's and the checkpoint checked
-    (google_tf1_files_check). argv: work, outputs, inputs, sources as run_checks passes them.
-    Returns (results, sources)."""
+    (google_tf1_files_check). A folder's checkpoint is the one its `checkpoint` state file names,
+    else `checkpoint` in it. The variables of `google_sources` are dumped for transformers'
+    importer too. argv: work, outputs, inputs, sources as run_checks passes them."""
     import tensorflow as tf
+    from support import tf_shim
     work, outputs, inputs, sources = argv[0], *(json.loads(a) for a in argv[1:4])
     feed = {k: np.array(v, np.int32) for k, v in inputs.items()}
+
+    def prefix_of(folder):
+        return tf.train.latest_checkpoint(folder) or os.path.join(folder, checkpoint)
+
     results = {}
     for o in outputs:
         if o["convention"] == "hf-tf2":
@@ -262,7 +268,10 @@ def tf_checks(argv, outputs_dict, prefix_of, run_google):
             source_prefix = o["back_of"] and prefix_of(sources[o["back_of"]])
             results[o["name"]] = {"heads": heads, "diff": compare(to_numpy(res), reference(work, o)),
                                   **google_tf1_files_check(o, prefix, source_prefix)}
-    return results, sources
+    for name in google_sources:
+        tf_shim.dump_with_tensorflow(prefix_of(sources[name]),
+                                     os.path.join(sources[name], "vars.npz"))
+    return results
 
 
 def torch_checks(argv, outputs_dict, import_check):

@@ -17,7 +17,6 @@ from torch_broken import broken_copy, expect_first_failure, saved_random_model
 from torch_stages import encoder_stages
 from verify_util import stage, verify_exact_copy
 
-MAX_ERROR = 1e-5
 # Four layers in two groups: layers 0 and 1 apply group 0, layers 2 and 3 group 1.
 CONFIG = dict(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=4,
               num_hidden_groups=2, num_attention_heads=4, intermediate_size=37,
@@ -35,7 +34,7 @@ def albert_dir(tmp_path_factory):
 
 
 def check(cls, a, b, expected_stage):
-    return expect_first_failure(encoder_stages, cls, a, b, expected_stage, MAX_ERROR)
+    return expect_first_failure(encoder_stages, cls, a, b, expected_stage)  # within 1e-5
 
 
 def test_every_head_and_shared_layer_agrees_with_transformers(albert_dir, tmp_path):
