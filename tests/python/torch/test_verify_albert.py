@@ -13,7 +13,7 @@ import pytest
 from transformers import (AlbertConfig, AlbertForMaskedLM, AlbertForPreTraining,
                           AlbertForSequenceClassification)
 
-from torch_broken import broken_copy, expect_first_failure, saved_random_model
+from torch_broken import broken_copy, expect_first_failure, saved_random_model, swap_layers
 from torch_stages import encoder_stages
 from verify_util import stage, verify_exact_copy
 
@@ -54,10 +54,7 @@ def test_every_head_and_shared_layer_agrees_with_transformers(albert_dir, tmp_pa
 
 
 def test_swapped_layer_groups(albert_dir, tmp_path):
-    def swap(s):
-        for name in [n for n in s if n.startswith(GROUP.format(0))]:
-            other = GROUP.format(1) + name[len(GROUP.format(0)):]
-            s[name], s[other] = s[other], s[name]
+    swap = swap_layers(GROUP, 0, 1)
     check(AlbertForPreTraining, albert_dir, broken_copy(albert_dir, tmp_path / "b", swap),
           "layer 0 attention")
 

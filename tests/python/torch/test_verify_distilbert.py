@@ -12,7 +12,7 @@ from transformers import (DistilBertConfig, DistilBertForMaskedLM,
                           DistilBertForQuestionAnswering, DistilBertForSequenceClassification,
                           DistilBertModel)
 
-from torch_broken import broken_copy, expect_first_failure, saved_random_model
+from torch_broken import broken_copy, expect_first_failure, saved_random_model, swap_layers
 from torch_stages import encoder_stages
 from verify_util import stage, verify_exact_copy
 
@@ -45,10 +45,7 @@ def test_every_head_agrees_with_transformers(mlm, tmp_path):
 
 
 def test_swapped_layers(mlm, tmp_path):
-    def swap(s):
-        for name in [n for n in s if n.startswith(LAYER.format(0))]:
-            other = LAYER.format(1) + name[len(LAYER.format(0)):]
-            s[name], s[other] = s[other], s[name]
+    swap = swap_layers(LAYER, 0, 1)
     expect_first_failure(encoder_stages, DistilBertForMaskedLM, mlm,
                          broken_copy(mlm, tmp_path / "b", swap), "layer 0 attention")
 

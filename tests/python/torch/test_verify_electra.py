@@ -11,7 +11,7 @@ import pytest
 from transformers import (ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining,
                           ElectraForSequenceClassification)
 
-from torch_broken import broken_copy, expect_first_failure, saved_random_model
+from torch_broken import broken_copy, expect_first_failure, saved_random_model, swap_layers
 from torch_stages import encoder_stages
 from verify_util import copy_model_dir, verify
 
@@ -49,10 +49,7 @@ def test_every_head_agrees_with_transformers(discriminator, tmp_path):
 
 
 def test_swapped_layers(discriminator, tmp_path):
-    def swap(s):
-        for name in [n for n in s if n.startswith(LAYER.format(0))]:
-            other = LAYER.format(1) + name[len(LAYER.format(0)):]
-            s[name], s[other] = s[other], s[name]
+    swap = swap_layers(LAYER, 0, 1)
     check(ElectraForPreTraining, discriminator, broken_copy(discriminator, tmp_path / "b", swap),
           "layer 0 attention")
 

@@ -43,6 +43,16 @@ def expect_first_failure(stages, cls, a, b, expected_stage, max_error=1e-5):
     return report
 
 
+def swap_layers(layer, i, j):
+    """An edit for broken_copy: every tensor of layer i (names `layer`.format(i)...) trades places
+    with layer j's."""
+    def swap(state):
+        for name in [n for n in state if n.startswith(layer.format(i))]:
+            other = layer.format(j) + name[len(layer.format(i)):]
+            state[name], state[other] = state[other], state[name]
+    return swap
+
+
 def broken_copy(src, dst, edit_state=None, **config_changes):
     dst = copy_model_dir(src, dst)
     if edit_state:
