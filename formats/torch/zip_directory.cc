@@ -312,8 +312,10 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
         }
         return false;
       }();
+      const uint64_t descriptor_offset = entry_end;
       entry_end =
           check_descriptor(file, e, uncompressed, entry_end, has_zip64_extra || local_zip64);
+      file.unmap_around(descriptor_offset, entry_end - descriptor_offset);  // as for the header
     }
     spans.emplace_back(lh, entry_end);
 
