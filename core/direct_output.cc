@@ -1,4 +1,4 @@
-#include "formats/gguf/direct_output.h"
+#include "core/direct_output.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,6 +10,7 @@
 #include <new>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 
 namespace tensorferry {
 
@@ -61,6 +62,8 @@ void DirectOutputFile::write(std::span<const std::byte> bytes) {
     const size_t n = std::min(room.size(), bytes.size());
     std::memcpy(room.data(), bytes.data(), n);
     advance(n);
+    // A tensor mapped from the input keeps no more than a buffer's worth resident here.
+    release_consumed(bytes.first(n));
     bytes = bytes.subspan(n);
   }
 }

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -40,6 +41,7 @@ class DirectOutputFile {
   bool direct() const;
 
   void write(std::span<const std::byte> bytes);
+  void write(std::string_view text) { write(std::as_bytes(std::span(text.data(), text.size()))); }
   void write_zeros(uint64_t count);
   // Room to fill in place (never empty, at most the rest of the current buffer), then advance()
   // by the bytes filled: a cast writes its output here instead of into a buffer of its own.

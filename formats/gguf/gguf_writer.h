@@ -1,7 +1,7 @@
 // Writing GGUF version 3 as a stream: all metadata and tensor records are known at begin(), so
 // the header goes first and each tensor's bytes follow as they arrive, each padded to the
 // alignment like gguf-py's writer pads them. The file appears atomically (core/output.h); its
-// bytes go to the disk with O_DIRECT (formats/gguf/direct_output.h).
+// bytes go to the disk with O_DIRECT (core/direct_output.h).
 #pragma once
 
 #include <memory>
@@ -11,7 +11,7 @@
 
 #include "core/output.h"
 #include "core/tensor.h"
-#include "formats/gguf/direct_output.h"
+#include "core/direct_output.h"
 #include "formats/gguf/gguf_value.h"
 
 namespace tensorferry {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/bytes.h"
+#include "core/direct_output.h"
 #include "core/error.h"
 #include "core/output.h"
 #include "formats/safetensors/header.h"
@@ -51,11 +52,11 @@ class SafetensorsWriter final : public CheckpointWriter {
            std::to_string(kSafetensorsMaxHeaderSize) + "); shard the output");
     sizes_.reserve(tensors.size());
     for (const auto& t : tensors) sizes_.push_back({t.name, t.nbytes});
-    file_ = std::make_unique<OutputFile>(output_.staging_path().string());
+    file_ = std::make_unique<DirectOutputFile>(output_.staging_path().string());
     std::byte length[8];
     store_le<uint64_t>(length, json.size());
     file_->write(std::span<const std::byte>(length, 8));
-    file_->write(std::string_view(json));
+    file_->write(std::as_bytes(std::span(json.data(), json.size())));
   }
 
   void write(size_t index, std::span<const std::byte> bytes) override {
@@ -108,7 +109,7 @@ class SafetensorsWriter final : public CheckpointWriter {
   AtomicOutput output_;
   std::map<std::string, std::string> metadata_;
   std::vector<std::pair<std::string, uint64_t>> sizes_;  // name and byte count, per tensor
-  std::unique_ptr<OutputFile> file_;                     // closed before output_ is removed
+  std::unique_ptr<DirectOutputFile> file_;               // closed before output_ is removed
   size_t written_ = 0;
 };
 

@@ -9,6 +9,7 @@
 
 #include "core/bytes.h"
 #include "core/crc.h"
+#include "core/direct_output.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/output.h"
@@ -41,7 +42,7 @@ struct PendingEntry {
 
 struct DataShard {
   std::unique_ptr<AtomicOutput> output;
-  std::unique_ptr<OutputFile> file;
+  std::unique_ptr<DirectOutputFile> file;
 };
 
 // Shard of each tensor: by WriterOptions::shard_size (bytes per shard), else spread over
@@ -111,7 +112,7 @@ class BundleWriter final : public CheckpointWriter {
       DataShard shard;
       shard.output = std::make_unique<AtomicOutput>(data_file_name(prefix_, s, num_shards_),
                                                     AtomicOutput::Kind::kFile, options_.force);
-      shard.file = std::make_unique<OutputFile>(shard.output->staging_path().string());
+      shard.file = std::make_unique<DirectOutputFile>(shard.output->staging_path().string());
       shards_.push_back(std::move(shard));
     }
   }
@@ -181,7 +182,7 @@ class BundleWriter final : public CheckpointWriter {
   }
 
   void append(PendingEntry& entry, std::span<const std::byte> bytes) {
-    OutputFile& file = *shards_[entry.shard].file;
+    DirectOutputFile& file = *shards_[entry.shard].file;
     entry.offset = file.position();
     if (entry.dtype == DType::kString) {
       entry.masked_crc =

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/direct_output.h"
 #include "core/error.h"
 #include "core/output.h"
 #include "formats/torch/pickle_value.h"
@@ -59,7 +60,7 @@ class TorchFileWriter final : public CheckpointWriter {
     }
     sizes_.reserve(tensors.size());
     for (const auto& t : tensors) sizes_.push_back(t.nbytes);
-    out_ = std::make_unique<OutputFile>(output_.staging_path().string());
+    out_ = std::make_unique<DirectOutputFile>(output_.staging_path().string());
     zip_ = std::make_unique<ZipWriter>(*out_, force_zip64_);
     zip_->add(prefix_ + "data.pkl", pickle_state_dict(pickled));
     zip_->add(prefix_ + "byteorder", "little");
@@ -93,7 +94,7 @@ class TorchFileWriter final : public CheckpointWriter {
   AtomicOutput output_;
   std::string prefix_;
   bool force_zip64_;
-  std::unique_ptr<OutputFile> out_;
+  std::unique_ptr<DirectOutputFile> out_;
   std::unique_ptr<ZipWriter> zip_;
   std::vector<uint64_t> sizes_;
   size_t written_ = 0;

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/output.h"
+#include "core/direct_output.h"
 
 namespace tensorferry {
 
@@ -24,7 +24,7 @@ class ZipWriter {
 
   // `force_zip64` writes ZIP64 extra fields and end records even where they are not needed
   // (tests use it to exercise the ZIP64 paths on small files).
-  explicit ZipWriter(OutputFile& out, bool force_zip64 = false)
+  explicit ZipWriter(DirectOutputFile& out, bool force_zip64 = false)
       : out_(out), force_zip64_(force_zip64) {}
 
   // Appends one stored entry. Names must be unique (not checked here).
@@ -42,7 +42,7 @@ class ZipWriter {
     uint64_t size;
     uint32_t crc32;
   };
-  OutputFile& out_;
+  DirectOutputFile& out_;
   bool force_zip64_;
   bool finished_ = false;
   std::vector<Entry> entries_;

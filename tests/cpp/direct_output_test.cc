@@ -1,7 +1,7 @@
 // DirectOutputFile: whatever mix of writes, zeros and in-place fills, and whether the filesystem
 // takes O_DIRECT or the buffered fallback runs, the file holds exactly the bytes written, with
 // the last partial block cut back to the length.
-#include "formats/gguf/direct_output.h"
+#include "core/direct_output.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
