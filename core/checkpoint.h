@@ -42,6 +42,10 @@ struct WriterOptions {
   bool force = false;        // replace an existing output
   uint64_t shard_size = 0;   // bytes per shard; 0 = one file
   std::map<std::string, std::string> metadata;
+  // The output is read again right after it is written (convert's verify): its data goes
+  // through the page cache, where that read finds it, instead of straight to the disk
+  // (core/direct_output.h), which would leave the read to the disk.
+  bool read_back = false;
 };
 
 class CheckpointWriter {

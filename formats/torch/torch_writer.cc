@@ -34,7 +34,8 @@ class TorchFileWriter final : public CheckpointWriter {
   TorchFileWriter(const std::string& path, const TorchWriterOptions& options)
       : output_(path, AtomicOutput::Kind::kFile, options.force),
         prefix_(archive_name(path) + "/"),
-        force_zip64_(options.force_zip64) {}
+        force_zip64_(options.force_zip64),
+        direct_(!options.read_back) {}
 
   void begin(const std::vector<TensorInfo>& tensors) override {
     if (zip_) throw_usage("torch writer: begin() called twice");
@@ -60,7 +61,7 @@ class TorchFileWriter final : public CheckpointWriter {
     }
     sizes_.reserve(tensors.size());
     for (const auto& t : tensors) sizes_.push_back(t.nbytes);
-    out_ = std::make_unique<DirectOutputFile>(output_.staging_path().string());
+    out_ = std::make_unique<DirectOutputFile>(output_.staging_path().string(), direct_);
     zip_ = std::make_unique<ZipWriter>(*out_, force_zip64_);
     zip_->add(prefix_ + "data.pkl", pickle_state_dict(pickled));
     zip_->add(prefix_ + "byteorder", "little");
@@ -94,6 +95,7 @@ class TorchFileWriter final : public CheckpointWriter {
   AtomicOutput output_;
   std::string prefix_;
   bool force_zip64_;
+  bool direct_;
   std::unique_ptr<DirectOutputFile> out_;
   std::unique_ptr<ZipWriter> zip_;
   std::vector<uint64_t> sizes_;
