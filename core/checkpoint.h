@@ -39,8 +39,8 @@ class CheckpointReader {
 };
 
 struct WriterOptions {
-  bool force = false;        // replace an existing output
-  uint64_t shard_size = 0;   // bytes per shard; 0 = one file
+  bool force = false;       // replace an existing output
+  uint64_t shard_size = 0;  // bytes per shard; 0 = one file
   std::map<std::string, std::string> metadata;
   // The output is read again right after it is written (convert's verify): its data goes
   // through the page cache, where that read finds it, instead of straight to the disk

@@ -299,19 +299,20 @@ ZipDirectory ZipDirectory::read(const MappedFile& file) {
         bad(file, lh, "local header of \"" + e.name + "\" disagrees with the central directory");
     }
     e.data_offset = local_extra_offset + local_extra_len;
+    const bool has_zip64_extra = [&] {
+      for (uint64_t p = 0; p + 4 <= local_extra.size();) {
+        if (load_le<uint16_t>(local_extra.data() + p) == kZip64ExtraId) return true;
+        p += 4 + load_le<uint16_t>(local_extra.data() + p + 2);
+      }
+      return false;
+    }();
     // Touching a header maps the page-cache folio around it (megabytes with large folios, i.e.
-    // hundreds of MB over a GPT-2-XL file's headers); unmap it so that opening stays small.
+    // hundreds of MB over a GPT-2-XL file's headers); unmap it so that opening stays small. Nothing
+    // below may read the header again (that would map the folio back).
     file.unmap_around(lh, e.data_offset - lh);
     file.slice(e.data_offset, e.size, "zip entry \"" + e.name + "\"");  // inside the file
     uint64_t entry_end = e.data_offset + e.size;
     if (descriptor) {
-      const bool has_zip64_extra = [&] {
-        for (uint64_t p = 0; p + 4 <= local_extra.size();) {
-          if (load_le<uint16_t>(local_extra.data() + p) == kZip64ExtraId) return true;
-          p += 4 + load_le<uint16_t>(local_extra.data() + p + 2);
-        }
-        return false;
-      }();
       const uint64_t descriptor_offset = entry_end;
       entry_end =
           check_descriptor(file, e, uncompressed, entry_end, has_zip64_extra || local_zip64);
