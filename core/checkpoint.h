@@ -57,6 +57,10 @@ class CheckpointWriter {
   virtual void begin(const std::vector<TensorInfo>& tensors) = 0;
   // The bytes of the index-th declared tensor. Tensors arrive in declaration order.
   virtual void write(size_t index, std::span<const std::byte> bytes) = 0;
+  // Writes out and syncs every file without publishing anything, so that a failure that surfaces
+  // late (a full disk reported by the writer thread, core/direct_output.h) comes before a sharded
+  // output publishes its first shard. commit() calls it when it has not run.
+  virtual void finish() {}
   // Finishes every file and publishes the output under its final name atomically.
   virtual void commit() = 0;
 };

@@ -206,7 +206,12 @@ class ShardedWriter final : public CheckpointWriter {
     writers_.at(shard_of_.at(index))->write(local_index_.at(index), bytes);
   }
 
+  void finish() override {
+    for (auto& w : writers_) w->finish();
+  }
+
   void commit() override {
+    finish();  // every shard on the disk before the first is published
     if (!index_output_) {
       // Over an earlier sharded output (--force), the single file retires it (core/output.h).
       if (options_.force && publication_->exists())

@@ -78,12 +78,18 @@ class SafetensorsWriter final : public CheckpointWriter {
     ++written_;
   }
 
-  void commit() override {
-    if (!file_) fail("commit() before begin()");
+  void finish() override {
+    if (!file_) fail("finish() before begin()");
+    if (finished_) return;
     if (written_ != sizes_.size())
       fail("commit() after " + std::to_string(written_) + " of " + std::to_string(sizes_.size()) +
            " tensors");
     file_->close();
+    finished_ = true;
+  }
+
+  void commit() override {
+    finish();
     output_.commit();
   }
 
@@ -114,6 +120,7 @@ class SafetensorsWriter final : public CheckpointWriter {
   std::vector<std::pair<std::string, uint64_t>> sizes_;  // name and byte count, per tensor
   std::unique_ptr<DirectOutputFile> file_;               // closed before output_ is removed
   size_t written_ = 0;
+  bool finished_ = false;
 };
 
 }  // namespace

@@ -79,8 +79,9 @@ class TorchFileWriter final : public CheckpointWriter {
     ++written_;
   }
 
-  void commit() override {
-    if (!zip_) throw_usage("torch writer: commit() before begin()");
+  void finish() override {
+    if (!zip_) throw_usage("torch writer: finish() before begin()");
+    if (finished_) return;
     if (written_ != sizes_.size())
       throw_usage("torch writer: only " + std::to_string(written_) + " of " +
                   std::to_string(sizes_.size()) + " tensors were written");
@@ -88,6 +89,11 @@ class TorchFileWriter final : public CheckpointWriter {
     zip_->add(prefix_ + "version", "3\n");
     zip_->finish();
     out_->close();
+    finished_ = true;
+  }
+
+  void commit() override {
+    finish();
     output_.commit();
   }
 
@@ -96,6 +102,7 @@ class TorchFileWriter final : public CheckpointWriter {
   std::string prefix_;
   bool force_zip64_;
   bool direct_;
+  bool finished_ = false;
   std::unique_ptr<DirectOutputFile> out_;
   std::unique_ptr<ZipWriter> zip_;
   std::vector<uint64_t> sizes_;
