@@ -50,15 +50,17 @@ SourceIndex::SourceIndex(const Family& family, const ModelConfig& config, Conven
     if (family.group_enabled(config, params[r].group))
       add(params[r].stored[static_cast<size_t>(c)].name, params[r].per_layer,
           {SourceMatch::kParam, r, -1});
-  // Aliases and buffers never shadow a parameter (an untied head has the alias's name).
-  const auto& aliases = family.aliases();
-  for (size_t r = 0; r < aliases.size(); ++r)
-    if (aliases[r].convention == c) add(aliases[r].name, false, {SourceMatch::kAlias, r, -1});
+  // Aliases and buffers never shadow a parameter (an untied head has the alias's name). A buffer
+  // shadows an alias: a copy that is written for the target's loader but never applied by the
+  // framework (ALBERT's TF2 MLM `bias`) is skipped on read, not held to equal its origin.
   const auto& buffers = family.buffers();
   for (size_t r = 0; r < buffers.size(); ++r)
     if (buffers[r].convention == c)
       add(buffers[r].name, buffers[r].name.find("{i}") != std::string_view::npos,
           {SourceMatch::kBuffer, r, -1});
+  const auto& aliases = family.aliases();
+  for (size_t r = 0; r < aliases.size(); ++r)
+    if (aliases[r].convention == c) add(aliases[r].name, false, {SourceMatch::kAlias, r, -1});
 }
 
 void SourceIndex::add(std::string_view tmpl, bool per_layer, SourceMatch match) {

@@ -213,7 +213,18 @@ const std::vector<AliasRow>& AlbertFamily::aliases() const {
   return rows;
 }
 
-const std::vector<BufferRow>& AlbertFamily::buffers() const { return encoder_id_buffers(); }
+const std::vector<BufferRow>& AlbertFamily::buffers() const {
+  static const std::vector<BufferRow> rows = [] {
+    std::vector<BufferRow> r = encoder_id_buffers();
+    // Written as a copy of predictions.bias (the aliases above), but on read it is no copy:
+    // TFAlbertMLMHead adds `decoder/bias` to the logits and never applies `bias`, so training
+    // leaves the two apart and only `decoder/bias` is the model's.
+    r.push_back({Convention::kHfTf2, "predictions/{scope}/predictions/bias:0",
+                 "MLM bias TFAlbertMLMHead never applies (its logits add decoder/bias)"});
+    return r;
+  }();
+  return rows;
+}
 
 const std::vector<HfClass>& AlbertFamily::hf_classes() const {
   static const std::vector<HfClass> classes = {

@@ -35,11 +35,10 @@ CASES = {
                     "AutoModelForMaskedLM"),
     "xlmr_tok": ("XLMRobertaForTokenClassification", "XLMRobertaConfig",
                  dict(ENCODER, type_vocab_size=1, pad_token_id=1), 4, "", "AutoModelForTokenClassification"),
-    # No training step for ALBERT's MLM head: TFAlbertMLMHead never applies its `bias` (the
-    # logits add `decoder/bias`), so a step leaves the two apart, and the albert table reads
-    # `bias` as a tied copy that must equal `decoder/bias` (a limit of that table, reported).
+    # ALBERT's MLM head trained one step: TFAlbertMLMHead never applies its `bias` (the logits
+    # add `decoder/bias`), so the step leaves the two apart and only `decoder/bias` is the model's.
     "albert_pre": ("AlbertForPreTraining", "AlbertConfig", dict(ENCODER, embedding_size=16), 0,
-                   "", "AutoModelForPreTraining"),
+                   "adam", "AutoModelForPreTraining"),
     "albert_cls": ("AlbertForSequenceClassification", "AlbertConfig",
                    dict(ENCODER, embedding_size=16), 2, "adam", "AutoModelForSequenceClassification"),
     "electra_disc": ("ElectraForPreTraining", "ElectraConfig", dict(ENCODER, embedding_size=16), 0,
@@ -70,9 +69,6 @@ for i, (name, (cls, config_cls, config, labels, optimizer, _)) in enumerate(case
         scale = 0.1 if len(v.shape) == 1 else 0.2
         center = 1.0 if "gamma" in v.name else 0.0
         v.assign(rng.normal(center, scale, v.shape).astype(np.float32))
-    by_name = {v.name.split("/", 1)[1]: v for v in model.weights}
-    if "predictions/bias:0" in by_name and "predictions/decoder/bias:0" in by_name:  # ALBERT
-        by_name["predictions/bias:0"].assign(by_name["predictions/decoder/bias:0"])
     parts = {"model": model}
     if optimizer:
         opt = (tf.keras.optimizers.legacy.Adam if optimizer == "legacy" else tf.keras.optimizers.Adam)(1e-2)
@@ -161,6 +157,8 @@ def test_reports_name_the_source_and_skip_the_training_state(tf2):
             assert any(".OPTIMIZER_SLOT" in s["name"] for s in slots), name
         # No weight left behind as unknown: every variable of the model was converted.
         assert not [s for s in report["skipped"] if "not in the" in s["reason"]], name
+        if name == "albert_pre":  # trained apart from decoder/bias: skipped, not compared
+            assert [s for s in report["skipped"] if "never applies" in s["reason"]], report["skipped"]
         assert report["verify"]["passed"] is True, (name, report.get("verify"))
 
 
