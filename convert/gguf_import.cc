@@ -256,7 +256,7 @@ GgufImportResult import_gguf(const std::string& input, const std::string& output
       moved.resize(bytes.size());
       transpose_2d(bytes.data(), moved.data(), t.shape[0], t.shape[1], size);
       bytes = moved;
-    } else if (x.step == GgufStep::kPermuteRope) {
+    } else if (x.step == GgufStep::kPermuteRope && !bytes.empty()) {  // no rows: nothing moves
       moved.resize(bytes.size());
       permute_rope_rows(bytes.data(), moved.data(), x.shape[0], x.heads, bytes.size() / x.shape[0],
                         true);
