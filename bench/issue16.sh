@@ -53,17 +53,14 @@ done
 # The Python peer: torch.load + safetensors save_file + fsync, against the NEW .bin -> safetensors.
 mkdir -p "$scratch"
 cat "$xl/pytorch_model.bin" >/dev/null
+# run_bench.py's peer, then an fsync of its output (tensorferry fsyncs before it publishes).
 /usr/bin/time -f "peer torch.load+save_file+fsync %e s rss %MkB" "$VENV/bin/python" -c '
-import os, sys, torch
-from safetensors.torch import save_file
-state = torch.load(sys.argv[1], weights_only=True)
-seen, unique = set(), {}
-for k, v in state.items():
-    if v.data_ptr() not in seen:
-        seen.add(v.data_ptr()); unique[k] = v.contiguous()
-save_file(unique, sys.argv[2])
+import os, sys
+sys.path.insert(0, sys.argv.pop(1))
+from run_bench import PEER_TORCH_TO_SAFETENSORS
+exec(PEER_TORCH_TO_SAFETENSORS)
 fd = os.open(sys.argv[2], os.O_RDONLY); os.fsync(fd); os.close(fd)
-' "$xl/pytorch_model.bin" "$scratch/peer.safetensors"
+' "$here" "$xl/pytorch_model.bin" "$scratch/peer.safetensors"
 rm -rf "$scratch"/* && sync
 cat "$xl/pytorch_model.bin" >/dev/null
 /usr/bin/time -f "peer-case new .bin->safetensors %e s rss %MkB" "$NEW" convert -q "$xl/pytorch_model.bin" "$scratch/x.safetensors"
