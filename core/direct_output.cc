@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/release_touched.h"
 
 namespace tensorferry {
 
@@ -57,6 +58,7 @@ bool DirectOutputFile::direct() const {
 }
 
 void DirectOutputFile::write(std::span<const std::byte> bytes) {
+  const auto whole = bytes;
   while (!bytes.empty()) {
     const auto room = space();
     const size_t n = std::min(room.size(), bytes.size());
@@ -66,6 +68,8 @@ void DirectOutputFile::write(std::span<const std::byte> bytes) {
     release_consumed(bytes.first(n));
     bytes = bytes.subspan(n);
   }
+  // The folios around its ends, which the pieces' release leaves mapped (core/release_touched.h).
+  release_ends(whole);
 }
 
 void DirectOutputFile::write_zeros(uint64_t count) {
@@ -196,6 +200,9 @@ void DirectOutputFile::close() {
   }
   changed_.notify_all();
   writer_.join();
+  // The buffers go now, not with the object: convert's verify runs while the writer lives.
+  free_.clear();
+  storage_.clear();
   const int fd = fd_;
   fd_ = -1;
   try {
