@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
+#include "tests/cpp/resident.h"
 
 namespace tensorferry {
 namespace {
@@ -100,6 +102,43 @@ TEST_P(DirectOutput, AbandonedWriterStops) {
   DirectOutputFile file(path.string(), GetParam());
   std::vector<std::byte> piece(20 << 20, std::byte{1});
   file.write(piece);
+}
+
+// Writing a span of a mapped input leaves none of it mapped, small spans included: each touch
+// maps the page-cache folio around it (a 2 MiB one with a single PMD after a sequential read),
+// and small tensors beside released large ones once kept theirs, ~140 MB over a BERT-large
+// conversion (docs/performance.md "Memory").
+TEST_P(DirectOutput, WrittenSpansOfAMappedFileDoNotStayMapped) {
+  const fs::path input = dir_ / "input.bin";
+  constexpr size_t kRegion = 2 << 20;
+  std::vector<std::byte> bytes(16 * kRegion);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>(i * 131 + (i >> 14));
+  {
+    std::ofstream out(input, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+  }
+  const auto file = MappedFile::open(input.string());
+  const auto mapped = file->bytes();
+  std::vector<std::byte> expected;
+  {
+    DirectOutputFile out((dir_ / "out.bin").string(), GetParam());
+    // Biases of 5000 bytes across page boundaries, in no particular order, and large pieces
+    // that start and end inside a region.
+    for (size_t k : {3, 0, 9, 14, 6, 11, 1, 12, 7, 4}) {
+      const auto piece = mapped.subspan(k * kRegion + 3000, 5000);
+      expected.insert(expected.end(), piece.begin(), piece.end());  // before: it maps them
+      out.write(piece);
+    }
+    for (size_t k : {2, 8}) {
+      const auto piece = mapped.subspan(k * kRegion + 12345, 3 * kRegion);
+      expected.insert(expected.end(), piece.begin(), piece.end());  // before: it maps them
+      out.write(piece);
+    }
+    EXPECT_LT(mapped_resident_kib(mapped.data()), 16u) << "KiB of the input still mapped";
+    out.close();
+  }
+  EXPECT_TRUE(read_file(dir_ / "out.bin") == expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(DirectAndBuffered, DirectOutput, ::testing::Bool(),

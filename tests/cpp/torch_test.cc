@@ -24,6 +24,7 @@
 #include "formats/torch/torch_writer.h"
 #include "formats/torch/zip_directory.h"
 #include "formats/torch/zip_writer.h"
+#include "tests/cpp/resident.h"
 
 namespace tensorferry {
 namespace {
@@ -636,25 +637,6 @@ TEST(ZipDirectory, ReadsWhatTheWriterWritesAlignedWithAndWithoutZip64) {
     // The zip64 end records come right before the classic one.
     EXPECT_EQ(zip.find(std::string("PK\x06\x06", 4)) != std::string::npos, zip64);
   }
-}
-
-// Resident kilobytes of this process's mapping that starts at `begin` (/proc/self/smaps: a line
-// "START-END perms ..." per mapping, then its "Key: value kB" lines).
-uint64_t mapped_resident_kib(const void* begin) {
-  char start[32];
-  std::snprintf(start, sizeof start, "%lx-", reinterpret_cast<unsigned long>(begin));
-  std::ifstream smaps("/proc/self/smaps");
-  bool inside = false;
-  for (std::string line; std::getline(smaps, line);) {
-    const std::string first = line.substr(0, line.find(' '));
-    if (first.find('-') != std::string::npos && first.back() != ':') {
-      inside = line.rfind(start, 0) == 0;
-    } else if (inside && first == "Rss:") {
-      return std::stoull(line.substr(4));
-    }
-  }
-  ADD_FAILURE() << "no mapping at " << start;
-  return 0;
 }
 
 // Reading the directory touches every local header and data descriptor; each touch maps the

@@ -6,9 +6,12 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "core/mapped_file.h"
+#include "tests/cpp/resident.h"
 #include "tests/cpp/verify_fixtures.h"
 #include "verify/kernels.h"
 #include "verify/layers.h"
@@ -208,6 +211,76 @@ TEST(VerifyMemory, ReleaseAroundKeepsMappedBytesReadableAndHeapIntact) {
   const auto copy = bytes;
   release_around(std::span<const std::byte>(bytes).subspan(1 << 20, 100));
   EXPECT_EQ(bytes, copy);
+}
+
+// A reader that serves tensors as views of a mapped file in which each one starts 1000 bytes
+// into its own 2 MiB region, as small tensors sit beside large ones in a real checkpoint.
+class SpreadMappedReader : public CheckpointReader {
+ public:
+  static constexpr size_t kRegion = 2 << 20;
+  SpreadMappedReader(std::vector<FakeTensor> tensors, const std::filesystem::path& path) {
+    FakeReader fake(std::move(tensors));
+    std::vector<std::byte> scratch;
+    {
+      std::ofstream out(path, std::ios::binary);
+      for (size_t i = 0; i < fake.tensors().size(); ++i) {
+        TensorEntry e = fake.tensors()[i];
+        const auto bytes = fake.read(i, scratch);
+        std::string region(kRegion, '\0');
+        std::memcpy(region.data() + 1000, bytes.data(), bytes.size());
+        out.write(region.data(), static_cast<std::streamsize>(region.size()));
+        e.offset = i * kRegion + 1000;
+        e.file = path.string();
+        entries_.push_back(e);
+      }
+    }
+    file_ = MappedFile::open(path.string());
+  }
+  std::string format() const override { return "spread"; }
+  std::string path() const override { return file_->path(); }
+  const std::vector<TensorEntry>& tensors() const override { return entries_; }
+  std::span<const std::byte> read(size_t index, std::vector<std::byte>&) override {
+    return file_->slice(entries_[index].offset, entries_[index].nbytes, "tensor");
+  }
+  void release(size_t index) override {
+    file_->release(entries_[index].offset, entries_[index].nbytes);
+  }
+  const MappedFile& file() const { return *file_; }
+
+ private:
+  std::vector<TensorEntry> entries_;
+  std::shared_ptr<const MappedFile> file_;
+};
+
+// The forward pass leaves none of the checkpoint mapped: reading a tensor maps the page-cache
+// folio around it (2 MiB with one PMD after a sequential read), and the reader's release drops
+// only the whole pages inside it, so every small tensor (a bias, a norm) kept its folio: ~100 MB
+// over BERT-large's pass (docs/performance.md "Memory").
+TEST(VerifyMemory, ForwardPassLeavesNoTensorMapped) {
+  const ModelConfig c = tiny_gpt2_config();
+  const Weights w = random_gpt2(c, 29);
+  std::string dir = (std::filesystem::temp_directory_path() / "verify-spread-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const auto tensors = to_hf_pytorch(w, gpt2_verify_family());
+  auto reader = std::make_unique<SpreadMappedReader>(tensors, std::filesystem::path(dir) / "a");
+  const MappedFile& file = reader->file();
+  Model a;
+  a.path = a.checkpoint = file.path();
+  a.format = "spread";
+  a.family = &gpt2_verify_family();
+  a.convention = Convention::kHfPytorch;
+  a.config = c;
+  a.weights = std::make_unique<ModelWeights>(std::move(reader), gpt2_verify_family(),
+                                             Convention::kHfPytorch);
+  Model b = make_model(tensors, gpt2_verify_family(), Convention::kHfPytorch, c);
+  VerifyOptions options;
+  options.always_forward = true;
+  const VerifyReport report = verify_models(a, b, options);
+  EXPECT_TRUE(report.passed);
+  EXPECT_LT(mapped_resident_kib(file.bytes().data()), 16u)
+      << "KiB of " << tensors.size() << " tensors still mapped";
+  a.weights.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
