@@ -8,6 +8,7 @@
 #include <new>
 
 #include "cli/app.h"
+#include "cli/json_output.h"
 #include "core/error.h"
 
 namespace tensorferry {
@@ -37,7 +38,7 @@ CommandReport run_embedded(const std::vector<std::string>& args, ProgressSink* p
   report.exit_code = cli::run_command_line(args, &embedding);
   if (!document)  // every command given --json prints its document unless it throws
     throw Error(ErrorKind::kIo, "tensorferry " + args.at(1) + " produced no report");
-  report.json = document->dump();
+  report.json = cli::json_text(*document);
   return report;
 }
 

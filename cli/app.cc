@@ -16,6 +16,7 @@
 #include "cli/terminal_progress.h"
 #include "core/error.h"
 #include "core/input_file.h"
+#include "core/printable.h"
 
 namespace tensorferry::cli {
 namespace {
@@ -108,7 +109,8 @@ int run_main(const std::vector<std::string>& args) {
     std::cerr << "tensorferry: out of memory\n";
     return static_cast<int>(ErrorKind::kIo);
   } catch (const std::exception& e) {
-    std::cerr << "tensorferry: " << e.what() << "\n";
+    // Not an Error (whose text is printable already): a parser's message may quote the file.
+    std::cerr << "tensorferry: " << printable_lines(e.what()) << "\n";
     return static_cast<int>(ErrorKind::kBadInput);
   }
 }

@@ -15,6 +15,7 @@
 #include "convert/gguf_import.h"
 #include "convert/report.h"
 #include "core/error.h"
+#include "core/printable.h"
 #include "verify/report.h"
 #include "verify/verify.h"
 
@@ -116,7 +117,8 @@ int run_gguf_convert(const ConvertArgs& args) {
   options.dtype = args.dtype;
   options.force = args.force;
   const GgufExport result = export_gguf(args.input, args.output, options, args.dry_run);
-  if (!args.quiet || args.dry_run) std::cout << gguf_export_text(result, args.dry_run);
+  if (!args.quiet || args.dry_run)
+    std::cout << printable_lines(gguf_export_text(result, args.dry_run));
   return 0;
 }
 
@@ -134,7 +136,7 @@ int run_gguf_import(const ConvertArgs& args) {
   }
   options.force = args.force;
   const GgufImportResult result = import_gguf(args.input, args.output, options);
-  if (!args.quiet) std::cout << gguf_import_text(args.input, args.output, result);
+  if (!args.quiet) std::cout << printable_lines(gguf_import_text(args.input, args.output, result));
   return 0;
 }
 
@@ -167,7 +169,7 @@ int run_model_convert(const ConvertArgs& args) {
   if (args.json)
     print_json(convert_json(outcome, args, verifier ? &*verifier : nullptr), "convert");
   else if (!args.quiet || args.dry_run)
-    std::cout << plan_to_text(outcome.plan, result, args.verbose);
+    std::cout << printable_lines(plan_to_text(outcome.plan, result, args.verbose));
   if (!verifier) return 0;
   // With --json the verdict is in the document; only a failure is also said on stderr.
   return verifier->print(std::cout, std::cerr, args.quiet || args.json);
@@ -181,14 +183,15 @@ void print_shared_storage(const CopyPlan& plan, std::ostream& out) {
     if (s.left_out) {
       saved += s.bytes;
       ++saved_count;
-      out << "not written: " << s.name << ", the same storage as " << s.shares_with
-          << " (--dedupe-tied; " << human_bytes(s.bytes) << " saved)\n";
+      out << "not written: " << printable(s.name) << ", the same storage as "
+          << printable(s.shares_with) << " (--dedupe-tied; " << human_bytes(s.bytes) << " saved)\n";
       continue;
     }
     again += s.bytes;
     ++again_count;
-    out << "note: " << s.name << " shares storage with " << s.shares_with << " in the source; "
-        << format_name(plan.format) << " stores it again (+" << human_bytes(s.bytes)
+    out << "note: " << printable(s.name) << " shares storage with " << printable(s.shares_with)
+        << " in the source; " << format_name(plan.format) << " stores it again (+"
+        << human_bytes(s.bytes)
         << (s.tie ? "; --dedupe-tied writes it once, as save_pretrained does" : "") << ")\n";
   }
   if (again_count > 1)
@@ -200,7 +203,7 @@ void print_shared_storage(const CopyPlan& plan, std::ostream& out) {
 
 // Source tensors a container copy leaves out or cannot keep shared, with the reason.
 void print_left_out(const CopyPlan& plan, std::ostream& out) {
-  for (const auto& skipped : plan.skipped) out << "skipped " << skipped << "\n";
+  for (const auto& skipped : plan.skipped) out << "skipped " << printable(skipped) << "\n";
   print_shared_storage(plan, out);
 }
 
@@ -278,8 +281,9 @@ int run_convert(const ConvertArgs& args) {
 
   auto reader = open_checkpoint(args.input, input_format);
   const CopyPlan plan = plan_copy(*reader, args.output, options);
-  const std::string from = reader->path() + " [" + reader->format() + "]";
-  const std::string to = plan.output + " [" + std::string(format_name(plan.format)) + "]";
+  const std::string from = printable(reader->path()) + " [" + reader->format() + "]";
+  const std::string to =
+      printable(plan.output) + " [" + std::string(format_name(plan.format)) + "]";
   const std::string cast = options.dtype ? std::string(", floating tensors as ") +
                                                std::string(dtype_name(*options.dtype))
                                          : "";

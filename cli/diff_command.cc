@@ -7,6 +7,7 @@
 #include "cli/help.h"
 #include "cli/json_output.h"
 #include "core/error.h"
+#include "core/printable.h"
 #include "verify/diff.h"
 #include "verify/report.h"
 
@@ -82,20 +83,23 @@ nlohmann::json report_json(const verify::DiffReport& r) {
 }
 
 void print_table(const verify::DiffReport& r, bool all) {
-  std::cout << "A: " << r.path_a << " [" << r.format_a << "]\nB: " << r.path_b << " [" << r.format_b
-            << "]\nmatched by " << r.matching << "; atol " << r.atol << ", rtol " << r.rtol
-            << "\n\n";
+  std::cout << "A: " << printable(r.path_a) << " [" << r.format_a << "]\nB: " << printable(r.path_b)
+            << " [" << r.format_b << "]\nmatched by " << r.matching << "; atol " << r.atol
+            << ", rtol " << r.rtol << "\n\n";
+  // Names come from the files: shown escaped (core/printable.h), as are the details naming them.
+  const auto shown_name = [](const verify::TensorDiff& d) {
+    return printable(d.name_a.empty() ? d.name_b : d.name_a);
+  };
   size_t width = 10;
   for (const auto& d : r.tensors)
-    width =
-        std::max(width, std::min<size_t>(64, (d.name_a.empty() ? d.name_b : d.name_a).size() + 2));
+    width = std::max(width, std::min<size_t>(64, shown_name(d).size() + 2));
   std::cout << pad("status", 12) << pad("tensor", width) << pad("max abs", 11) << pad("max rel", 11)
             << "details\n";
   std::map<std::string, int> counts;
   for (const auto& d : r.tensors) {
     counts[std::string(verify::diff_status_name(d.status))]++;
     if (!all && (d.status == verify::DiffStatus::kIdentical)) continue;
-    const std::string& name = d.name_a.empty() ? d.name_b : d.name_a;
+    const std::string name = shown_name(d);
     const bool compared = d.status == verify::DiffStatus::kWithinTolerance ||
                           d.status == verify::DiffStatus::kDifferent ||
                           d.status == verify::DiffStatus::kIdentical;
@@ -122,7 +126,7 @@ void print_table(const verify::DiffReport& r, bool all) {
                  shape_to_string(d.name_a.empty() ? d.shape_b : d.shape_a) + " (" +
                  std::string(role_name(d.role)) + "); ";
     if (details.size() >= 2) details.resize(details.size() - 2);
-    std::cout << details << "\n";
+    std::cout << printable(details) << "\n";
   }
   std::cout << "\n" << r.tensors.size() << " entries:";
   for (const auto& [status, n] : counts) std::cout << " " << n << " " << status << ";";

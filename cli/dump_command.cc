@@ -7,6 +7,7 @@
 #include "cli/choices.h"
 #include "cli/commands.h"
 #include "cli/help.h"
+#include "cli/json_output.h"
 #include "core/error.h"
 #include "core/output.h"
 #include "core/output_lock.h"
@@ -52,7 +53,7 @@ int run_dump(const DumpArgs& args) {
                         {"file", file}});
   }
   OutputFile out((folder.staging_path() / "manifest.json").string());
-  out.write(manifest.dump(1) + "\n");
+  out.write(json_text(manifest, 1) + "\n");
   out.close();
   folder.commit();
   return 0;

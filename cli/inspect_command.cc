@@ -10,6 +10,7 @@
 #include "cli/help.h"
 #include "cli/json_output.h"
 #include "core/error.h"
+#include "core/printable.h"
 #include "formats/gguf/gguf_reader.h"
 #include "formats/gguf/gguf_text.h"
 #include "formats/registry.h"
@@ -121,9 +122,15 @@ int run_inspect(const InspectArgs& args) {
 
   // Columns are as wide as their longest entry plus a space (at least the usual widths, so
   // small tables look alike); names past 72 characters overflow rather than widen every row.
+  // Names and notes come from the file: shown escaped (core/printable.h), the columns as wide as
+  // what is shown.
+  std::vector<std::string> names;
+  names.reserve(tensors.size());
+  for (const auto& t : tensors) names.push_back(printable(t.name));
   size_t name_width = 4, dtype_width = 9, shape_width = 22, size_width = 12;
-  for (const auto& t : tensors) {
-    name_width = std::max(name_width, t.name.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& t = tensors[i];
+    name_width = std::max(name_width, names[i].size());
     dtype_width = std::max(dtype_width, dtype_name(t.dtype).size() + 1);
     shape_width = std::max(shape_width, shape_to_string(t.shape).size() + 1);
     size_width = std::max(size_width, human_bytes(t.nbytes).size() + 1);
@@ -131,18 +138,20 @@ int run_inspect(const InspectArgs& args) {
   name_width = std::min<size_t>(name_width, 72);
   std::cout << pad("name", name_width) << "  " << pad("dtype", dtype_width)
             << pad("shape", shape_width) << pad("size", size_width) << "offset\n";
-  for (const auto& t : tensors) {
-    std::cout << pad(t.name, name_width) << "  "
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& t = tensors[i];
+    std::cout << pad(names[i], name_width) << "  "
               << pad(std::string(dtype_name(t.dtype)), dtype_width)
               << pad(shape_to_string(t.shape), shape_width)
               << pad(human_bytes(t.nbytes), size_width) << t.offset;
-    if (many_files) std::cout << "  " << std::filesystem::path(t.file).filename().string();
+    if (many_files)
+      std::cout << "  " << printable(std::filesystem::path(t.file).filename().string());
     if (t.role != TensorRole::kWeight) std::cout << "  (" << role_name(t.role) << ")";
-    if (!t.note.empty()) std::cout << "  " << t.note;
+    if (!t.note.empty()) std::cout << "  " << printable(t.note);
     std::cout << "\n";
   }
   std::cout << tensors.size() << " tensors, " << human_bytes(total) << " (" << total
-            << " bytes), format " << reader->format() << ": " << reader->path() << "\n";
+            << " bytes), format " << reader->format() << ": " << printable(reader->path()) << "\n";
   if (checked) std::cout << check_text(*checked) << "\n";
   return 0;
 }

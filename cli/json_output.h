@@ -5,12 +5,18 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace tensorferry::cli {
 
 // "tensorferry.<command>/1"
 std::string schema_id(std::string_view command);
+
+// `doc` as JSON text (indent -1: on one line). Controls in strings are escaped by the JSON writer;
+// a string that is not UTF-8 (a tensor name from a hostile file) has its invalid bytes replaced by
+// U+FFFD, so the text stays valid JSON rather than the writer throwing.
+std::string json_text(const nlohmann::json& doc, int indent = -1);
 
 // Adds the schema member and prints the document on stdout (indent -1: on one line), or hands it
 // to the JsonCapture active on this thread.

@@ -8,6 +8,7 @@
 #include "cli/terminal_progress.h"
 #include "cli/token_args.h"
 #include "core/error.h"
+#include "core/printable.h"
 #include "verify/report.h"
 
 namespace tensorferry::cli {
@@ -43,7 +44,7 @@ int run_verify(const VerifyArgs& args) {
   if (args.json)
     print_json(verify::verify_report_json(report), "verify");
   else if (!args.quiet)
-    std::cout << verify::format_verify_table(report);
+    std::cout << printable_lines(verify::format_verify_table(report));
   return report.passed ? 0 : static_cast<int>(ErrorKind::kVerifyFailed);
 }
 

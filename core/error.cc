@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/printable.h"
+
 namespace tensorferry {
 
 std::string format_error(const std::string& message, const std::string& file,
@@ -11,7 +13,8 @@ std::string format_error(const std::string& message, const std::string& file,
   if (!tensor.empty()) out += "tensor '" + tensor + "': ";
   if (offset) out += "at byte " + std::to_string(*offset) + ": ";
   out += message;
-  return out;
+  // The one place every message passes: names, keys and dtypes in it may come from the file.
+  return printable_lines(out);
 }
 
 Error::Error(ErrorKind kind, std::string message, std::string file, std::string tensor,

@@ -42,7 +42,9 @@ class Error : public std::runtime_error {
   std::optional<uint64_t> offset_;
 };
 
-// "FILE: tensor 'NAME': at byte N: MESSAGE", omitting what is unknown.
+// "FILE: tensor 'NAME': at byte N: MESSAGE", omitting what is unknown; made printable
+// (core/printable.h), since the name and parts of the message may come from a hostile file.
+// Error::what() is this text; file(), tensor() and message() keep the bytes as they were.
 std::string format_error(const std::string& message, const std::string& file,
                          const std::string& tensor, std::optional<uint64_t> offset);
 

@@ -1,103 +1,14 @@
 #include "formats/gguf/gguf_text.h"
 
 #include <algorithm>
-#include <array>
-#include <cstdint>
+
+#include "core/printable.h"
 
 namespace tensorferry {
 namespace {
 
 constexpr size_t kMaxStringBytes = 200;  // of a string value shown on its own line
 constexpr size_t kMaxKeyColumn = 48;     // longer keys overflow rather than widen every line
-
-// Length of the UTF-8 sequence at `s[i]` and its code point; 0 when it is not valid UTF-8
-// (overlong forms, surrogates and code points past U+10FFFF are not).
-size_t utf8_sequence(std::string_view s, size_t i, char32_t& code_point) {
-  const auto byte = [&](size_t k) { return static_cast<uint8_t>(s[i + k]); };
-  const uint8_t lead = byte(0);
-  size_t length = 0;
-  uint8_t low = 0x80, high = 0xBF;  // allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    code_point = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    code_point = lead & 0x0F;
-    if (lead == 0xE0) low = 0xA0;   // overlong
-    if (lead == 0xED) high = 0x9F;  // surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    code_point = lead & 0x07;
-    if (lead == 0xF0) low = 0x90;   // overlong
-    if (lead == 0xF4) high = 0x8F;  // past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > s.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    const uint8_t b = byte(k);
-    if (b < (k == 1 ? low : 0x80) || b > (k == 1 ? high : 0xBF)) return 0;
-    code_point = (code_point << 6) | (b & 0x3F);
-  }
-  return length;
-}
-
-// Code points a terminal does not show as a glyph of their own: C1 controls (some terminals act
-// on them) and format characters that reorder or hide the text around them.
-bool invisible(char32_t c) {
-  return (c >= 0x80 && c <= 0x9F) || c == 0x061C || c == 0x180E || (c >= 0x200B && c <= 0x200F) ||
-         (c >= 0x2028 && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) || c == 0xFEFF ||
-         (c >= 0xFFF9 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE007F);
-}
-
-void append_hex(std::string& out, uint32_t value, int digits) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) out += kDigits[(value >> shift) & 15];
-}
-
-// Appends the escaped form of `s` up to `max_bytes` of it; returns the bytes consumed.
-size_t append_escaped(std::string& out, std::string_view s, size_t max_bytes) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b = static_cast<uint8_t>(s[i]);
-    if (b < 0x80) {
-      if (i + 1 > max_bytes) break;
-      switch (b) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (b < 0x20 || b == 0x7F) {
-            out += "\\x";
-            append_hex(out, b, 2);
-          } else {
-            out += static_cast<char>(b);
-          }
-      }
-      ++i;
-      continue;
-    }
-    char32_t code_point = 0;
-    const size_t length = utf8_sequence(s, i, code_point);
-    if (i + std::max<size_t>(length, 1) > max_bytes) break;
-    if (length == 0) {
-      out += "\\x";
-      append_hex(out, b, 2);
-      ++i;
-    } else if (invisible(code_point)) {
-      out += "\\u{";
-      append_hex(out, code_point, code_point > 0xFFFF ? 5 : 4);
-      out += "}";
-      i += length;
-    } else {
-      out.append(s.substr(i, length));
-      i += length;
-    }
-  }
-  return i;
-}
 
 std::string type_text(const GgufValue& value) {
   if (value.type != GgufValueType::kArray) return std::string(gguf_value_type_name(value.type));
@@ -111,24 +22,10 @@ std::string pad(std::string s, size_t width) {
 
 }  // namespace
 
-std::string quoted_terminal_text(std::string_view bytes, size_t max_bytes) {
-  std::string out = "\"";
-  const size_t shown = append_escaped(out, bytes, max_bytes);
-  out += "\"";
-  if (shown < bytes.size()) out += "... (" + std::to_string(bytes.size()) + " bytes)";
-  return out;
-}
-
-std::string escaped_terminal_text(std::string_view bytes) {
-  std::string out;
-  append_escaped(out, bytes, SIZE_MAX);
-  return out;
-}
-
 std::string gguf_metadata_text(const GgufHeader& header) {
   size_t key_width = 3;
   for (const auto& [key, value] : header.metadata)
-    key_width = std::max(key_width, escaped_terminal_text(key).size());
+    key_width = std::max(key_width, printable(key).size());
   key_width = std::min(key_width, kMaxKeyColumn);
   size_t type_width = 4;
   for (const auto& [key, value] : header.metadata)
@@ -139,8 +36,8 @@ std::string gguf_metadata_text(const GgufHeader& header) {
                     std::to_string(header.metadata.size()) + " metadata entries:\n";
   out += "  " + pad("key", key_width) + "  " + pad("type", type_width) + "  value\n";
   for (const auto& [key, value] : header.metadata)
-    out += "  " + pad(escaped_terminal_text(key), key_width) + "  " +
-           pad(type_text(value), type_width) + "  " + value.to_text(8, kMaxStringBytes) + "\n";
+    out += "  " + pad(printable(key), key_width) + "  " + pad(type_text(value), type_width) + "  " +
+           value.to_text(8, kMaxStringBytes) + "\n";
   return out;
 }
 

@@ -7,7 +7,7 @@
 
 #include "core/bytes.h"
 #include "core/error.h"
-#include "formats/gguf/gguf_text.h"
+#include "core/printable.h"
 
 namespace tensorferry {
 namespace {
@@ -115,7 +115,7 @@ int64_t GgufValue::as_signed() const {
 std::string GgufValue::to_text(size_t max_elements, size_t max_string_bytes) const {
   std::ostringstream out;
   switch (type) {
-    case GgufValueType::kString: return quoted_terminal_text(text, max_string_bytes);
+    case GgufValueType::kString: return quoted_printable(text, max_string_bytes);
     case GgufValueType::kBool: return integer ? "true" : "false";
     case GgufValueType::kF32: return shortest_text(static_cast<float>(real));
     case GgufValueType::kF64: return shortest_text(real);

@@ -33,7 +33,7 @@ struct GgufValue {
   int64_t as_signed() const;  // integer types, sign-extended from their width
   bool is_integer() const;
   // For inspect: scalars as text (floats in their shortest exact form), strings quoted and
-  // escaped for a terminal (formats/gguf/gguf_text.h) up to `max_string_bytes`, arrays up to
+  // escaped for a terminal (core/printable.h) up to `max_string_bytes`, arrays up to
   // `max_elements` entries and then their count.
   std::string to_text(size_t max_elements = 16, size_t max_string_bytes = SIZE_MAX) const;
   nlohmann::json to_json() const;

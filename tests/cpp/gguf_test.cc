@@ -16,7 +16,6 @@
 #include "core/error.h"
 #include "formats/gguf/gguf_quants.h"
 #include "formats/gguf/gguf_reader.h"
-#include "formats/gguf/gguf_text.h"
 #include "formats/gguf/gguf_writer.h"
 
 namespace tensorferry {
@@ -179,17 +178,6 @@ TEST_F(Gguf, WriterRefusesWhatGgmlCannotHold) {
   GgufFileWriter w2(path("m2.gguf"), false);
   EXPECT_THROW(w2.begin({{"q", GgmlType::kQ8_0, {2, 20}}}), Error);
   EXPECT_FALSE(fs::exists(path("m.gguf")));
-}
-
-// inspect's strings are cut at a character boundary, never inside a UTF-8 sequence, and say
-// their full length; escapes stay whole.
-TEST(GgufText, LongStringsAreCutBetweenCharacters) {
-  EXPECT_EQ(quoted_terminal_text("ab\xc3\xa9" "cd", 3), "\"ab\"... (6 bytes)");
-  EXPECT_EQ(quoted_terminal_text("ab\xc3\xa9" "cd", 4), "\"ab\xc3\xa9\"... (6 bytes)");
-  EXPECT_EQ(quoted_terminal_text("a\x1b", 1), "\"a\"... (2 bytes)");
-  EXPECT_EQ(quoted_terminal_text("a\x1b", 2), "\"a\\x1b\"");
-  EXPECT_EQ(quoted_terminal_text("\xe2\x80\xae\xf0\x9f\x98\x80"), "\"\\u{202e}\xf0\x9f\x98\x80\"");
-  EXPECT_EQ(escaped_terminal_text("k\x9b\xc2\x9b"), "k\\x9b\\u{009b}");
 }
 
 TEST(GgufQuants, Q8_0RoundsLikeGgml) {
