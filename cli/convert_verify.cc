@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "verify/report.h"
 
 namespace tensorferry::cli {
@@ -150,7 +151,7 @@ int ConversionVerifier::print(std::ostream& out, std::ostream& err, bool quiet) 
     out << "; every stage: " << reproduce_command() << "\n";
     return 0;
   }
-  err << "verify: FAILED: " << describe_failure(*report_) << "\n";
+  err << "verify: FAILED: " << printable(describe_failure(*report_)) << "\n";
   if (published_)
     err << "verify: the result was published as " << failed_name << ", not at " << settings_.output
         << "; every stage: " << reproduce_command() << "\n";

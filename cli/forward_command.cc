@@ -9,6 +9,7 @@
 #include "cli/json_output.h"
 #include "cli/token_args.h"
 #include "core/error.h"
+#include "core/printable.h"
 #include "verify/report.h"
 
 namespace tensorferry::cli {
@@ -40,7 +41,7 @@ int run_forward_command(const ForwardArgs& args) {
     for (double v : s.values.data) largest = std::max(largest, std::fabs(v));
     std::cout << "  " << s.name << ": ";
     if (!s.problem.empty())
-      std::cout << "cannot run: " << s.problem << "\n";
+      std::cout << "cannot run: " << printable(s.problem) << "\n";
     else
       std::cout << s.values.rows << "×" << s.values.cols << ", max |value| " << largest << "\n";
   }

@@ -5,13 +5,14 @@ escaped (core/printable.h) in every command's plain output and in error messages
 --json valid JSON that names the tensor as the library that wrote it reads it back.
 """
 import json
+import shutil
 import struct
 import subprocess
 
 import safetensors.torch
 import torch
 
-from conftest import BIN
+from conftest import BIN, ROOT
 
 # name -> how plain output shows it
 HOSTILE = {
@@ -156,3 +157,20 @@ def test_error_messages_show_hostile_names_escaped(tmp_path):
             message = check_printable(run(*command, rc=3).stderr)
             assert message.startswith("tensorferry: ") and name in message, message
             assert expected in message, (command, message)
+
+
+def test_model_conversion_plan_and_report_show_hostile_names_escaped(tmp_path):
+    source = tmp_path / "gpt2"
+    shutil.copytree(ROOT / "examples" / "gpt2-tiny", source)
+    checkpoint = source / "pytorch_model.bin"
+    state = torch.load(checkpoint, weights_only=True)
+    state["extra\x1b[2J\u202e"] = torch.zeros(2)  # not a gpt2 tensor: skipped, and said so
+    torch.save(state, checkpoint)
+    shown = "extra\\x1b[2J\\u{202e}"
+
+    plan = check_printable(run("convert", source, tmp_path / "dry", "--to", "openai-tf1",
+                               "--dry-run").stdout)
+    assert f"\n  {shown}: not in the gpt2 table" in plan, plan
+    report = check_printable(run("convert", source, tmp_path / "openai", "--to",
+                                 "openai-tf1").stdout)
+    assert f"note: unknown tensor skipped: {shown}\n" in report, report
