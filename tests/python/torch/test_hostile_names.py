@@ -8,6 +8,7 @@ import json
 import shutil
 import struct
 import subprocess
+import zipfile
 
 import safetensors.torch
 import torch
@@ -174,3 +175,22 @@ def test_model_conversion_plan_and_report_show_hostile_names_escaped(tmp_path):
     report = check_printable(run("convert", source, tmp_path / "openai", "--to",
                                  "openai-tf1").stdout)
     assert f"note: unknown tensor skipped: {shown}\n" in report, report
+
+
+def test_zip_entry_names_in_messages_are_escaped(tmp_path):
+    saved = tmp_path / "saved.bin"
+    torch.save({"w": torch.arange(4.0)}, saved)
+    hostile = tmp_path / "hostile.bin"
+    with zipfile.ZipFile(saved) as src, zipfile.ZipFile(hostile, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():  # the archive's folder renamed, as torch.save names it
+            dst.writestr(info.filename.replace("saved/", "a\x1b[2J\u202e/", 1),
+                         src.read(info.filename))
+    assert list(torch.load(hostile, weights_only=True)) == ["w"]
+    data = bytearray(hostile.read_bytes())
+    # A bit flip in the byteorder record: `inspect --check` names the entry.
+    at = data.index(b"little", data.index(b"/byteorder") + len("/byteorder"))
+    data[at + 1] ^= 0x06
+    hostile.write_bytes(bytes(data))
+
+    message = check_printable(run("inspect", hostile, "--check", rc=3).stderr)
+    assert 'entry "a\\x1b[2J\\u{202e}/byteorder" is corrupt' in message, message
