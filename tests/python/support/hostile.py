@@ -142,3 +142,22 @@ def flip_bit(data, offset, bit=0):
     out = bytearray(data)
     out[offset] ^= 1 << bit
     return bytes(out)
+
+
+def check_printable(raw):
+    """Plain output a terminal shows as it is (core/printable.h): strict UTF-8, no control byte but
+    the line end, no DEL, no C1 control, no bidirectional or invisible format character. Returns
+    the text."""
+    text = raw.decode("utf-8")
+    acting = [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F
+              or c in "\u202e\u2066\u2069\u200b\u200f\ufeff"]
+    assert not acting, text
+    return text
+
+
+def run_raw(*args, rc=0):
+    """Runs the binary expecting exit code `rc`; returns the CompletedProcess, stdout and stderr
+    as bytes (for check_printable)."""
+    result = subprocess.run([str(BIN), *map(str, args)], capture_output=True, timeout=60)
+    assert result.returncode == rc, (args, result.returncode, result.stderr, result.stdout)
+    return result

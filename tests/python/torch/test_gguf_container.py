@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from conftest import BIN, inspect_json, run_tf
+from support.hostile import check_printable
 from support.llama_cpp_oracle import import_gguf
 
 gguf = import_gguf()
@@ -258,11 +259,7 @@ def test_inspect_text_shows_the_metadata_gguf_py_reads(tmp_path):
 
     raw_stdout = subprocess.run([str(BIN), "inspect", str(path)], capture_output=True,
                                 check=True).stdout
-    # Nothing a terminal would act on: strict UTF-8, no control byte but the line ends, no C1 or
-    # invisible format character.
-    text = raw_stdout.decode("utf-8")
-    assert not [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F
-                or c in "\u202e\u2066\u200b\ufeff"], text
+    text = check_printable(raw_stdout)  # nothing a terminal would act on
     assert max(len(line) for line in text.split("\n")) < 1000
 
     heading, entries = metadata_lines(text)

@@ -7,13 +7,13 @@ escaped (core/printable.h) in every command's plain output and in error messages
 import json
 import shutil
 import struct
-import subprocess
 import zipfile
 
 import safetensors.torch
 import torch
 
-from conftest import BIN, ROOT
+from conftest import ROOT
+from support.hostile import check_printable, run_raw as run
 
 # name -> how plain output shows it
 HOSTILE = {
@@ -30,22 +30,6 @@ HOSTILE = {
 # bytes that are not UTF-8.
 LONE_SURROGATE = "s\udcff"
 LONE_SURROGATE_SHOWN = "s\\xed\\xb3\\xbf"
-
-
-def run(*args, rc=0):
-    result = subprocess.run([str(BIN), *map(str, args)], capture_output=True, timeout=60)
-    assert result.returncode == rc, (args, result.returncode, result.stderr, result.stdout)
-    return result
-
-
-def check_printable(raw):
-    """Nothing a terminal would act on: strict UTF-8, no control byte but the line end, no DEL,
-    no C1 control, no bidirectional or invisible format character."""
-    text = raw.decode("utf-8")
-    acting = [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F
-              or c in "\u202e\u2066\u200b\ufeff"]
-    assert not acting, text
-    return text
 
 
 def safetensors_bytes(names):
