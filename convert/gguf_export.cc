@@ -13,6 +13,7 @@
 #include "convert/layout.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/release_touched.h"
 #include "formats/gguf/gguf_quants.h"
 #include "formats/gguf/gguf_writer.h"
 
@@ -254,12 +255,14 @@ uint64_t write_file(const GgufExport& result, CheckpointReader& reader, const st
     const PlanEntry& e = result.plan.entries[*t.plan_entry];
     const auto& source = reader.tensors()[*e.source];
     try {
-      const auto canonical = transform_entry(e, reader.read(*e.source, b.scratch), b.moved, b.cast);
+      const auto stored = reader.read(*e.source, b.scratch);
+      const auto canonical = transform_entry(e, stored, b.moved, b.cast);
       bytes += write_tensor(t, e.source_dtype, canonical, i, writer, b);
+      reader.release(*e.source);
+      release_ends(stored);  // the folios around a small tensor (core/release_touched.h)
     } catch (const Error& err) {
       throw err.with_context(reader.path(), source.name);
     }
-    reader.release(*e.source);
   }
   writer.commit();
   return bytes;

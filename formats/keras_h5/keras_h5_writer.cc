@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/output.h"
+#include "core/release_touched.h"
 #include "formats/capabilities.h"
 #include "formats/keras_h5/hdf5_attributes.h"
 #include "formats/keras_h5/hdf5_dtype.h"
@@ -107,9 +108,10 @@ class H5FileWriter final : public CheckpointWriter {
     if (info.shape.empty() || bytes.size() <= kStreamPiece) {
       h5::check(H5Dwrite(dataset.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()),
                 ErrorKind::kIo, file_name(), "cannot write " + dataset_path, info.name);
-      return;
+    } else {
+      write_in_row_blocks(dataset.get(), memory.get(), info, bytes, dataset_path);
     }
-    write_in_row_blocks(dataset.get(), memory.get(), info, bytes, dataset_path);
+    release_touched(bytes);  // a small tensor's folios too (core/release_touched.h)
   }
 
   // A large tensor goes in blocks of whole leading-axis rows (a hyperslab of the contiguous
