@@ -33,7 +33,6 @@ ModelConvertOutcome convert_read_model(const ModelSource& source, CheckpointRead
                                        const PublishCheck& check, ProgressSink* progress) {
   ModelConvertOutcome outcome{make_plan(source, reader, output, options), std::nullopt};
   if (options.verify) check_verifiable(source);
-  outcome.plan.read_back = options.verify;
   if (dry_run) {
     verify_ties(outcome.plan, reader);
     return outcome;

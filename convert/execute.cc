@@ -41,7 +41,6 @@ std::unique_ptr<CheckpointWriter> default_writer(const Plan& plan, const fs::pat
   WriterOptions options;
   options.force = false;  // the staging folder is new; the folder as a whole honours --force
   options.shard_size = plan.shard_size;
-  options.read_back = plan.read_back;
   const std::string path = (staging / plan.target_file).string();
   switch (plan.target_format) {
     case Format::kSafetensors:

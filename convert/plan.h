@@ -97,7 +97,6 @@ struct Plan {
   std::vector<std::string> notes;        // what the user should know (warnings included)
   std::optional<DType> cast;
   uint64_t shard_size = 0;
-  bool read_back = false;  // convert's verify reads the output right after (WriterOptions)
   bool force = false;
   bool allow_expansion = false;
 };

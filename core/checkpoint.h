@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/direct_input.h"
 #include "core/tensor.h"
 
 namespace tensorferry {
@@ -31,6 +32,15 @@ class CheckpointReader {
   // with the same scratch. Verifies checksums where the format has them.
   virtual std::span<const std::byte> read(size_t index, std::vector<std::byte>& scratch) = 0;
 
+  // The same bytes as read(), handed to `consume` in order, in pieces of at most kStreamPiece
+  // bytes (core/mapped_file.h), each valid only during its call, for a consumer that looks at
+  // each byte once. Readers whose stored bytes are the dense form stream them from the file,
+  // around the page cache where it does not hold them (MappedFile::stream); the others read()
+  // and cut. A checksum is checked over the pieces and a mismatch throws after the last one, as
+  // read() would: a consumer must not act on what it saw before stream() returns. Returns false
+  // when the consumer stopped (the checksum then goes unchecked). Releases the tensor.
+  virtual bool stream(size_t index, const PieceConsumer& consume, std::vector<std::byte>& scratch);
+
   // Tells the reader tensors()[index] will not be read again, so its pages can be dropped.
   virtual void release(size_t /*index*/) {}
 
@@ -42,10 +52,6 @@ struct WriterOptions {
   bool force = false;       // replace an existing output
   uint64_t shard_size = 0;  // bytes per shard; 0 = one file
   std::map<std::string, std::string> metadata;
-  // The output is read again right after it is written (convert's verify): its data goes
-  // through the page cache, where that read finds it, instead of straight to the disk
-  // (core/direct_output.h), which would leave the read to the disk.
-  bool read_back = false;
 };
 
 class CheckpointWriter {

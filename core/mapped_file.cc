@@ -1,12 +1,14 @@
 #include "core/mapped_file.h"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "core/error.h"
 #include "core/input_file.h"
@@ -29,6 +31,8 @@ MappingRegistry& registry() {
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   const InputFile file = InputFile::open(path);  // a regular file, or refused
   const uint64_t size = file.size();
+  struct stat st {};
+  if (::fstat(file.fd(), &st) != 0) throw_io(path, "cannot stat", errno);
   const std::byte* data = nullptr;
   if (size > 0) {
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd(), 0);
@@ -40,7 +44,8 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
     std::lock_guard lock(registry().mutex);
     registry().ranges[data] = size;
   }
-  return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
+  return std::shared_ptr<const MappedFile>(
+      new MappedFile(FileIdentity{path, st.st_dev, st.st_ino}, data, size));
 }
 
 MappedFile::~MappedFile() {
@@ -56,7 +61,7 @@ std::span<const std::byte> MappedFile::slice(uint64_t offset, uint64_t length,
                                              std::string_view what,
                                              const std::string& tensor) const {
   if (offset > size_ || length > size_ - offset) {
-    throw_bad_input(path_, offset,
+    throw_bad_input(identity_.path, offset,
                     std::string(what) + " needs " + std::to_string(length) +
                         " bytes but the file is " + std::to_string(size_) +
                         " bytes long (truncated or corrupt)",
@@ -96,6 +101,38 @@ void MappedFile::unmap_around(uint64_t offset, uint64_t length) const {
 
 void MappedFile::prefetch(uint64_t offset, uint64_t length) const {
   advise(data_, size_, offset, length, MADV_WILLNEED);
+}
+
+bool MappedFile::cached(uint64_t offset, uint64_t length) const {
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t begin = offset / page * page;
+  const uint64_t end = std::min(size_, offset + length);
+  if (!data_ || end <= begin) return true;
+  std::vector<unsigned char> resident((end - begin + page - 1) / page);
+  if (::mincore(const_cast<std::byte*>(data_) + begin, end - begin, resident.data()) != 0)
+    return true;  // cannot tell: the mapping serves it as before
+  return std::all_of(resident.begin(), resident.end(), [](unsigned char r) { return r & 1; });
+}
+
+bool MappedFile::stream(uint64_t offset, uint64_t length, std::string_view what,
+                        const std::string& tensor, const PieceConsumer& consume) const {
+  const auto whole = slice(offset, length, what, tensor);
+  for (uint64_t done = 0; done < length;) {
+    const uint64_t n = std::min<uint64_t>(kStreamPiece, length - done);
+    if (!direct_refused_.load(std::memory_order_relaxed) && !cached(offset + done, n)) {
+      const DirectRead read = read_direct(identity_, offset + done, n, kStreamPiece, consume);
+      if (read.stopped) return false;
+      done += read.handed;
+      if (read.handed == n) continue;
+      direct_refused_.store(true, std::memory_order_relaxed);  // the rest from the mapping
+    }
+    const auto piece = whole.subspan(done, n);
+    const bool more = consume(piece);
+    release_consumed(piece);
+    if (!more) return false;
+    done += n;
+  }
+  return true;
 }
 
 void release_around(std::span<const std::byte> piece) {

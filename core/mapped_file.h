@@ -2,11 +2,14 @@
 // release pages they have consumed so that streaming a file larger than RAM keeps RSS flat.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "core/direct_input.h"
 
 namespace tensorferry {
 
@@ -19,7 +22,7 @@ class MappedFile {
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return identity_.path; }
   uint64_t size() const { return size_; }
   std::span<const std::byte> bytes() const { return {data_, size_}; }
 
@@ -37,12 +40,25 @@ class MappedFile {
   // Asks the kernel to read ahead these pages.
   void prefetch(uint64_t offset, uint64_t length) const;
 
+  // Hands [offset, offset+length) to `consume` in order, in pieces of at most kStreamPiece
+  // bytes, for a consumer that looks at each byte once. Pieces the page cache holds come from
+  // the mapping (and are released after); pieces it does not hold are read around it
+  // (core/direct_input.h), which is several times faster than faulting them into the cache on
+  // this machine and leaves the cache to the other side's pages. Returns false when the
+  // consumer stopped. A range outside the file is Error(kBadInput) as for slice().
+  bool stream(uint64_t offset, uint64_t length, std::string_view what, const std::string& tensor,
+              const PieceConsumer& consume) const;
+
  private:
-  MappedFile(std::string path, const std::byte* data, uint64_t size)
-      : path_(std::move(path)), data_(data), size_(size) {}
-  std::string path_;
+  MappedFile(FileIdentity identity, const std::byte* data, uint64_t size)
+      : identity_(std::move(identity)), data_(data), size_(size) {}
+  // Whether every page of the range is in the page cache.
+  bool cached(uint64_t offset, uint64_t length) const;
+
+  FileIdentity identity_;
   const std::byte* data_;
   uint64_t size_;
+  mutable std::atomic<bool> direct_refused_{false};  // the filesystem takes no O_DIRECT reads
 };
 
 // Consumers of large spans call this on each piece they are done with: when the piece lies inside

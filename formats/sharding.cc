@@ -143,6 +143,11 @@ class ShardedReader final : public CheckpointReader {
     const auto [s, i] = where_.at(index);
     return shards_[s]->read(i, scratch);
   }
+  bool stream(size_t index, const PieceConsumer& consume,
+              std::vector<std::byte>& scratch) override {
+    const auto [s, i] = where_.at(index);
+    return shards_[s]->stream(i, consume, scratch);
+  }
   void release(size_t index) override {
     const auto [s, i] = where_.at(index);
     shards_[s]->release(i);

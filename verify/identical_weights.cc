@@ -27,51 +27,121 @@ Shape squeezed(const Shape& shape) {
   return Shape(shape.begin() + static_cast<ptrdiff_t>(first), shape.end());
 }
 
-// Whether b, a [cols, rows] matrix, is the transpose of a, a [rows, cols] one, bit for bit, in
-// tiles that keep both sides' rows in cache. Elements compare as unsigned integers of their
-// width: bits, not values (-0 is not 0, and a NaN equals itself).
+// Whether `block`, rows [c0, c0 + count) of a [cols, rows] matrix, holds columns [c0, c0 + count)
+// of a, a [rows, cols] one, bit for bit, in tiles that keep both sides' rows in cache. Elements
+// compare as unsigned integers of their width: bits, not values (-0 is not 0, and a NaN equals
+// itself).
 template <typename Bits>
-bool is_transpose_of(const std::byte* a, const std::byte* b, uint64_t rows, uint64_t cols) {
+bool block_is_transpose_of(const std::byte* a, uint64_t rows, uint64_t cols, const std::byte* block,
+                           uint64_t c0, uint64_t count) {
   constexpr uint64_t kTile = 64;
-  Bits tile[kTile][kTile];  // tile[r][c] = b[c][r]: then compared row by row with a
+  Bits tile[kTile][kTile];  // tile[r][c] = block[c][r]: then compared row by row with a
   for (uint64_t r0 = 0; r0 < rows; r0 += kTile) {
     const uint64_t nr = std::min(kTile, rows - r0);
-    for (uint64_t c0 = 0; c0 < cols; c0 += kTile) {
-      const uint64_t nc = std::min(kTile, cols - c0);
+    for (uint64_t c1 = 0; c1 < count; c1 += kTile) {
+      const uint64_t nc = std::min(kTile, count - c1);
       for (uint64_t c = 0; c < nc; ++c) {
-        const std::byte* b_row = b + ((c0 + c) * rows + r0) * sizeof(Bits);
+        const std::byte* b_row = block + ((c1 + c) * rows + r0) * sizeof(Bits);
         for (uint64_t r = 0; r < nr; ++r)
           std::memcpy(&tile[r][c], b_row + r * sizeof(Bits), sizeof(Bits));
       }
       for (uint64_t r = 0; r < nr; ++r)
-        if (std::memcmp(a + ((r0 + r) * cols + c0) * sizeof(Bits), tile[r], nc * sizeof(Bits)) != 0)
+        if (std::memcmp(a + ((r0 + r) * cols + c0 + c1) * sizeof(Bits), tile[r],
+                        nc * sizeof(Bits)) != 0)
           return false;
     }
   }
   return true;
 }
 
-bool is_transpose(const std::byte* a, const std::byte* b, uint64_t rows, uint64_t cols,
-                  size_t size) {
+bool block_is_transpose(const std::byte* a, uint64_t rows, uint64_t cols, size_t size,
+                        const std::byte* block, uint64_t c0, uint64_t count) {
   switch (size) {
-    case 1: return is_transpose_of<uint8_t>(a, b, rows, cols);
-    case 2: return is_transpose_of<uint16_t>(a, b, rows, cols);
-    case 4: return is_transpose_of<uint32_t>(a, b, rows, cols);
-    case 8: return is_transpose_of<uint64_t>(a, b, rows, cols);
+    case 1: return block_is_transpose_of<uint8_t>(a, rows, cols, block, c0, count);
+    case 2: return block_is_transpose_of<uint16_t>(a, rows, cols, block, c0, count);
+    case 4: return block_is_transpose_of<uint32_t>(a, rows, cols, block, c0, count);
+    case 8: return block_is_transpose_of<uint64_t>(a, rows, cols, block, c0, count);
     default: return false;  // the forward pass decides
   }
 }
 
+// Takes b, a [cols, rows] matrix, in pieces of any length (a stream) and tells whether it is the
+// transpose of a, a [rows, cols] one: b's rows are gathered into blocks of whole rows (about a
+// stream piece) and each block is compared with a's columns.
+class TransposeCheck {
+ public:
+  TransposeCheck(std::span<const std::byte> a, uint64_t rows, uint64_t cols, size_t size,
+                 std::vector<std::byte>& block)
+      : a_(a), rows_(rows), cols_(cols), size_(size), row_bytes_(rows * size), block_(block) {
+    const uint64_t block_rows =
+        cols == 0 ? 0 : std::max<uint64_t>(1, kStreamPiece / std::max<uint64_t>(1, row_bytes_));
+    block_.resize(block_rows * row_bytes_);
+  }
+
+  bool add(std::span<const std::byte> piece) {
+    if (block_.empty()) return piece.empty();  // a matrix without elements
+    while (!piece.empty()) {
+      const size_t n = std::min(piece.size(), block_.size() - filled_);
+      std::memcpy(block_.data() + filled_, piece.data(), n);
+      filled_ += n;
+      piece = piece.subspan(n);
+      if (filled_ == block_.size() && !compare_block()) return false;
+    }
+    return true;
+  }
+
+  // Whether all of b came and matched.
+  bool finish() { return block_.empty() || (compare_block() && next_column_ == cols_); }
+
+ private:
+  bool compare_block() {
+    const uint64_t count = filled_ / row_bytes_;
+    if (count * row_bytes_ != filled_ || count > cols_ - next_column_) return false;
+    const bool same =
+        block_is_transpose(a_.data(), rows_, cols_, size_, block_.data(), next_column_, count);
+    next_column_ += count;
+    filled_ = 0;
+    return same;
+  }
+
+  std::span<const std::byte> a_;
+  uint64_t rows_, cols_;
+  size_t size_;
+  uint64_t row_bytes_;
+  std::vector<std::byte>& block_;
+  size_t filled_ = 0;
+  uint64_t next_column_ = 0;
+};
+
+// Whether the stream of b's bytes equals a. In pieces whose mapped pages are dropped once
+// compared: a table may be hundreds of MB.
+class EqualityCheck {
+ public:
+  explicit EqualityCheck(std::span<const std::byte> a) : a_(a) {}
+  bool add(std::span<const std::byte> piece) {
+    if (piece.size() > a_.size() - done_ ||
+        std::memcmp(a_.data() + done_, piece.data(), piece.size()) != 0)
+      return false;
+    release_consumed(a_.subspan(done_, piece.size()));
+    done_ += piece.size();
+    return true;
+  }
+  bool finish() const { return done_ == a_.size(); }
+
+ private:
+  std::span<const std::byte> a_;
+  size_t done_ = 0;
+};
+
 bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b) {
   if (a.size() != b.size()) return false;
-  // In pieces whose mapped pages are dropped once compared: a table may be hundreds of MB.
-  for (size_t done = 0; done < a.size(); done += kStreamPiece) {
-    const size_t n = std::min(kStreamPiece, a.size() - done);
-    if (std::memcmp(a.data() + done, b.data() + done, n) != 0) return false;
-    release_consumed(a.subspan(done, n));
-    release_consumed(b.subspan(done, n));
+  EqualityCheck check(a);
+  for (size_t done = 0; done < b.size(); done += kStreamPiece) {
+    const auto piece = b.subspan(done, std::min(kStreamPiece, b.size() - done));
+    if (!check.add(piece)) return false;
+    release_consumed(piece);
   }
-  return true;
+  return check.finish();
 }
 
 // Whether a stored shape is one the framework applies the tensor with (the forward pass refuses
@@ -91,8 +161,12 @@ bool shape_fits_use(Use use, const Shape& shape) {
   return false;
 }
 
-// One parameter of one layer on both sides; false when it differs or cannot be compared.
-bool same_parameter(Model& a, Model& b, Param param, int layer, IdenticalWeights& seen) {
+// One parameter of one layer on both sides; false when it differs or cannot be compared. A's
+// tensor is viewed whole (a transpose is compared in tiles across it), B's streamed
+// (CheckpointReader::stream): in convert's verify B was just written around the page cache, and
+// a stream reads it around the cache too.
+bool same_parameter(Model& a, Model& b, Param param, int layer, IdenticalWeights& seen,
+                    std::vector<std::byte>& block) {
   const bool in_a = a.weights->has(param, layer);
   const bool in_b = b.weights->has(param, layer);
   if (in_a != in_b) return false;
@@ -109,15 +183,22 @@ bool same_parameter(Model& a, Model& b, Param param, int layer, IdenticalWeights
   if (transposed ? !(sa.size() == 2 && sb.size() == 2 && sa[0] == sb[1] && sa[1] == sb[0])
                  : sa != sb)
     return false;
-  // Views check what the forward pass checks: a floating dtype, and that copies Keras stores of
-  // a tied weight agree.
+  // Views and streams check what the forward pass checks: a floating dtype, and that copies
+  // Keras stores of a tied weight agree.
   const TensorView va = a.weights->view(param, layer, ea.shape);
-  const TensorView vb = b.weights->view(param, layer, eb.shape);
-  const bool same = transposed ? is_transpose(va.bytes.data(), vb.bytes.data(), sa[0], sa[1],
-                                              dtype_size(ea.dtype))
-                               : same_bytes(va.bytes, vb.bytes);
+  bool same = false;
+  if (transposed) {
+    TransposeCheck check(va.bytes, sa[0], sa[1], dtype_size(ea.dtype), block);
+    same = b.weights->stream(param, layer, eb.shape, [&](std::span<const std::byte> p) {
+      return check.add(p);
+    }) && check.finish();
+  } else {
+    EqualityCheck check(va.bytes);
+    same = b.weights->stream(param, layer, eb.shape, [&](std::span<const std::byte> p) {
+      return check.add(p);
+    }) && check.finish();
+  }
   a.weights->release(va);
-  b.weights->release(vb);
   if (!same) return false;
   ++seen.tensors;
   seen.values += va.bytes.size() / dtype_size(ea.dtype);
@@ -154,6 +235,7 @@ bool one_sided_parameter_is_inert(Model& side, Param param, int layer) {
 std::optional<IdenticalWeights> identical_weights(Model& a, Model& b) {
   if (a.family != b.family || !same_numbers(a.config, b.config)) return std::nullopt;
   IdenticalWeights seen;
+  std::vector<std::byte> block;  // reused by every transposed comparison
   try {
     // Every parameter either side's convention has, so that one B holds and A lacks counts too.
     for (Model* side : {&a, &b}) {
@@ -164,7 +246,7 @@ std::optional<IdenticalWeights> identical_weights(Model& a, Model& b) {
         const int64_t layers = spec.per_layer ? a.config.layers : 1;
         for (int64_t layer = 0; layer < layers; ++layer) {
           const int index = spec.per_layer ? static_cast<int>(layer) : -1;
-          if (in_both ? !same_parameter(a, b, spec.param, index, seen)
+          if (in_both ? !same_parameter(a, b, spec.param, index, seen, block)
                       : !one_sided_parameter_is_inert(*side, spec.param, index))
             return std::nullopt;
         }

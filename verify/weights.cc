@@ -60,7 +60,7 @@ const TensorEntry& ModelWeights::entry(Param param, int layer) const {
   return reader_->tensors()[indices->front()];
 }
 
-TensorView ModelWeights::view(Param param, int layer, const Shape& expected) {
+size_t ModelWeights::checked_index(Param param, int layer, const Shape& expected) {
   std::string tried;
   const auto* indices = lookup(param, layer, &tried);
   if (!indices) throw WeightProblem("missing tensor " + tried);
@@ -95,13 +95,42 @@ TensorView ModelWeights::view(Param param, int layer, const Shape& expected) {
     reader_->release(other);
     drop_large(duplicate_scratch_);
   }
-  auto bytes = reader_->read(index, scratch_);
-  if (bytes.size() != e.nbytes)
-    throw Error(ErrorKind::kBadInput,
-                "reader returned " + std::to_string(bytes.size()) + " bytes, expected " +
-                    std::to_string(e.nbytes),
-                e.file, e.name);
+  return index;
+}
+
+namespace {
+void check_byte_count(const TensorEntry& e, uint64_t count) {
+  if (count != e.nbytes)
+    throw Error(
+        ErrorKind::kBadInput,
+        "reader returned " + std::to_string(count) + " bytes, expected " + std::to_string(e.nbytes),
+        e.file, e.name);
+}
+}  // namespace
+
+TensorView ModelWeights::view(Param param, int layer, const Shape& expected) {
+  const size_t index = checked_index(param, layer, expected);
+  const TensorEntry& e = reader_->tensors()[index];
+  const auto bytes = reader_->read(index, scratch_);
+  check_byte_count(e, bytes.size());
   return {&e, bytes};
+}
+
+bool ModelWeights::stream(Param param, int layer, const Shape& expected,
+                          const PieceConsumer& consume) {
+  const size_t index = checked_index(param, layer, expected);
+  const TensorEntry& e = reader_->tensors()[index];
+  uint64_t count = 0;
+  const bool whole = reader_->stream(
+      index,
+      [&](std::span<const std::byte> piece) {
+        count += piece.size();
+        return count <= e.nbytes && consume(piece);
+      },
+      scratch_);
+  drop_large(scratch_);
+  if (whole || count > e.nbytes) check_byte_count(e, count);
+  return whole;
 }
 
 std::vector<double> ModelWeights::read(Param param, int layer, const Shape& expected) {

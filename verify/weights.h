@@ -46,6 +46,10 @@ class ModelWeights {
   // When the convention stores the tensor twice (Keras lists tied weights under both layers that
   // use them), the copies must be identical.
   TensorView view(Param param, int layer, const Shape& expected);
+  // The same bytes, checked the same way, handed to `consume` in pieces
+  // (CheckpointReader::stream): for a look at each byte once. Returns false when the consumer
+  // stopped. The tensor is released.
+  bool stream(Param param, int layer, const Shape& expected, const PieceConsumer& consume);
   // The whole tensor as doubles (see view()).
   std::vector<double> read(Param param, int layer, const Shape& expected);
 
@@ -63,6 +67,8 @@ class ModelWeights {
 
  private:
   const std::vector<size_t>* lookup(Param param, int layer, std::string* tried) const;
+  // The index of the tensor view() and stream() hand out, after their checks.
+  size_t checked_index(Param param, int layer, const Shape& expected);
 
   std::unique_ptr<CheckpointReader> reader_;
   const Family& family_;

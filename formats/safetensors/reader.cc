@@ -37,6 +37,12 @@ class SafetensorsReader final : public CheckpointReader {
     return file_->slice(e.offset, e.nbytes, "tensor data", e.name);
   }
 
+  bool stream(size_t index, const PieceConsumer& consume,
+              std::vector<std::byte>& /*scratch*/) override {
+    const TensorEntry& e = entries_.at(index);
+    return file_->stream(e.offset, e.nbytes, "tensor data", e.name, consume);
+  }
+
   void release(size_t index) override {
     const TensorEntry& e = entries_.at(index);
     file_->release(e.offset, e.nbytes);

@@ -19,9 +19,7 @@ namespace {
 class SafetensorsWriter final : public CheckpointWriter {
  public:
   SafetensorsWriter(const std::string& path, const WriterOptions& options)
-      : output_(path, AtomicOutput::Kind::kFile, options.force),
-        metadata_(options.metadata),
-        direct_(!options.read_back) {}
+      : output_(path, AtomicOutput::Kind::kFile, options.force), metadata_(options.metadata) {}
 
   void begin(const std::vector<TensorInfo>& tensors) override {
     if (file_) fail("begin() called twice");
@@ -54,7 +52,7 @@ class SafetensorsWriter final : public CheckpointWriter {
            std::to_string(kSafetensorsMaxHeaderSize) + "); shard the output");
     sizes_.reserve(tensors.size());
     for (const auto& t : tensors) sizes_.push_back({t.name, t.nbytes});
-    file_ = std::make_unique<DirectOutputFile>(output_.staging_path().string(), direct_);
+    file_ = std::make_unique<DirectOutputFile>(output_.staging_path().string());
     std::byte length[8];
     store_le<uint64_t>(length, json.size());
     file_->write(std::span<const std::byte>(length, 8));
@@ -116,7 +114,6 @@ class SafetensorsWriter final : public CheckpointWriter {
 
   AtomicOutput output_;
   std::map<std::string, std::string> metadata_;
-  bool direct_;
   std::vector<std::pair<std::string, uint64_t>> sizes_;  // name and byte count, per tensor
   std::unique_ptr<DirectOutputFile> file_;               // closed before output_ is removed
   size_t written_ = 0;

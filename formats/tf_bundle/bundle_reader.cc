@@ -123,13 +123,24 @@ class BundleReader final : public CheckpointReader {
       actual = crc32c_extend(actual, piece);
       release_consumed(piece);
     }
-    if (crc32c_unmask(stored.masked_crc) != actual)
-      throw_bad_input(entry.file, entry.offset,
-                      "checksum mismatch (stored CRC32C " +
-                          hex32(crc32c_unmask(stored.masked_crc)) + ", computed " + hex32(actual) +
-                          "): data corrupt",
-                      entry.name);
+    check_checksum(index, actual);
     return bytes;
+  }
+
+  bool stream(size_t index, const PieceConsumer& consume,
+              std::vector<std::byte>& scratch) override {
+    if (index >= entries_.size()) throw_usage("tensor index out of range");
+    if (stored_[index].strings) return CheckpointReader::stream(index, consume, scratch);
+    const TensorEntry& entry = entries_[index];
+    uint32_t actual = 0;
+    const bool whole = shards_.at(stored_[index].shard)
+                           ->stream(entry.offset, stored_[index].size, "tensor data", entry.name,
+                                    [&](std::span<const std::byte> piece) {
+                                      actual = crc32c_extend(actual, piece);
+                                      return consume(piece);
+                                    });
+    if (whole) check_checksum(index, actual);
+    return whole;
   }
 
   void release(size_t index) override {
@@ -277,6 +288,16 @@ class BundleReader final : public CheckpointReader {
       file = MappedFile::open(*found);
     }
     return *file;
+  }
+
+  void check_checksum(size_t index, uint32_t actual) const {
+    const TensorEntry& entry = entries_[index];
+    const uint32_t expected = crc32c_unmask(stored_[index].masked_crc);
+    if (expected != actual)
+      throw_bad_input(entry.file, entry.offset,
+                      "checksum mismatch (stored CRC32C " + hex32(expected) + ", computed " +
+                          hex32(actual) + "): data corrupt",
+                      entry.name);
   }
 
   std::span<const std::byte> stored_bytes(size_t index) const {

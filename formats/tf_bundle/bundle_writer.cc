@@ -112,8 +112,7 @@ class BundleWriter final : public CheckpointWriter {
       DataShard shard;
       shard.output = std::make_unique<AtomicOutput>(data_file_name(prefix_, s, num_shards_),
                                                     AtomicOutput::Kind::kFile, options_.force);
-      shard.file = std::make_unique<DirectOutputFile>(shard.output->staging_path().string(),
-                                                      !options_.read_back);
+      shard.file = std::make_unique<DirectOutputFile>(shard.output->staging_path().string());
       shards_.push_back(std::move(shard));
     }
   }

@@ -70,6 +70,10 @@ class VariableNamedReader final : public CheckpointReader {
   std::span<const std::byte> read(size_t index, std::vector<std::byte>& scratch) override {
     return bundle_->read(index, scratch);
   }
+  bool stream(size_t index, const PieceConsumer& consume,
+              std::vector<std::byte>& scratch) override {
+    return bundle_->stream(index, consume, scratch);
+  }
   void release(size_t index) override { bundle_->release(index); }
   std::map<std::string, std::string> metadata() const override { return bundle_->metadata(); }
 

@@ -57,7 +57,7 @@ std::unique_ptr<CheckpointWriter> create_torch_writer(const std::string& path,
   const bool force_zip64 = knob && std::string_view(knob) == "1";
   return create_sharded_writer(
       path, options, [force_zip64](const std::string& p, const WriterOptions& o) {
-        return create_torch_file_writer(p, TorchWriterOptions{o.force, force_zip64, o.read_back});
+        return create_torch_file_writer(p, TorchWriterOptions{o.force, force_zip64});
       });
 }
 

@@ -40,11 +40,7 @@ class TorchReader final : public CheckpointReader {
         crc = crc32_extend(crc, piece);
         release_consumed(piece);
       }
-      if (crc != *s.crc32)
-        throw_bad_input(path(), s.offset,
-                        "storage bytes are corrupt (CRC-32 differs from the zip directory's)",
-                        entries_[index].name);
-      crc_checked_[v.storage] = true;
+      check_crc(index, crc);
     }
     if (v.nbytes == 0) return {};
     const std::byte* base = layout_.file->bytes().data() + s.offset + v.byte_offset;
@@ -61,6 +57,29 @@ class TorchReader final : public CheckpointReader {
     return out;
   }
 
+  // Straight from the file when the tensor is its storage's bytes as stored; a storage whose
+  // CRC is still unchecked is summed on the way when the tensor covers all of it.
+  bool stream(size_t index, const PieceConsumer& consume,
+              std::vector<std::byte>& scratch) override {
+    const TensorView& v = views_.at(index);
+    const StorageBytes& s = layout_.storages[v.storage];
+    const bool as_stored = !layout_.big_endian && !v.conj && !v.neg && v.nbytes > 0 &&
+                           is_row_major_dense(v.shape, v.strides);
+    const bool unchecked = s.crc32 && !crc_checked_[v.storage];
+    const bool whole_storage = v.byte_offset == 0 && v.nbytes == s.size;
+    if (!as_stored || (unchecked && !whole_storage))
+      return CheckpointReader::stream(index, consume, scratch);
+    uint32_t crc = 0;
+    const bool whole =
+        layout_.file->stream(s.offset + v.byte_offset, v.nbytes, "storage", entries_[index].name,
+                             [&](std::span<const std::byte> piece) {
+                               if (unchecked) crc = crc32_extend(crc, piece);
+                               return consume(piece);
+                             });
+    if (whole && unchecked) check_crc(index, crc);
+    return whole;
+  }
+
   void release(size_t index) override {
     const TensorView& v = views_.at(index);
     if (v.nbytes == 0) return;
@@ -71,6 +90,16 @@ class TorchReader final : public CheckpointReader {
   }
 
  private:
+  void check_crc(size_t index, uint32_t crc) {
+    const TensorView& v = views_.at(index);
+    const StorageBytes& s = layout_.storages[v.storage];
+    if (crc != *s.crc32)
+      throw_bad_input(path(), s.offset,
+                      "storage bytes are corrupt (CRC-32 differs from the zip directory's)",
+                      entries_[index].name);
+    crc_checked_[v.storage] = true;
+  }
+
   TorchFileLayout layout_;
   std::vector<TensorEntry> entries_;
   std::vector<TensorView> views_;

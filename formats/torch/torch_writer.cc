@@ -34,8 +34,7 @@ class TorchFileWriter final : public CheckpointWriter {
   TorchFileWriter(const std::string& path, const TorchWriterOptions& options)
       : output_(path, AtomicOutput::Kind::kFile, options.force),
         prefix_(archive_name(path) + "/"),
-        force_zip64_(options.force_zip64),
-        direct_(!options.read_back) {}
+        force_zip64_(options.force_zip64) {}
 
   void begin(const std::vector<TensorInfo>& tensors) override {
     if (zip_) throw_usage("torch writer: begin() called twice");
@@ -61,7 +60,7 @@ class TorchFileWriter final : public CheckpointWriter {
     }
     sizes_.reserve(tensors.size());
     for (const auto& t : tensors) sizes_.push_back(t.nbytes);
-    out_ = std::make_unique<DirectOutputFile>(output_.staging_path().string(), direct_);
+    out_ = std::make_unique<DirectOutputFile>(output_.staging_path().string());
     zip_ = std::make_unique<ZipWriter>(*out_, force_zip64_);
     zip_->add(prefix_ + "data.pkl", pickle_state_dict(pickled));
     zip_->add(prefix_ + "byteorder", "little");
@@ -101,7 +100,6 @@ class TorchFileWriter final : public CheckpointWriter {
   AtomicOutput output_;
   std::string prefix_;
   bool force_zip64_;
-  bool direct_;
   bool finished_ = false;
   std::unique_ptr<DirectOutputFile> out_;
   std::unique_ptr<ZipWriter> zip_;

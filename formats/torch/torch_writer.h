@@ -11,7 +11,6 @@ namespace tensorferry {
 struct TorchWriterOptions {
   bool force = false;        // replace an existing file
   bool force_zip64 = false;  // ZIP64 records even when not needed (tests)
-  bool read_back = false;    // WriterOptions::read_back
 };
 
 std::unique_ptr<CheckpointWriter> create_torch_file_writer(const std::string& path,
