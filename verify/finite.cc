@@ -59,6 +59,8 @@ bool any_exponent_saturated(std::span<const std::byte> piece, Bits exponent) {
   return hits != 0;
 }
 
+}  // namespace
+
 bool may_hold_non_finite(DType dtype, std::span<const std::byte> piece) {
   switch (dtype) {
     case DType::kF64: return any_exponent_saturated<uint64_t>(piece, 0x7ff0000000000000ull);
@@ -70,6 +72,8 @@ bool may_hold_non_finite(DType dtype, std::span<const std::byte> piece) {
     default: return false;
   }
 }
+
+namespace {
 
 // Counts the non-finite elements of one tensor's bytes, in pieces whose pages are dropped.
 std::optional<NonFiniteTensor> scan(const TensorEntry& entry, std::span<const std::byte> bytes) {
@@ -100,12 +104,14 @@ std::optional<NonFiniteTensor> scan(const TensorEntry& entry, std::span<const st
 
 }  // namespace
 
-std::optional<NonFiniteTensor> find_non_finite_weight(CheckpointReader& reader) {
+std::optional<NonFiniteTensor> find_non_finite_weight(CheckpointReader& reader,
+                                                      const std::vector<bool>& known_finite) {
   std::vector<std::byte> scratch;
   const auto& tensors = reader.tensors();
   for (size_t i = 0; i < tensors.size(); ++i) {
     const TensorEntry& entry = tensors[i];
     if (entry.role != TensorRole::kWeight || !is_floating(entry.dtype)) continue;
+    if (i < known_finite.size() && known_finite[i]) continue;
     auto found = scan(entry, reader.read(i, scratch));
     reader.release(i);
     if (scratch.capacity() > kStreamPiece) std::vector<std::byte>().swap(scratch);

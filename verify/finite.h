@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/checkpoint.h"
 
@@ -22,7 +23,14 @@ struct NonFiniteTensor {
 // The first floating-point weight tensor (in the reader's order) holding a NaN or an infinity,
 // read in pieces whose pages are released as they go; nullopt when every weight is finite.
 // Tensors of other roles (optimizer slots, counters, buffers) are not looked at.
-std::optional<NonFiniteTensor> find_non_finite_weight(CheckpointReader& reader);
+// Tensors marked in `known_finite` (by reader index; shorter means unmarked) are skipped: a
+// comparison that had their bytes in cache already looked (identical_weights).
+std::optional<NonFiniteTensor> find_non_finite_weight(CheckpointReader& reader,
+                                                      const std::vector<bool>& known_finite = {});
+
+// Whether `piece`, whole elements of `dtype`, may hold a NaN or an infinity: false means it holds
+// none (one branch-free pass); true means find_non_finite_weight must look.
+bool may_hold_non_finite(DType dtype, std::span<const std::byte> piece);
 
 // "holds 3 NaN and 1 inf, the first at [0, 7]"
 std::string describe_non_finite(const NonFiniteTensor& t);

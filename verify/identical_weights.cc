@@ -4,6 +4,7 @@
 
 #include "core/dtype.h"
 #include "core/mapped_file.h"
+#include "verify/finite.h"
 
 namespace tensorferry::verify {
 namespace {
@@ -113,29 +114,40 @@ class TransposeCheck {
   uint64_t next_column_ = 0;
 };
 
-// Whether the stream of b's bytes equals a. In pieces whose mapped pages are dropped once
-// compared: a table may be hundreds of MB.
+// Whether the stream of b's bytes equals a, and whether a may hold a NaN or an infinity: looked
+// for in the same pass, a cache-sized part at a time, so that a is read from memory once. In
+// pieces whose mapped pages are dropped once compared: a table may be hundreds of MB.
 class EqualityCheck {
  public:
-  explicit EqualityCheck(std::span<const std::byte> a) : a_(a) {}
+  EqualityCheck(std::span<const std::byte> a, DType dtype) : a_(a), dtype_(dtype) {}
   bool add(std::span<const std::byte> piece) {
-    if (piece.size() > a_.size() - done_ ||
-        std::memcmp(a_.data() + done_, piece.data(), piece.size()) != 0)
-      return false;
-    release_consumed(a_.subspan(done_, piece.size()));
+    if (piece.size() > a_.size() - done_) return false;
+    const auto a_piece = a_.subspan(done_, piece.size());
+    constexpr size_t kCached = 256 << 10;
+    for (size_t at = 0; at < piece.size(); at += kCached) {
+      const size_t n = std::min(kCached, piece.size() - at);
+      if (std::memcmp(a_piece.data() + at, piece.data() + at, n) != 0) return false;
+      if (!a_may_be_non_finite_)
+        a_may_be_non_finite_ = may_hold_non_finite(dtype_, a_piece.subspan(at, n));
+    }
+    release_consumed(a_piece);
     done_ += piece.size();
     return true;
   }
   bool finish() const { return done_ == a_.size(); }
+  // After a finish() that returned true: whether every element of a is finite.
+  bool a_finite() const { return !a_may_be_non_finite_; }
 
  private:
   std::span<const std::byte> a_;
+  DType dtype_;
   size_t done_ = 0;
+  bool a_may_be_non_finite_ = false;
 };
 
 bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b) {
   if (a.size() != b.size()) return false;
-  EqualityCheck check(a);
+  EqualityCheck check(a, DType::kU8);
   for (size_t done = 0; done < b.size(); done += kStreamPiece) {
     const auto piece = b.subspan(done, std::min(kStreamPiece, b.size() - done));
     if (!check.add(piece)) return false;
@@ -193,10 +205,15 @@ bool same_parameter(Model& a, Model& b, Param param, int layer, IdenticalWeights
       return check.add(p);
     }) && check.finish();
   } else {
-    EqualityCheck check(va.bytes);
+    EqualityCheck check(va.bytes, ea.dtype);
     same = b.weights->stream(param, layer, eb.shape, [&](std::span<const std::byte> p) {
       return check.add(p);
     }) && check.finish();
+    if (same && check.a_finite()) {
+      const size_t index = static_cast<size_t>(&ea - a.weights->reader().tensors().data());
+      if (seen.finite_a.size() <= index) seen.finite_a.resize(index + 1);
+      seen.finite_a[index] = true;
+    }
   }
   a.weights->release(va);
   if (!same) return false;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "verify/model.h"
 
@@ -17,6 +18,9 @@ struct IdenticalWeights {
   uint64_t values = 0;   // elements compared
   uint64_t transposed =
       0;  // of the tensors, those stored [out, in] on one side, [in, out] on the other
+  // A's tensors (by reader index) seen to be finite while they were compared: the look for NaN
+  // and infinity before any forward pass (verify/finite.h) need not read them again.
+  std::vector<bool> finite_a;
 };
 
 // nullopt as soon as anything differs or is not comparable bit for bit (another dtype, a shape

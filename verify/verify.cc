@@ -51,10 +51,13 @@ void note_config_differences(const ModelConfig& a, const ModelConfig& b,
 
 // The failed "weights" stage when a side's stored weights hold a NaN or an infinity (A first: a
 // source that is not finite makes every comparison meaningless); nullopt when both are finite.
-std::optional<StageReport> non_finite_weights(Model& a, Model* b) {
+// `finite_a`: A's tensors already seen to be finite (IdenticalWeights::finite_a).
+std::optional<StageReport> non_finite_weights(Model& a, Model* b,
+                                              const std::vector<bool>& finite_a) {
   for (auto [side, model] : {std::pair{"A", &a}, std::pair{"B", b}}) {
     if (!model) continue;
-    const auto found = find_non_finite_weight(model->weights->reader());
+    const auto found = find_non_finite_weight(model->weights->reader(),
+                                              model == &a ? finite_a : std::vector<bool>{});
     if (!found) continue;
     StageReport r;
     r.name = "weights";
@@ -128,7 +131,9 @@ VerifyReport verify_models(Model& a, Model& b, const VerifyOptions& options) {
   }
   // Before anything is computed: from weights that are not finite every stage would be NaN on
   // both sides. B's weights, when identical to A's, need no second look.
-  if (auto weights = non_finite_weights(a, report.identical ? nullptr : &b)) {
+  const std::vector<bool> finite_a =
+      report.identical ? report.identical->finite_a : std::vector<bool>{};
+  if (auto weights = non_finite_weights(a, report.identical ? nullptr : &b, finite_a)) {
     report.identical.reset();
     report.stages.push_back(std::move(*weights));
     report.first_failure = 0;
