@@ -54,7 +54,8 @@ class DirectReader {
 
   // Double-buffered when the range spans several pieces: a second thread reads piece i+1 while
   // piece i is consumed, so that the disk and the consumer (a comparison, a checksum) overlap.
-  DirectRead read(uint64_t offset, uint64_t length, size_t piece, const PieceConsumer& consume) {
+  DirectRead read(uint64_t offset, uint64_t length, size_t piece, const PieceConsumer& consume,
+                  const PieceHook& on_read) {
     piece = std::clamp<size_t>(piece, 1, kMaxDirectPiece);
     for (auto& buffer : buffers_)
       if (!buffer) {
@@ -68,13 +69,14 @@ class DirectReader {
     if (count <= 1) {
       for (uint64_t i = 0; i < count; ++i) {
         if (!fill(buffers_[0].get(), pieces.at(i))) return refused(result);
+        if (on_read) on_read(pieces.view(buffers_[0].get(), i));
         result.handed += pieces.at(i).length;
         result.stopped = !consume(pieces.view(buffers_[0].get(), i));
       }
       return result;
     }
     Prefetch prefetch;
-    std::thread reader([&] { prefetch_loop(pieces, count, prefetch); });
+    std::thread reader([&] { prefetch_loop(pieces, count, on_read, prefetch); });
     for (uint64_t i = 0; i < count && !result.stopped; ++i) {
       std::unique_lock lock(prefetch.mutex);
       prefetch.changed.wait(lock, [&] { return prefetch.filled > i || prefetch.ended; });
@@ -133,7 +135,8 @@ class DirectReader {
     std::exception_ptr error;
   };
 
-  void prefetch_loop(const Pieces& pieces, uint64_t count, Prefetch& prefetch) {
+  void prefetch_loop(const Pieces& pieces, uint64_t count, const PieceHook& on_read,
+                     Prefetch& prefetch) {
     for (uint64_t i = 0; i < count; ++i) {
       {
         std::unique_lock lock(prefetch.mutex);
@@ -144,6 +147,7 @@ class DirectReader {
       std::exception_ptr error;
       try {
         read = fill(buffers_[i % 2].get(), pieces.at(i));
+        if (read && on_read) on_read(pieces.view(buffers_[i % 2].get(), i));
       } catch (...) {
         error = std::current_exception();
       }
@@ -204,10 +208,10 @@ class DirectReader {
 }  // namespace
 
 DirectRead read_direct(const FileIdentity& file, uint64_t offset, uint64_t length, size_t piece,
-                       const PieceConsumer& consume) {
+                       const PieceConsumer& consume, const PieceHook& on_read) {
   thread_local DirectReader reader;
   if (!reader.open(file)) return {};
-  return reader.read(offset, length, piece, consume);
+  return reader.read(offset, length, piece, consume, on_read);
 }
 
 }  // namespace tensorferry

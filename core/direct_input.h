@@ -25,6 +25,9 @@ namespace tensorferry {
 // Receives the pieces of a streamed range in order; each is valid only during its call. Returns
 // false to stop the stream (nothing more is read).
 using PieceConsumer = std::function<bool(std::span<const std::byte>)>;
+// Sees each piece before the consumer does, in order, possibly on the thread that reads ahead (a
+// checksum sums there while the consumer works on the previous piece). May be empty.
+using PieceHook = std::function<void(std::span<const std::byte>)>;
 
 // The file a direct read is for: the path, and the identity it had when it was mapped, so that a
 // file replaced since then is not read in its place.
@@ -48,7 +51,7 @@ struct DirectRead {
   bool stopped = false;  // because it returned false
 };
 DirectRead read_direct(const FileIdentity& file, uint64_t offset, uint64_t length, size_t piece,
-                       const PieceConsumer& consume);
+                       const PieceConsumer& consume, const PieceHook& on_read = {});
 
 inline constexpr size_t kDirectAlignment = 4096;  // a multiple of any device's logical block
 inline constexpr size_t kMaxDirectPiece = 16 << 20;

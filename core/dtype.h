@@ -37,13 +37,13 @@ enum class DType : uint8_t {
 
 struct DTypeInfo {
   DType dtype;
-  std::string_view name;              // tensorferry's own name: "f32", "bf16", ...
-  size_t size;                        // bytes per element; 0 for kString
-  std::string_view safetensors;       // "F32"; empty when safetensors cannot store it
-  std::string_view torch_storage;     // "FloatStorage"; empty when torch has no typed storage
-  std::string_view torch_dtype;       // "float32" as in torch.float32; empty when torch lacks it
-  int tf_datatype;                    // TensorFlow DataType enum value; 0 when TF lacks it
-  std::string_view numpy;             // NumPy/HDF5 type string ("<f4"); empty when NumPy lacks it
+  std::string_view name;           // tensorferry's own name: "f32", "bf16", ...
+  size_t size;                     // bytes per element; 0 for kString
+  std::string_view safetensors;    // "F32"; empty when safetensors cannot store it
+  std::string_view torch_storage;  // "FloatStorage"; empty when torch has no typed storage
+  std::string_view torch_dtype;    // "float32" as in torch.float32; empty when torch lacks it
+  int tf_datatype;                 // TensorFlow DataType enum value; 0 when TF lacks it
+  std::string_view numpy;          // NumPy/HDF5 type string ("<f4"); empty when NumPy lacks it
 };
 
 // Every dtype, in enum order.

@@ -115,18 +115,30 @@ bool MappedFile::cached(uint64_t offset, uint64_t length) const {
 }
 
 bool MappedFile::stream(uint64_t offset, uint64_t length, std::string_view what,
-                        const std::string& tensor, const PieceConsumer& consume) const {
+                        const std::string& tensor, const PieceConsumer& consume,
+                        const PieceHook& on_read) const {
   const auto whole = slice(offset, length, what, tensor);
   for (uint64_t done = 0; done < length;) {
     const uint64_t n = std::min<uint64_t>(kStreamPiece, length - done);
     if (!direct_refused_.load(std::memory_order_relaxed) && !cached(offset + done, n)) {
-      const DirectRead read = read_direct(identity_, offset + done, n, kStreamPiece, consume);
+      // The whole run of pieces the cache does not hold in one call, so that reading the next
+      // piece overlaps the consumer's work on this one.
+      uint64_t run = n;
+      while (done + run < length) {
+        const uint64_t next = std::min<uint64_t>(kStreamPiece, length - done - run);
+        if (cached(offset + done + run, next)) break;
+        run += next;
+      }
+      const DirectRead read =
+          read_direct(identity_, offset + done, run, kStreamPiece, consume, on_read);
       if (read.stopped) return false;
       done += read.handed;
-      if (read.handed == n) continue;
-      direct_refused_.store(true, std::memory_order_relaxed);  // the rest from the mapping
+      if (read.handed < run)  // refused: the rest from the mapping
+        direct_refused_.store(true, std::memory_order_relaxed);
+      continue;
     }
     const auto piece = whole.subspan(done, n);
+    if (on_read) on_read(piece);
     const bool more = consume(piece);
     release_consumed(piece);
     if (!more) return false;

@@ -45,9 +45,10 @@ class MappedFile {
   // the mapping (and are released after); pieces it does not hold are read around it
   // (core/direct_input.h), which is several times faster than faulting them into the cache on
   // this machine and leaves the cache to the other side's pages. Returns false when the
-  // consumer stopped. A range outside the file is Error(kBadInput) as for slice().
+  // consumer stopped. A range outside the file is Error(kBadInput) as for slice(). `on_read`
+  // sees every piece first (see PieceHook).
   bool stream(uint64_t offset, uint64_t length, std::string_view what, const std::string& tensor,
-              const PieceConsumer& consume) const;
+              const PieceConsumer& consume, const PieceHook& on_read = {}) const;
 
  private:
   MappedFile(FileIdentity identity, const std::byte* data, uint64_t size)

@@ -46,14 +46,25 @@ Shape unflatten(uint64_t flat, const Shape& shape) {
 }
 
 // Whether any element of `piece` has every exponent bit set (a NaN or an infinity), as one
-// branch-free pass the compiler vectorises; the element-wise classification runs only on a hit.
+// branch-free pass; the element-wise classification runs only on a hit. In blocks of a fixed
+// count, which GCC vectorises at -O2 (its cheap cost model leaves loops of unknown length
+// scalar: 2.5 GB/s, 38% of a verify of two GPT-2-XL checkpoints).
 template <typename Bits>
 bool any_exponent_saturated(std::span<const std::byte> piece, Bits exponent) {
+  constexpr size_t kBlock = 256 / sizeof(Bits);
   const size_t count = piece.size() / sizeof(Bits);
+  const std::byte* p = piece.data();
   Bits hits = 0;
-  for (size_t i = 0; i < count; ++i) {
+  size_t i = 0;
+  for (; i + kBlock <= count; i += kBlock) {
+    Bits block[kBlock];
+    std::memcpy(block, p + i * sizeof(Bits), sizeof block);
+    for (size_t k = 0; k < kBlock; ++k)
+      hits |= static_cast<Bits>((block[k] & exponent) == exponent);
+  }
+  for (; i < count; ++i) {
     Bits v;
-    std::memcpy(&v, piece.data() + i * sizeof(Bits), sizeof v);
+    std::memcpy(&v, p + i * sizeof(Bits), sizeof v);
     hits |= static_cast<Bits>((v & exponent) == exponent);
   }
   return hits != 0;

@@ -135,9 +135,8 @@ class BundleReader final : public CheckpointReader {
     uint32_t actual = 0;
     const bool whole = shards_.at(stored_[index].shard)
                            ->stream(entry.offset, stored_[index].size, "tensor data", entry.name,
-                                    [&](std::span<const std::byte> piece) {
+                                    consume, [&](std::span<const std::byte> piece) {
                                       actual = crc32c_extend(actual, piece);
-                                      return consume(piece);
                                     });
     if (whole) check_checksum(index, actual);
     return whole;

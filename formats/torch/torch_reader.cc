@@ -72,9 +72,8 @@ class TorchReader final : public CheckpointReader {
     uint32_t crc = 0;
     const bool whole =
         layout_.file->stream(s.offset + v.byte_offset, v.nbytes, "storage", entries_[index].name,
-                             [&](std::span<const std::byte> piece) {
+                             consume, [&](std::span<const std::byte> piece) {
                                if (unchecked) crc = crc32_extend(crc, piece);
-                               return consume(piece);
                              });
     if (whole && unchecked) check_crc(index, crc);
     return whole;
