@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <thread>
 
 #include "core/error.h"
@@ -77,6 +78,20 @@ class DirectReader {
     }
     Prefetch prefetch;
     std::thread reader([&] { prefetch_loop(pieces, count, on_read, prefetch); });
+    // Stops and joins the reading thread however this function is left (a consumer may throw).
+    struct Join {
+      Prefetch& prefetch;
+      std::thread& reader;
+      ~Join() {
+        {
+          std::lock_guard lock(prefetch.mutex);
+          prefetch.stop = true;
+        }
+        prefetch.changed.notify_all();
+        reader.join();
+      }
+    };
+    std::optional<Join> join(std::in_place, prefetch, reader);
     for (uint64_t i = 0; i < count && !result.stopped; ++i) {
       std::unique_lock lock(prefetch.mutex);
       prefetch.changed.wait(lock, [&] { return prefetch.filled > i || prefetch.ended; });
@@ -89,12 +104,7 @@ class DirectReader {
       prefetch.stop = result.stopped;
       prefetch.changed.notify_all();
     }
-    {
-      std::lock_guard lock(prefetch.mutex);
-      prefetch.stop = true;
-    }
-    prefetch.changed.notify_all();
-    reader.join();
+    join.reset();
     if (prefetch.error) std::rethrow_exception(prefetch.error);
     if (prefetch.refused && !result.stopped) return refused(result);
     return result;
@@ -149,6 +159,7 @@ class DirectReader {
         read = fill(buffers_[i % 2].get(), pieces.at(i));
         if (read && on_read) on_read(pieces.view(buffers_[i % 2].get(), i));
       } catch (...) {
+        read = false;
         error = std::current_exception();
       }
       std::lock_guard lock(prefetch.mutex);

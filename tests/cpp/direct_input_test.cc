@@ -155,6 +155,28 @@ TEST_F(DirectInput, AConsumerThatStopsGetsNoMorePieces) {
   }
 }
 
+TEST_F(DirectInput, AConsumerOrHookThatThrowsStopsTheStreamCleanly) {
+  const auto bytes = random_bytes(4 * kStreamPiece, 8);
+  const fs::path path = write_uncached("data.bin", bytes);
+  const auto file = MappedFile::open(path.string());
+  for (bool in_hook : {false, true}) {
+    evict(path);
+    int pieces = 0;
+    const auto count_and_throw = [&](std::span<const std::byte>) {
+      if (++pieces == 2) throw std::runtime_error("consumer failed");
+      return true;
+    };
+    const PieceConsumer consume =
+        in_hook ? PieceConsumer([](std::span<const std::byte>) { return true; }) : count_and_throw;
+    const PieceHook hook =
+        in_hook ? PieceHook([&](std::span<const std::byte> p) { count_and_throw(p); }) : nullptr;
+    EXPECT_THROW(file->stream(0, bytes.size(), "test range", "", consume, hook), std::runtime_error)
+        << (in_hook ? "hook" : "consumer");
+    // And the next stream of the same thread works (the reading thread was joined).
+    EXPECT_EQ(streamed(*file, 0, bytes.size()), bytes);
+  }
+}
+
 TEST_F(DirectInput, AFileCutShortWhileStreamedIsAnErrorNamingIt) {
   const auto bytes = random_bytes(2 * kStreamPiece, 4);
   const fs::path path = write_uncached("data.bin", bytes);
