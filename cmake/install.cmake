@@ -15,9 +15,9 @@ install(TARGETS tensorferry_library tensorferry_lib EXPORT tensorferryTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
 install(DIRECTORY include/tensorferry DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
 # What the public headers include of the core: a closed set of headers that need only the
-# standard library.
-foreach(header core/checkpoint.h core/dtype.h core/error.h core/progress.h core/tensor.h
-               formats/registry.h)
+# standard library (and <sys/types.h>).
+foreach(header core/checkpoint.h core/direct_input.h core/dtype.h core/error.h core/progress.h
+               core/tensor.h formats/registry.h)
   get_filename_component(folder ${header} DIRECTORY)
   install(FILES ${header}
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tensorferry/internal/${folder} COMPONENT dev)
