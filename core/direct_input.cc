@@ -80,6 +80,9 @@ class DirectReader {
     std::thread reader([&] { prefetch_loop(pieces, count, on_read, prefetch); });
     // Stops and joins the reading thread however this function is left (a consumer may throw).
     struct Join {
+      Join(Prefetch& p, std::thread& r) : prefetch(p), reader(r) {}
+      Join(const Join&) = delete;
+      Join& operator=(const Join&) = delete;
       Prefetch& prefetch;
       std::thread& reader;
       ~Join() {
