@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/input_file.h"
+#include "core/release_touched.h"
 
 namespace tensorferry {
 
@@ -118,16 +119,16 @@ bool MappedFile::stream(uint64_t offset, uint64_t length, std::string_view what,
                         const std::string& tensor, const PieceConsumer& consume,
                         const PieceHook& on_read) const {
   const auto whole = slice(offset, length, what, tensor);
-  // The pieces from the mapping release their whole pages as they go; the large folios around
-  // the range's ends stay mapped unless dropped too (core/release_touched.h).
-  struct ReleaseEnds {
-    std::span<const std::byte> range;
-    ~ReleaseEnds() {
-      if (range.empty()) return;
-      release_around(range.first(1));
-      release_around(range.last(1));
-    }
-  } release_ends{whole};
+  const bool all = stream_pieces(whole, offset, consume, on_read);
+  // The pieces from the mapping released their whole pages as they went; the large folios
+  // around the range's ends stay mapped unless dropped too.
+  release_ends(whole);
+  return all;
+}
+
+bool MappedFile::stream_pieces(std::span<const std::byte> whole, uint64_t offset,
+                               const PieceConsumer& consume, const PieceHook& on_read) const {
+  const uint64_t length = whole.size();
   for (uint64_t done = 0; done < length;) {
     const uint64_t n = std::min<uint64_t>(kStreamPiece, length - done);
     if (!direct_refused_.load(std::memory_order_relaxed) && !cached(offset + done, n)) {

@@ -53,6 +53,9 @@ class MappedFile {
  private:
   MappedFile(FileIdentity identity, const std::byte* data, uint64_t size)
       : identity_(std::move(identity)), data_(data), size_(size) {}
+  // stream()'s walk over `whole`, the mapped bytes at `offset` in the file.
+  bool stream_pieces(std::span<const std::byte> whole, uint64_t offset,
+                     const PieceConsumer& consume, const PieceHook& on_read) const;
   // Whether every page of the range is in the page cache.
   bool cached(uint64_t offset, uint64_t length) const;
 
